@@ -1,0 +1,81 @@
+// What elfprune needs to know about an ELF file, as a small value type.
+// The adapter behind it (src/elf.cpp) is the only code that includes LIEF.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "elfprune/dlopen_note.hpp"
+#include "elfprune/result.hpp"
+
+namespace elfprune {
+
+namespace elfconst {
+inline constexpr std::uint8_t kClass32 = 1;
+inline constexpr std::uint8_t kClass64 = 2;
+inline constexpr std::uint8_t kDataLsb = 1;
+inline constexpr std::uint8_t kDataMsb = 2;
+inline constexpr std::uint16_t kTypeExec = 2;
+inline constexpr std::uint16_t kTypeDyn = 3;
+inline constexpr std::uint16_t kMachine386 = 3;
+inline constexpr std::uint16_t kMachineX86_64 = 62;
+inline constexpr std::uint16_t kMachineAarch64 = 183;
+inline constexpr std::uint64_t kDf1Nodeflib = 0x800;
+}  // namespace elfconst
+
+// The identification and header fields the loader checks before it accepts
+// a candidate file (glibc's open_verify). Read without LIEF: it is cheap and
+// must be safe on any bytes.
+struct ElfHeader {
+  std::uint8_t elf_class = 0;  // elfconst::kClass32 or kClass64
+  std::uint8_t data = 0;       // byte order: kDataLsb or kDataMsb
+  std::uint8_t version = 0;    // e_ident[EI_VERSION]
+  std::uint8_t osabi = 0;
+  std::uint8_t abiversion = 0;
+  std::uint16_t type = 0;
+  std::uint16_t machine = 0;
+  std::uint16_t phentsize = 0;
+  std::uint32_t e_version = 0;
+  bool ident_padding_zero = true;  // e_ident[EI_PAD..] all zero, as glibc demands
+};
+
+struct ElfInfo {
+  ElfHeader header;
+  bool dynamic = false;  // has a PT_DYNAMIC segment
+  std::optional<std::string> interpreter;
+  std::vector<std::string> needed;
+  std::optional<std::string> rpath;    // DT_RPATH, raw (may be empty)
+  std::optional<std::string> runpath;  // DT_RUNPATH, raw
+  std::optional<std::string> soname;
+  std::uint64_t flags = 0;    // DT_FLAGS
+  std::uint64_t flags_1 = 0;  // DT_FLAGS_1
+  std::vector<DlopenDependency> dlopen;  // from FDO .note.dlopen notes
+  std::vector<std::string> warnings;     // recoverable oddities (bad dlopen JSON, ...)
+
+  bool nodeflib() const { return (flags_1 & elfconst::kDf1Nodeflib) != 0; }
+};
+
+// True when the bytes start with the ELF magic.
+bool has_elf_magic(std::string_view bytes);
+
+// Parse the ELF header from the first bytes of a file. Errors name no path;
+// the caller adds it.
+Result<ElfHeader> parse_elf_header(std::string_view bytes);
+
+// Read the first bytes of `host_path` and parse them. `display` is the path
+// used in error messages (the path inside the root).
+Result<ElfHeader> read_elf_header(const std::filesystem::path& host_path,
+                                  std::string_view display);
+
+// Full inspection through LIEF. Not ELF, truncated or malformed files give
+// an error naming `display`, never a crash.
+Result<ElfInfo> read_elf(const std::filesystem::path& host_path, std::string_view display);
+
+// "x86-64", "AArch64", ... for messages.
+std::string machine_name(std::uint16_t machine);
+
+}  // namespace elfprune

@@ -1,0 +1,68 @@
+// A directory that holds a root filesystem, and path resolution inside it
+// with chroot semantics. Every path that comes from the tree (symlink
+// targets, RPATH entries, cache entries, interpreter names) goes through
+// here, so nothing outside the root is ever read because the tree said so.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "elfprune/result.hpp"
+
+namespace elfprune {
+
+enum class FileType { Regular, Directory, Symlink, Fifo, Socket, CharDevice, BlockDevice, Other };
+
+struct FileStat {
+  std::string path;  // canonical path inside the root: no symlinks, no `.` or `..`
+  FileType type = FileType::Other;
+  dev_t dev = 0;
+  ino_t ino = 0;
+  std::uint64_t size = 0;
+  mode_t mode = 0;
+};
+
+// Lexically join `path` onto `base` (an absolute path inside the root) and
+// fold `.`, `..` and repeated slashes. `..` stops at `/`. Used only where
+// the loader itself folds nothing but the kernel will (no symlinks crossed).
+std::string lexically_absolute(std::string_view path, std::string_view base = "/");
+
+class Root {
+ public:
+  // `host_dir` is where the root lies on this machine; it is made absolute
+  // and canonical. "/" is a valid root.
+  explicit Root(const std::filesystem::path& host_dir);
+
+  const std::filesystem::path& host_dir() const { return host_dir_; }
+
+  // The host path of a canonical inside path. Only call it with a path that
+  // came from `resolve`, or symlinks in it could lead outside the root.
+  std::filesystem::path host(std::string_view canonical) const;
+
+  // Resolve `path` (absolute, or relative to `/` of the root) the way the
+  // kernel would after chroot(2): symlinks are followed (absolute targets are
+  // re-rooted), `..` never climbs above `/`, and more than 40 symlinks is a
+  // loop. With `follow_last` false the final component is not followed.
+  // Errors: "no such file or directory", "not a directory",
+  // "too many levels of symbolic links", "permission denied".
+  Result<FileStat> resolve(std::string_view path, bool follow_last = true) const;
+
+  // Shortcut: the canonical path of an existing file, or an error.
+  Result<std::string> realpath(std::string_view path) const;
+
+  bool exists(std::string_view path) const { return resolve(path).ok(); }
+  bool is_directory(std::string_view path) const;
+
+  // Read a whole file (symlinks resolved inside the root), at most `limit` bytes.
+  Result<std::string> read_file(std::string_view path, std::size_t limit = 64u << 20) const;
+
+ private:
+  std::filesystem::path host_dir_;
+  std::string host_prefix_;  // host_dir_ without a trailing slash; "" for "/"
+};
+
+}  // namespace elfprune

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Install every build and test dependency from Debian's packages.
+# Idempotent: runs `apt-get update` only when something is missing.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config
+  liblief-dev libcli11-dev libfmt-dev libgtest-dev nlohmann-json3-dev
+  python3 python3-pyelftools
+  debootstrap musl-tools pax-utils strace file
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+
+echo "setup: installing ${missing[*]}" >&2
+sudo_cmd=()
+if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,70 @@
+#include <filesystem>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <fmt/ostream.h>
+
+#include "commands.hpp"
+#include "elfprune/deps_report.hpp"
+#include "elfprune/resolver.hpp"
+
+namespace elfprune::cli {
+
+void add_deps_command(CLI::App& app, DepsOptions& options) {
+  CLI::App* cmd = app.add_subcommand(
+      "deps",
+      "Show what the dynamic loader would load for each FILE, found inside ROOT exactly as "
+      "glibc's or musl's ld.so would (RPATH/RUNPATH, LD_LIBRARY_PATH, ld.so.cache, default "
+      "directories, $ORIGIN, glibc-hwcaps). Nothing is executed. Exit status: 0 all found, "
+      "1 a library is missing, 2 bad usage or a FILE that cannot be inspected.");
+  cmd->add_option("--root", options.root,
+                  "Directory holding the root filesystem; FILE and every path found are "
+                  "resolved inside it as after chroot")
+      ->check(CLI::ExistingDirectory);
+  cmd->add_flag("--json", options.json, "Print one JSON document instead of a tree");
+  cmd->add_option("--ld-library-path", options.ld_library_path,
+                  "Search these directories as LD_LIBRARY_PATH would (':' or ';' separated, "
+                  "paths inside ROOT)");
+  cmd->add_option("--hwcaps", options.hwcaps,
+                  "x86-64 level for glibc-hwcaps subdirectories: host (default), baseline, "
+                  "v2, v3, v4");
+  cmd->add_option("FILE", options.files, "ELF executables or libraries, paths inside ROOT")
+      ->required();
+}
+
+int run_deps(const DepsOptions& options, std::ostream& out, std::ostream& err) {
+  auto level = parse_hwcaps_level(options.hwcaps);
+  if (!level) {
+    fmt::print(err, "elfprune: error: --hwcaps: unknown level '{}' (host, baseline, v2, v3, v4)\n",
+               options.hwcaps);
+    return 2;
+  }
+  Root root(options.root);
+  ResolveOptions ropts;
+  ropts.ld_library_path = options.ld_library_path;
+  ropts.loader.hwcaps = *level;
+  Resolver resolver(root, ropts);
+
+  DepsReport report;
+  report.root = root.host_dir().string();
+  bool any_missing = false;
+  for (const std::string& file : options.files) {
+    auto res = resolver.resolve(file);
+    if (!res) {
+      fmt::print(err, "elfprune: error: {}: {}\n", res.error().path, res.error().message);
+      report.errors.push_back(res.error());
+      continue;
+    }
+    for (const auto& m : res->missing) {
+      any_missing = true;
+      fmt::print(err, "elfprune: error: {}: {} not found (needed by {})\n", res->file, m.name,
+                 m.needed_by);
+    }
+    report.objects.push_back(std::move(*res));
+  }
+  out << (options.json ? render_deps_json(report) : render_deps_text(report));
+  if (!report.errors.empty()) return 2;
+  return any_missing ? 1 : 0;
+}
+
+}  // namespace elfprune::cli

@@ -1,0 +1,253 @@
+// The LIEF adapter: the only file that includes LIEF. It turns a file into
+// an ElfInfo value and makes sure that no input, however malformed, reaches
+// LIEF before the cheap checks below have accepted it.
+#include "elfprune/elf.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <LIEF/ELF.hpp>
+#include <LIEF/exception.hpp>
+#include <LIEF/logging.hpp>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+
+#include <fmt/format.h>
+
+namespace elfprune {
+namespace {
+
+constexpr std::size_t kIdentSize = 16;
+constexpr std::size_t kHeader32Size = 52;
+constexpr std::size_t kHeader64Size = 64;
+
+std::uint64_t read_uint(std::string_view bytes, std::size_t offset, std::size_t width,
+                        bool little) {
+  std::uint64_t v = 0;
+  for (std::size_t i = 0; i < width; ++i) {
+    const auto b = static_cast<unsigned char>(bytes[offset + i]);
+    if (little) {
+      v |= static_cast<std::uint64_t>(b) << (8 * i);
+    } else {
+      v = (v << 8) | b;
+    }
+  }
+  return v;
+}
+
+// Fields of the header that locate the program headers, for the sanity
+// check that keeps truncated files away from LIEF.
+struct HeaderLayout {
+  std::uint64_t phoff = 0;
+  std::uint16_t phnum = 0;
+  std::uint64_t shoff = 0;
+  std::uint16_t shnum = 0;
+  std::uint16_t shentsize = 0;
+};
+
+HeaderLayout layout_of(std::string_view bytes, const ElfHeader& h) {
+  const bool le = h.data == elfconst::kDataLsb;
+  HeaderLayout l;
+  if (h.elf_class == elfconst::kClass64) {
+    l.phoff = read_uint(bytes, 32, 8, le);
+    l.shoff = read_uint(bytes, 40, 8, le);
+    l.phnum = static_cast<std::uint16_t>(read_uint(bytes, 56, 2, le));
+    l.shentsize = static_cast<std::uint16_t>(read_uint(bytes, 58, 2, le));
+    l.shnum = static_cast<std::uint16_t>(read_uint(bytes, 60, 2, le));
+  } else {
+    l.phoff = read_uint(bytes, 28, 4, le);
+    l.shoff = read_uint(bytes, 32, 4, le);
+    l.phnum = static_cast<std::uint16_t>(read_uint(bytes, 44, 2, le));
+    l.shentsize = static_cast<std::uint16_t>(read_uint(bytes, 46, 2, le));
+    l.shnum = static_cast<std::uint16_t>(read_uint(bytes, 48, 2, le));
+  }
+  return l;
+}
+
+struct OpenedHead {
+  std::string bytes;  // the first kHeader64Size bytes (fewer if the file is shorter)
+  std::uint64_t size = 0;
+};
+
+Result<OpenedHead> read_head(const std::filesystem::path& host_path, std::string_view display) {
+  const std::string shown(display);
+  // O_NONBLOCK so that a FIFO in place of a library never hangs the scan.
+  int fd = ::open(host_path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
+    return make_error(shown, errno == EACCES ? "permission denied" : std::strerror(errno));
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    ::close(fd);
+    return make_error(shown, "cannot stat");
+  }
+  if (S_ISDIR(st.st_mode)) {
+    ::close(fd);
+    return make_error(shown, "is a directory");
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return make_error(shown, "not a regular file");
+  }
+  OpenedHead head;
+  head.size = static_cast<std::uint64_t>(st.st_size);
+  head.bytes.resize(kHeader64Size);
+  ssize_t n = ::pread(fd, head.bytes.data(), head.bytes.size(), 0);
+  ::close(fd);
+  if (n < 0) return make_error(shown, "read error");
+  head.bytes.resize(static_cast<std::size_t>(n));
+  return head;
+}
+
+void quiet_lief() {
+  static std::once_flag once;
+  std::call_once(once, [] { LIEF::Logger::disable(); });
+}
+
+}  // namespace
+
+bool has_elf_magic(std::string_view bytes) {
+  return bytes.size() >= 4 && bytes.substr(0, 4) == std::string_view("\x7f" "ELF", 4);
+}
+
+Result<ElfHeader> parse_elf_header(std::string_view bytes) {
+  if (!has_elf_magic(bytes)) return make_error("", "not an ELF file");
+  if (bytes.size() < kIdentSize) return make_error("", "truncated ELF header");
+  ElfHeader h;
+  h.elf_class = static_cast<std::uint8_t>(bytes[4]);
+  h.data = static_cast<std::uint8_t>(bytes[5]);
+  h.version = static_cast<std::uint8_t>(bytes[6]);
+  h.osabi = static_cast<std::uint8_t>(bytes[7]);
+  h.abiversion = static_cast<std::uint8_t>(bytes[8]);
+  if (h.elf_class != elfconst::kClass32 && h.elf_class != elfconst::kClass64) {
+    return make_error("", fmt::format("invalid ELF class {}", h.elf_class));
+  }
+  if (h.data != elfconst::kDataLsb && h.data != elfconst::kDataMsb) {
+    return make_error("", fmt::format("invalid ELF byte order {}", h.data));
+  }
+  const std::size_t need = h.elf_class == elfconst::kClass64 ? kHeader64Size : kHeader32Size;
+  if (bytes.size() < need) return make_error("", "truncated ELF header");
+  const bool le = h.data == elfconst::kDataLsb;
+  h.type = static_cast<std::uint16_t>(read_uint(bytes, 16, 2, le));
+  h.machine = static_cast<std::uint16_t>(read_uint(bytes, 18, 2, le));
+  h.e_version = static_cast<std::uint32_t>(read_uint(bytes, 20, 4, le));
+  h.phentsize = static_cast<std::uint16_t>(
+      read_uint(bytes, h.elf_class == elfconst::kClass64 ? 54 : 42, 2, le));
+  for (std::size_t i = 9; i < kIdentSize; ++i) h.ident_padding_zero &= bytes[i] == 0;
+  return h;
+}
+
+Result<ElfHeader> read_elf_header(const std::filesystem::path& host_path,
+                                  std::string_view display) {
+  auto head = read_head(host_path, display);
+  if (!head) return head.error();
+  auto h = parse_elf_header(head->bytes);
+  if (!h) return make_error(std::string(display), h.error().message);
+  return h;
+}
+
+Result<ElfInfo> read_elf(const std::filesystem::path& host_path, std::string_view display) {
+  const std::string shown(display);
+  auto head = read_head(host_path, display);
+  if (!head) return head.error();
+  auto header = parse_elf_header(head->bytes);
+  if (!header) return make_error(shown, header.error().message);
+
+  // LIEF 0.9 trusts these offsets; check them against the file first.
+  const HeaderLayout l = layout_of(head->bytes, *header);
+  const std::uint64_t phent = header->elf_class == elfconst::kClass64 ? 56 : 32;
+  if (l.phnum > 0 &&
+      (header->phentsize != phent || l.phoff > head->size ||
+       static_cast<std::uint64_t>(l.phnum) * phent > head->size - l.phoff)) {
+    return make_error(shown, "program headers lie outside the file");
+  }
+  const std::uint64_t shent = header->elf_class == elfconst::kClass64 ? 64 : 40;
+  if (l.shnum > 0 && (l.shentsize != shent || l.shoff > head->size ||
+                      static_cast<std::uint64_t>(l.shnum) * shent > head->size - l.shoff)) {
+    return make_error(shown, "section headers lie outside the file");
+  }
+
+  quiet_lief();
+  std::unique_ptr<LIEF::ELF::Binary> bin;
+  try {
+    bin = LIEF::ELF::Parser::parse(host_path.string());
+  } catch (const std::exception& e) {
+    return make_error(shown, fmt::format("malformed ELF file ({})", e.what()));
+  } catch (...) {
+    return make_error(shown, "malformed ELF file");
+  }
+  if (!bin) return make_error(shown, "malformed ELF file");
+
+  ElfInfo info;
+  info.header = *header;
+  try {
+    for (const LIEF::ELF::Segment& seg : bin->segments()) {
+      if (seg.type() == LIEF::ELF::SEGMENT_TYPES::PT_DYNAMIC) info.dynamic = true;
+    }
+    if (bin->has_interpreter()) {
+      // The kernel stops at the first NUL; LIEF may keep trailing bytes.
+      std::string interp = bin->interpreter();
+      if (auto nul = interp.find('\0'); nul != std::string::npos) interp.resize(nul);
+      info.interpreter = interp;
+    }
+    using LIEF::ELF::DYNAMIC_TAGS;
+    // glibc keeps the last entry of a tag that should appear once
+    // (get-dynamic-info.h overwrites), so later entries win here too.
+    for (const LIEF::ELF::DynamicEntry& e : bin->dynamic_entries()) {
+      switch (e.tag()) {
+        case DYNAMIC_TAGS::DT_NEEDED:
+          info.needed.push_back(static_cast<const LIEF::ELF::DynamicEntryLibrary&>(e).name());
+          break;
+        case DYNAMIC_TAGS::DT_RPATH:
+          info.rpath = static_cast<const LIEF::ELF::DynamicEntryRpath&>(e).name();
+          break;
+        case DYNAMIC_TAGS::DT_RUNPATH:
+          info.runpath = static_cast<const LIEF::ELF::DynamicEntryRunPath&>(e).name();
+          break;
+        case DYNAMIC_TAGS::DT_SONAME:
+          info.soname = static_cast<const LIEF::ELF::DynamicSharedObject&>(e).name();
+          break;
+        case DYNAMIC_TAGS::DT_FLAGS: info.flags = e.value(); break;
+        case DYNAMIC_TAGS::DT_FLAGS_1: info.flags_1 = e.value(); break;
+        default: break;
+      }
+    }
+    for (const LIEF::ELF::Note& note : bin->notes()) {
+      if (note.name() != kNoteOwnerFdo ||
+          static_cast<std::uint32_t>(note.type()) != kNoteTypeFdoDlopen) {
+        continue;
+      }
+      const auto& desc = note.description();
+      auto parsed = parse_dlopen_note(
+          std::string_view(reinterpret_cast<const char*>(desc.data()), desc.size()));
+      if (parsed) {
+        for (auto& d : *parsed) info.dlopen.push_back(std::move(d));
+      } else {
+        info.warnings.push_back(fmt::format(".note.dlopen: {}", parsed.error().message));
+      }
+    }
+  } catch (const std::exception& e) {
+    return make_error(shown, fmt::format("malformed ELF file ({})", e.what()));
+  }
+  return info;
+}
+
+std::string machine_name(std::uint16_t machine) {
+  switch (machine) {
+    case elfconst::kMachine386: return "i386";
+    case elfconst::kMachineX86_64: return "x86-64";
+    case elfconst::kMachineAarch64: return "AArch64";
+    case 40: return "ARM";
+    case 8: return "MIPS";
+    case 20: return "PowerPC";
+    case 21: return "PowerPC64";
+    case 22: return "S/390";
+    case 243: return "RISC-V";
+    default: return fmt::format("machine {}", machine);
+  }
+}
+
+}  // namespace elfprune

@@ -1,0 +1,266 @@
+#include "elfprune/loader_config.hpp"
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "elfprune/ldconf.hpp"
+
+namespace elfprune {
+namespace {
+
+std::string dirname_of(std::string_view path) {
+  auto slash = path.rfind('/');
+  if (slash == std::string_view::npos || slash == 0) return "/";
+  return std::string(path.substr(0, slash));
+}
+
+std::string basename_of(std::string_view path) {
+  auto slash = path.rfind('/');
+  return std::string(slash == std::string_view::npos ? path : path.substr(slash + 1));
+}
+
+bool is_path_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '-' || c == '.' || c == '/' || c == '+';
+}
+
+// glibc compiles its default directories into ld.so as one string of
+// NUL-separated absolute directories with trailing slashes (SYSTEM_DIRS in
+// elf/dl-load.c). Finding that run in the interpreter's bytes gives the
+// root's real defaults without running anything.
+std::vector<std::string> find_system_dirs(std::string_view image) {
+  std::size_t pos = 0;
+  while ((pos = image.find("lib", pos)) != std::string_view::npos) {
+    // Back up to the start of this NUL-terminated string.
+    std::size_t start = pos;
+    while (start > 0 && image[start - 1] != '\0' && is_path_char(image[start - 1])) --start;
+    if (start == 0 || image[start - 1] != '\0' || image[start] != '/') {
+      pos += 3;
+      continue;
+    }
+    std::vector<std::string> run;
+    std::size_t cur = start;
+    while (cur < image.size() && image[cur] == '/') {
+      std::size_t end = image.find('\0', cur);
+      if (end == std::string_view::npos) break;
+      std::string_view s = image.substr(cur, end - cur);
+      bool ok = s.size() >= 2 && s.back() == '/' && s.find("lib") != std::string_view::npos;
+      for (char c : s) ok = ok && is_path_char(c);
+      if (!ok) break;
+      run.emplace_back(s.substr(0, s.size() - 1));
+      cur = end + 1;
+    }
+    if (run.size() >= 2) return run;
+    pos += 3;
+  }
+  return {};
+}
+
+std::string platform_for(std::uint16_t machine, std::uint8_t elf_class) {
+  switch (machine) {
+    case elfconst::kMachineX86_64: return elf_class == elfconst::kClass64 ? "x86_64" : "i686";
+    case elfconst::kMachine386: return "i686";
+    case elfconst::kMachineAarch64: return "aarch64";
+    default: return "";
+  }
+}
+
+std::int32_t cache_flags_for(std::uint16_t machine, std::uint8_t elf_class) {
+  if (machine == elfconst::kMachineX86_64 && elf_class == elfconst::kClass64) {
+    return cacheflags::kElfLibc6 | cacheflags::kX8664Lib64;
+  }
+  if (machine == elfconst::kMachineX86_64) return cacheflags::kElfLibc6 | cacheflags::kX32;
+  if (machine == elfconst::kMachineAarch64) {
+    return cacheflags::kElfLibc6 | cacheflags::kAarch64Lib64;
+  }
+  return cacheflags::kElfLibc6;
+}
+
+// The host's x86-64 micro-architecture level from /proc/cpuinfo, as glibc's
+// cpu_features would judge it (the ISA flags of each psABI level).
+HwcapsLevel host_x86_level() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  std::set<std::string> flags;
+  while (std::getline(in, line)) {
+    if (line.rfind("flags", 0) != 0) continue;
+    std::istringstream words(line.substr(line.find(':') + 1));
+    std::string w;
+    while (words >> w) flags.insert(w);
+    break;
+  }
+  auto all = [&flags](std::initializer_list<const char*> need) {
+    for (const char* f : need) {
+      if (flags.count(f) == 0) return false;
+    }
+    return true;
+  };
+  if (!all({"cx16", "lahf_lm", "popcnt", "sse4_1", "sse4_2", "ssse3"})) {
+    return HwcapsLevel::Baseline;
+  }
+  if (!all({"avx", "avx2", "bmi1", "bmi2", "f16c", "fma", "abm", "movbe", "xsave"})) {
+    return HwcapsLevel::V2;
+  }
+  if (!all({"avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"})) return HwcapsLevel::V3;
+  return HwcapsLevel::V4;
+}
+
+std::vector<std::string> x86_hwcaps_subdirs(HwcapsLevel level) {
+  if (level == HwcapsLevel::Host) level = host_x86_level();
+  std::vector<std::string> out;
+  if (level >= HwcapsLevel::V4) out.emplace_back("x86-64-v4");
+  if (level >= HwcapsLevel::V3) out.emplace_back("x86-64-v3");
+  if (level >= HwcapsLevel::V2) out.emplace_back("x86-64-v2");
+  return out;
+}
+
+void configure_musl(const Root& root, LoaderConfig& cfg) {
+  cfg.flavor = LoaderFlavor::Musl;
+  // ld-musl-ARCH.so.1 -> ARCH
+  std::string base = basename_of(cfg.interpreter);
+  std::string arch = base.substr(std::string("ld-musl-").size());
+  if (auto dot = arch.find(".so"); dot != std::string::npos) arch.resize(dot);
+  // musl looks for <prefix>/etc/ld-musl-ARCH.path where <prefix> is the
+  // parent of the loader's directory, taken lexically from its name.
+  std::string dir = dirname_of(cfg.interpreter);
+  std::string prefix = dir == "/" ? "" : dirname_of(dir);
+  if (prefix == "/") prefix.clear();
+  const std::string path_file = fmt::format("{}/etc/ld-musl-{}.path", prefix, arch);
+  auto st = root.resolve(path_file);
+  if (!st) {
+    if (st.error().message == "no such file or directory") {
+      cfg.musl_path = {"/lib", "/usr/local/lib", "/usr/lib"};
+      cfg.notes.push_back(fmt::format("{} missing: musl's built-in path", path_file));
+    } else {
+      cfg.notes.push_back(fmt::format("{}: {}: no system directories", path_file,
+                                      st.error().message));
+    }
+    return;
+  }
+  auto text = root.read_file(path_file);
+  if (!text) {
+    cfg.notes.push_back(fmt::format("{} unreadable: no system directories", path_file));
+    return;
+  }
+  std::size_t i = 0;
+  const std::string& s = *text;
+  while (i < s.size()) {
+    i = s.find_first_not_of(":\n", i);
+    if (i == std::string::npos) break;
+    std::size_t j = s.find_first_of(":\n", i);
+    if (j == std::string::npos) j = s.size();
+    cfg.musl_path.push_back(s.substr(i, j - i));
+    i = j;
+  }
+  cfg.notes.push_back(fmt::format("system path from {}", path_file));
+}
+
+void configure_glibc(const Root& root, LoaderConfig& cfg, const LoaderOptions& options) {
+  cfg.flavor = LoaderFlavor::Glibc;
+  std::string image;
+  if (auto text = root.read_file(cfg.interpreter, 16u << 20)) image = std::move(*text);
+
+  cfg.default_dirs = find_system_dirs(image);
+  if (!cfg.default_dirs.empty()) {
+    cfg.notes.push_back(fmt::format("default directories read from {}", cfg.interpreter));
+  } else if (cfg.machine == elfconst::kMachineX86_64 && cfg.elf_class == elfconst::kClass64 &&
+             !root.is_directory("/usr/lib/x86_64-linux-gnu")) {
+    cfg.default_dirs = {"/lib64", "/usr/lib64"};
+    cfg.notes.push_back("default directories: glibc's upstream x86_64 ones (interpreter unread)");
+  } else {
+    cfg.default_dirs = {"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib", "/usr/lib"};
+    cfg.notes.push_back("default directories: Debian's x86_64 ones (interpreter unread)");
+  }
+  cfg.lib_token = cfg.default_dirs.front().substr(1);
+  cfg.platform_token = platform_for(cfg.machine, cfg.elf_class);
+
+  // glibc-hwcaps exist since 2.33; the legacy subdirectories were removed in 2.37.
+  const bool has_hwcaps = image.empty() || image.find("glibc-hwcaps") != std::string::npos;
+  const bool has_legacy = image.find("Legacy HWCAP") != std::string::npos;
+  if (cfg.machine == elfconst::kMachineX86_64 && cfg.elf_class == elfconst::kClass64) {
+    if (has_hwcaps) cfg.hwcaps_subdirs = x86_hwcaps_subdirs(options.hwcaps);
+    if (has_legacy) {
+      // _dl_important_hwcaps on x86_64: platform and hwcap name are both
+      // "x86_64", plus "tls"; every combination, most specific first.
+      cfg.legacy_hwcaps_subdirs = {"tls/x86_64/x86_64", "tls/x86_64", "tls", "x86_64/x86_64",
+                                   "x86_64"};
+    }
+  }
+
+  cfg.cache_abi_flags = cache_flags_for(cfg.machine, cfg.elf_class);
+  if (auto bytes = root.read_file("/etc/ld.so.cache")) {
+    auto parsed = LdCache::parse(*bytes);
+    if (parsed) {
+      cfg.cache = std::move(*parsed);
+      cfg.notes.push_back("using /etc/ld.so.cache");
+    } else {
+      // The loader ignores a cache it cannot use.
+      cfg.notes.push_back(fmt::format("/etc/ld.so.cache ignored: {}", parsed.error().message));
+    }
+  } else {
+    LdConf conf = parse_ld_so_conf(root);
+    std::vector<std::string> dirs = conf.directories;
+    for (const auto& d : cfg.default_dirs) dirs.push_back(d);
+    cfg.cache = emulate_ldconfig(root, dirs, cfg.elf_class, cfg.machine, cfg.cache_abi_flags);
+    cfg.cache_emulated = true;
+    cfg.notes.push_back("no /etc/ld.so.cache: emulating ldconfig from /etc/ld.so.conf");
+    for (auto& w : conf.warnings) cfg.notes.push_back(std::move(w));
+  }
+}
+
+}  // namespace
+
+std::optional<HwcapsLevel> parse_hwcaps_level(std::string_view text) {
+  if (text == "host") return HwcapsLevel::Host;
+  if (text == "baseline" || text == "none" || text == "v1" || text == "x86-64") {
+    return HwcapsLevel::Baseline;
+  }
+  if (text == "v2" || text == "x86-64-v2") return HwcapsLevel::V2;
+  if (text == "v3" || text == "x86-64-v3") return HwcapsLevel::V3;
+  if (text == "v4" || text == "x86-64-v4") return HwcapsLevel::V4;
+  return std::nullopt;
+}
+
+std::string default_interpreter(const Root& root, std::uint8_t elf_class, std::uint16_t machine) {
+  struct Candidate {
+    std::uint16_t machine;
+    std::uint8_t elf_class;
+    const char* path;
+  };
+  static const Candidate kCandidates[] = {
+      {elfconst::kMachineX86_64, elfconst::kClass64, "/lib64/ld-linux-x86-64.so.2"},
+      {elfconst::kMachineX86_64, elfconst::kClass64, "/lib/ld-musl-x86_64.so.1"},
+      {elfconst::kMachineX86_64, elfconst::kClass32, "/libx32/ld-linux-x32.so.2"},
+      {elfconst::kMachine386, elfconst::kClass32, "/lib/ld-linux.so.2"},
+      {elfconst::kMachine386, elfconst::kClass32, "/lib/ld-musl-i386.so.1"},
+      {elfconst::kMachineAarch64, elfconst::kClass64, "/lib/ld-linux-aarch64.so.1"},
+      {elfconst::kMachineAarch64, elfconst::kClass64, "/lib/ld-musl-aarch64.so.1"},
+  };
+  const char* first = nullptr;
+  for (const auto& c : kCandidates) {
+    if (c.machine != machine || c.elf_class != elf_class) continue;
+    if (first == nullptr) first = c.path;
+    if (root.exists(c.path)) return c.path;
+  }
+  return first != nullptr ? first : "/lib64/ld-linux-x86-64.so.2";
+}
+
+LoaderConfig detect_loader(const Root& root, const std::string& interpreter,
+                           std::uint8_t elf_class, std::uint16_t machine,
+                           const LoaderOptions& options) {
+  LoaderConfig cfg;
+  cfg.interpreter = interpreter;
+  cfg.elf_class = elf_class;
+  cfg.machine = machine;
+  if (basename_of(interpreter).rfind("ld-musl-", 0) == 0) {
+    configure_musl(root, cfg);
+  } else {
+    configure_glibc(root, cfg, options);
+  }
+  return cfg;
+}
+
+}  // namespace elfprune

@@ -1,0 +1,219 @@
+#include "elfprune/root.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <deque>
+#include <vector>
+
+#include <fmt/format.h>
+
+namespace fs = std::filesystem;
+
+namespace elfprune {
+namespace {
+
+// The kernel's limit for symlinks followed in one lookup (MAXSYMLINKS).
+constexpr int kMaxSymlinks = 40;
+
+std::vector<std::string> split_components(std::string_view path) {
+  std::vector<std::string> out;
+  std::size_t i = 0;
+  while (i < path.size()) {
+    std::size_t j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    if (j > i) out.emplace_back(path.substr(i, j - i));
+    i = j + 1;
+  }
+  return out;
+}
+
+std::string join_components(const std::vector<std::string>& comps) {
+  if (comps.empty()) return "/";
+  std::string out;
+  for (const auto& c : comps) {
+    out += '/';
+    out += c;
+  }
+  return out;
+}
+
+FileType type_of(mode_t mode) {
+  if (S_ISREG(mode)) return FileType::Regular;
+  if (S_ISDIR(mode)) return FileType::Directory;
+  if (S_ISLNK(mode)) return FileType::Symlink;
+  if (S_ISFIFO(mode)) return FileType::Fifo;
+  if (S_ISSOCK(mode)) return FileType::Socket;
+  if (S_ISCHR(mode)) return FileType::CharDevice;
+  if (S_ISBLK(mode)) return FileType::BlockDevice;
+  return FileType::Other;
+}
+
+std::string errno_text(int err) {
+  switch (err) {
+    case ENOENT: return "no such file or directory";
+    case ENOTDIR: return "not a directory";
+    case ELOOP: return "too many levels of symbolic links";
+    case EACCES: return "permission denied";
+    case ENAMETOOLONG: return "file name too long";
+    default: {
+      std::string s = std::strerror(err);
+      if (!s.empty()) s[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(s[0])));
+      return s;
+    }
+  }
+}
+
+Result<std::string> read_link(const std::string& host_path, const std::string& display) {
+  std::string buf(256, '\0');
+  for (;;) {
+    ssize_t n = ::readlink(host_path.c_str(), buf.data(), buf.size());
+    if (n < 0) return make_error(display, errno_text(errno));
+    if (static_cast<std::size_t>(n) < buf.size()) {
+      buf.resize(static_cast<std::size_t>(n));
+      return buf;
+    }
+    if (buf.size() > (1u << 16)) return make_error(display, "symbolic link target too long");
+    buf.resize(buf.size() * 2);
+  }
+}
+
+}  // namespace
+
+std::string lexically_absolute(std::string_view path, std::string_view base) {
+  std::vector<std::string> comps;
+  auto push = [&comps](std::string_view p) {
+    for (auto& c : split_components(p)) {
+      if (c == ".") continue;
+      if (c == "..") {
+        if (!comps.empty()) comps.pop_back();
+        continue;
+      }
+      comps.push_back(std::move(c));
+    }
+  };
+  if (path.empty() || path.front() != '/') push(base);
+  push(path);
+  return join_components(comps);
+}
+
+Root::Root(const fs::path& host_dir) {
+  std::error_code ec;
+  fs::path abs = fs::absolute(host_dir, ec);
+  fs::path canon = fs::weakly_canonical(ec ? host_dir : abs, ec);
+  host_dir_ = ec ? abs : canon;
+  host_prefix_ = host_dir_.string();
+  while (!host_prefix_.empty() && host_prefix_.back() == '/') host_prefix_.pop_back();
+}
+
+fs::path Root::host(std::string_view canonical) const {
+  std::string out = host_prefix_;
+  if (canonical.empty() || canonical.front() != '/') out += '/';
+  out += canonical;
+  if (out.empty()) out = "/";
+  return fs::path(out);
+}
+
+Result<FileStat> Root::resolve(std::string_view path, bool follow_last) const {
+  const std::string display(path);
+  std::deque<std::string> pending;
+  for (auto& c : split_components(path)) pending.push_back(std::move(c));
+
+  std::vector<std::string> current;
+  int symlinks = 0;
+  struct stat st {};
+  bool have_stat = false;  // st describes join(current)
+
+  while (!pending.empty()) {
+    std::string comp = std::move(pending.front());
+    pending.pop_front();
+    if (comp == ".") continue;
+    if (comp == "..") {
+      if (!current.empty()) current.pop_back();
+      have_stat = false;
+      continue;
+    }
+    current.push_back(comp);
+    const std::string host_path = host(join_components(current)).string();
+    if (::lstat(host_path.c_str(), &st) != 0) return make_error(display, errno_text(errno));
+    have_stat = true;
+    const bool last = pending.empty();
+    if (S_ISLNK(st.st_mode) && (!last || follow_last)) {
+      if (++symlinks > kMaxSymlinks) return make_error(display, errno_text(ELOOP));
+      auto target = read_link(host_path, display);
+      if (!target) return target.error();
+      current.pop_back();
+      // An absolute target is re-rooted: it restarts at `/` of the root.
+      if (!target->empty() && target->front() == '/') current.clear();
+      auto comps = split_components(*target);
+      for (auto it = comps.rbegin(); it != comps.rend(); ++it) pending.push_front(*it);
+      have_stat = false;
+      continue;
+    }
+    if (!last && !S_ISDIR(st.st_mode) && !S_ISLNK(st.st_mode)) {
+      return make_error(display, errno_text(ENOTDIR));
+    }
+  }
+
+  FileStat out;
+  out.path = join_components(current);
+  if (!have_stat) {
+    if (::lstat(host(out.path).c_str(), &st) != 0) return make_error(display, errno_text(errno));
+  }
+  out.type = type_of(st.st_mode);
+  out.dev = st.st_dev;
+  out.ino = st.st_ino;
+  out.size = static_cast<std::uint64_t>(st.st_size);
+  out.mode = st.st_mode;
+  return out;
+}
+
+Result<std::string> Root::realpath(std::string_view path) const {
+  auto st = resolve(path);
+  if (!st) return st.error();
+  return st->path;
+}
+
+bool Root::is_directory(std::string_view path) const {
+  auto st = resolve(path);
+  return st && st->type == FileType::Directory;
+}
+
+Result<std::string> Root::read_file(std::string_view path, std::size_t limit) const {
+  auto st = resolve(path);
+  if (!st) return st.error();
+  const std::string display(path);
+  if (st->type != FileType::Regular) return make_error(display, "not a regular file");
+  // O_NOFOLLOW: the path was resolved; a symlink appearing now is a race we refuse.
+  // O_NONBLOCK: a FIFO swapped in must not hang us.
+  int fd = ::open(host(st->path).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return make_error(display, errno_text(errno));
+  struct stat fst {};
+  if (::fstat(fd, &fst) != 0 || !S_ISREG(fst.st_mode)) {
+    ::close(fd);
+    return make_error(display, "not a regular file");
+  }
+  std::string data;
+  std::size_t want = std::min<std::size_t>(static_cast<std::size_t>(fst.st_size), limit);
+  data.resize(want);
+  std::size_t got = 0;
+  while (got < want) {
+    ssize_t n = ::read(fd, data.data() + got, want - got);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      ::close(fd);
+      return make_error(display, errno_text(err));
+    }
+    if (n == 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  ::close(fd);
+  data.resize(got);
+  return data;
+}
+
+}  // namespace elfprune
