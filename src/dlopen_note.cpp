@@ -11,7 +11,9 @@ namespace {
 using nlohmann::json;
 
 // Errors name no path: the caller knows which file the note came from.
-Error note_error(std::string message) { return make_error("", std::move(message)); }
+Error note_error(std::string message) {
+  return make_error("", std::move(message));
+}
 
 // An optional string member; a member of another type is an error rather
 // than silently ignored, since it means the writer meant something else.

@@ -2,10 +2,10 @@
 // elf/dl-cache.c (search_cache) and elf/cache.c (save_cache, compare).
 #include "elfprune/ldcache.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <optional>
-
-#include <fmt/format.h>
 
 namespace elfprune {
 namespace {
@@ -23,7 +23,9 @@ constexpr std::uint64_t kIsaLevelMask = (1u << 10) - 1;
 
 // What the cache file itself calls "the cache" ("" when the error is not
 // about one particular place in it).
-Error cache_error(std::string message) { return make_error("", std::move(message)); }
+Error cache_error(std::string message) {
+  return make_error("", std::move(message));
+}
 
 // Every read goes through here: offsets come from the file and are checked
 // against its size without overflowing.
@@ -135,9 +137,14 @@ Result<std::vector<CacheEntry>> parse_new(std::string_view bytes, std::size_t ba
   if (flags != 0) {
     // Like cache_file_new_matches_endian: any nonzero flags need the endian bits.
     switch (flags & 3) {
-      case 2: big = false; break;
-      case 3: big = true; break;
-      default: return cache_error("cache is marked as having an invalid byte order");
+      case 2:
+        big = false;
+        break;
+      case 3:
+        big = true;
+        break;
+      default:
+        return cache_error("cache is marked as having an invalid byte order");
     }
   }
   // flags == 0: written by an ldconfig older than 2.33, which recorded no
@@ -255,7 +262,8 @@ LdCache LdCache::from_entries(std::vector<CacheEntry> entries) {
   names.erase(std::unique(names.begin(), names.end()), names.end());
   for (auto& e : entries) {
     if (e.hwcaps_subdir.empty()) continue;
-    const auto index = std::lower_bound(names.begin(), names.end(), e.hwcaps_subdir) - names.begin();
+    const auto index =
+        std::lower_bound(names.begin(), names.end(), e.hwcaps_subdir) - names.begin();
     e.hwcap = (e.hwcap & (kIsaLevelMask << 32)) | kCacheHwcapExtension |
               static_cast<std::uint64_t>(index);
   }

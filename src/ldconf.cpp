@@ -2,6 +2,7 @@
 // elf/ldconfig.c (parse_conf, parse_conf_include, add_dir_1, search_dir).
 #include "elfprune/ldconf.hpp"
 
+#include <fmt/format.h>
 #include <fnmatch.h>
 
 #include <algorithm>
@@ -10,8 +11,6 @@
 #include <set>
 #include <utility>
 
-#include <fmt/format.h>
-
 #include "elfprune/elf.hpp"
 
 namespace fs = std::filesystem;
@@ -19,16 +18,20 @@ namespace fs = std::filesystem;
 namespace elfprune {
 namespace {
 
-// ldconfig has no loop protection and recurses until it crashes; an include
-// chain deeper than this is taken to be a loop. The file cap bounds includes
-// that fan out (every file including "*.conf" of the same directory).
+// ldconfig has no loop protection and recurses until it crashes. Files
+// already being read are skipped; the depth and file caps also bound chains
+// through many distinct names and includes that fan out.
 constexpr int kMaxIncludeDepth = 16;
 constexpr int kMaxConfFiles = 1000;
 
 constexpr std::string_view kNoSuchFile = "no such file or directory";
 
-bool is_space(char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; }
-bool is_blank(char c) { return c == ' ' || c == '\t'; }
+bool is_space(char c) {
+  return std::isspace(static_cast<unsigned char>(c)) != 0;
+}
+bool is_blank(char c) {
+  return c == ' ' || c == '\t';
+}
 
 std::string dirname_of(const std::string& path) {
   const auto slash = path.find_last_of('/');
@@ -106,11 +109,16 @@ class ConfParser {
     }
     // ldconfig fopen()s a directory, reads nothing and says nothing.
     if (st->type == FileType::Directory) return;
+    if (std::find(open_.begin(), open_.end(), st->path) != open_.end()) {
+      warn("{}: include loop; not read again", path);
+      return;
+    }
     auto text = root_.read_file(path);
     if (!text) {
       warn("{}: {}", path, text.error().message);
       return;
     }
+    open_.push_back(st->path);
     std::string_view rest = *text;
     unsigned lineno = 0;
     while (!rest.empty()) {
@@ -120,6 +128,7 @@ class ConfParser {
       ++lineno;
       parse_line(path, lineno, line, depth);
     }
+    open_.pop_back();
   }
 
   LdConf take() { return std::move(out_); }
@@ -147,8 +156,9 @@ class ConfParser {
       return;
     }
     if (line.size() > 5 && is_blank(line[5]) &&
-        std::equal(line.begin(), line.begin() + 5, "hwcap",
-                   [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; })) {
+        std::equal(line.begin(), line.begin() + 5, "hwcap", [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) == b;
+        })) {
       warn("{}:{}: hwcap directive ignored", path, lineno);
       return;
     }
@@ -173,6 +183,7 @@ class ConfParser {
   const Root& root_;
   LdConf out_;
   std::set<std::string> seen_;
+  std::vector<std::string> open_;  // canonical paths of the files being read
   int files_read_ = 0;
 };
 

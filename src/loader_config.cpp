@@ -200,7 +200,10 @@ void configure_glibc(const Root& root, LoaderConfig& cfg, const LoaderOptions& o
       // The loader ignores a cache it cannot use.
       cfg.notes.push_back(fmt::format("/etc/ld.so.cache ignored: {}", parsed.error().message));
     }
-  } else {
+  } else if (root.exists("/etc/ld.so.conf")) {
+    // A root that has ld.so.conf but no cache yet (a fresh build root) will
+    // get one from ldconfig before it runs; without either, the loader uses
+    // the default directories only, and so do we.
     LdConf conf = parse_ld_so_conf(root);
     std::vector<std::string> dirs = conf.directories;
     for (const auto& d : cfg.default_dirs) dirs.push_back(d);

@@ -115,6 +115,7 @@ class Session {
   Resolution& out_;
   std::vector<Object> objects_;
   std::vector<std::string> ld_library_path_;
+  bool warned_emulated_ = false;
 
   DstValues dst_for(const Object& o) const {
     return DstValues{o.origin, cfg_.lib_token, cfg_.platform_token};
@@ -319,7 +320,15 @@ class Session {
         std::string why;
         FileStat st;
         switch (verify(*cached, why, st)) {
-          case Verdict::Accept: found = Found{*cached, st, Via::Cache}; return;
+          case Verdict::Accept:
+            found = Found{*cached, st, Via::Cache};
+            if (cfg_.cache_emulated && !warned_emulated_) {
+              warned_emulated_ = true;
+              out_.warnings.push_back(
+                  "the root has no /etc/ld.so.cache: ld.so.cache results are what ldconfig "
+                  "would make from /etc/ld.so.conf");
+            }
+            return;
           case Verdict::Fatal: miss.reason = why; return;
           case Verdict::Skip: break;  // a stale entry: fall through to the defaults
         }

@@ -110,11 +110,12 @@ Root::Root(const fs::path& host_dir) {
 }
 
 fs::path Root::host(std::string_view canonical) const {
-  std::string out = host_prefix_;
-  if (canonical.empty() || canonical.front() != '/') out += '/';
-  out += canonical;
-  if (out.empty()) out = "/";
-  return fs::path(out);
+  std::string out;
+  out.reserve(host_prefix_.size() + canonical.size() + 1);
+  out.append(host_prefix_);
+  if (canonical.empty() || canonical.front() != '/') out.push_back('/');
+  out.append(canonical);
+  return fs::path(std::move(out));
 }
 
 Result<FileStat> Root::resolve(std::string_view path, bool follow_last) const {

@@ -21,17 +21,18 @@ std::vector<std::string> parse_search_list(std::string_view list, std::string_vi
   for (;;) {
     std::size_t j = list.find_first_of(separators, i);
     std::string_view elem = list.substr(i, j == std::string_view::npos ? std::string_view::npos : j - i);
-    std::optional<std::string> dir;
+    bool keep = false;
+    std::string dir;  // "" stands for the working directory
     if (elem.empty()) {
-      if (!musl) dir = std::string();  // the working directory
-    } else {
-      dir = expand_dst(elem, values, musl);
-      if (dir && dir->empty()) dir.reset();
-      if (dir && !musl) {
-        while (dir->size() > 1 && dir->back() == '/') dir->pop_back();
+      keep = !musl;
+    } else if (auto expanded = expand_dst(elem, values, musl); expanded && !expanded->empty()) {
+      keep = true;
+      dir = std::move(*expanded);
+      if (!musl) {
+        while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
       }
     }
-    if (dir && std::find(out.begin(), out.end(), *dir) == out.end()) out.push_back(*dir);
+    if (keep && std::find(out.begin(), out.end(), dir) == out.end()) out.push_back(dir);
     if (j == std::string_view::npos) break;
     i = j + 1;
   }

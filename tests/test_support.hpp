@@ -2,6 +2,7 @@
 // small file writers. Nothing here knows about elfprune's logic.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -32,5 +33,28 @@ void make_symlink(const std::filesystem::path& link, std::string_view target);
 void copy_file(const std::filesystem::path& from, const std::filesystem::path& to);
 // Directory of fixtures built at test time (fixtures/CMakeLists.txt).
 std::filesystem::path fixtures_dir();
+
+// Compile a tiny C source with the system compiler into `out` (flags such as
+// "-shared -Wl,-soname,libx.so.1"). Throws with the compiler's output on
+// failure. Fixtures are built at test time, never checked in.
+void compile_c(std::string_view source, const std::filesystem::path& out,
+               std::string_view flags = "");
+
+// Lay a minimal glibc root under `root`, Debian 12 style (merged /usr,
+// multiarch): the host's real loader and libc in /usr/lib/x86_64-linux-gnu,
+// /lib -> usr/lib, /lib64/ld-linux-x86-64.so.2. No ld.so.cache.
+void make_glibc_root(const std::filesystem::path& root);
+
+// Change the tag of every dynamic-section entry tagged `from` to `to`
+// (ELF64 little-endian). GNU ld cannot emit DT_RPATH and DT_RUNPATH in one
+// object: link with -f DIR (DT_AUXILIARY) and retag that entry.
+void retag_dynamic(const std::filesystem::path& file, std::int64_t from, std::int64_t to);
+
+// Run a shell command, returning its exit status and combined output.
+struct CommandResult {
+  int status = -1;
+  std::string output;
+};
+CommandResult run_command(const std::string& command);
 
 }  // namespace elfprune::test

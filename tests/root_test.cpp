@@ -1,0 +1,137 @@
+#include "elfprune/root.hpp"
+
+#include <sys/stat.h>
+
+#include <gtest/gtest.h>
+
+#include "test_support.hpp"
+
+namespace elfprune {
+namespace {
+
+using test::make_symlink;
+using test::TempDir;
+using test::write_file;
+
+TEST(LexicallyAbsolute, FoldsDotsAndStopsAtRoot) {
+  EXPECT_EQ(lexically_absolute("/a/./b//c/../d"), "/a/b/d");
+  EXPECT_EQ(lexically_absolute("../../etc/passwd"), "/etc/passwd");
+  EXPECT_EQ(lexically_absolute("lib/x.so", "/usr"), "/usr/lib/x.so");
+  EXPECT_EQ(lexically_absolute(""), "/");
+}
+
+TEST(Root, ResolvesPlainFile) {
+  TempDir dir;
+  write_file(dir / "etc/hosts", "x");
+  Root root(dir.path());
+  auto st = root.resolve("/etc/hosts");
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  EXPECT_EQ(st->path, "/etc/hosts");
+  EXPECT_EQ(st->type, FileType::Regular);
+  EXPECT_EQ(st->size, 1u);
+}
+
+TEST(Root, AbsoluteSymlinkIsReRooted) {
+  TempDir dir;
+  write_file(dir / "opt/target", "inside");
+  make_symlink(dir / "usr/link", "/opt/target");
+  Root root(dir.path());
+  auto st = root.resolve("/usr/link");
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->path, "/opt/target");
+  EXPECT_EQ(*root.read_file("/usr/link"), "inside");
+}
+
+TEST(Root, DotDotNeverClimbsAboveRoot) {
+  TempDir dir;
+  write_file(dir / "marker", "inside");
+  make_symlink(dir / "a/b/escape", "../../../../../../marker");
+  Root root(dir.path());
+  EXPECT_EQ(*root.realpath("/a/b/escape"), "/marker");
+  EXPECT_EQ(*root.realpath("/../../../marker"), "/marker");
+}
+
+TEST(Root, DotDotAfterSymlinkFollowsTheTarget) {
+  // Kernel semantics: `link/..` is the parent of the link's target.
+  TempDir dir;
+  write_file(dir / "x/y/file", "");
+  write_file(dir / "x/sibling", "");
+  make_symlink(dir / "link", "/x/y");
+  Root root(dir.path());
+  EXPECT_EQ(*root.realpath("/link/../sibling"), "/x/sibling");
+}
+
+TEST(Root, RelativeSymlinkChain) {
+  TempDir dir;
+  write_file(dir / "usr/lib/libx.so.1.2.3", "");
+  make_symlink(dir / "usr/lib/libx.so.1", "libx.so.1.2.3");
+  make_symlink(dir / "usr/lib/libx.so", "libx.so.1");
+  make_symlink(dir / "lib", "usr/lib");
+  Root root(dir.path());
+  EXPECT_EQ(*root.realpath("/lib/libx.so"), "/usr/lib/libx.so.1.2.3");
+}
+
+TEST(Root, SymlinkLoopIsAnError) {
+  TempDir dir;
+  make_symlink(dir / "a", "b");
+  make_symlink(dir / "b", "a");
+  Root root(dir.path());
+  auto st = root.resolve("/a");
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().message, "too many levels of symbolic links");
+  EXPECT_EQ(st.error().path, "/a");
+}
+
+TEST(Root, NoFollowLastComponent) {
+  TempDir dir;
+  make_symlink(dir / "dangling", "/nowhere");
+  Root root(dir.path());
+  auto st = root.resolve("/dangling", false);
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->type, FileType::Symlink);
+  EXPECT_FALSE(root.resolve("/dangling").ok());
+}
+
+TEST(Root, FileUsedAsDirectory) {
+  TempDir dir;
+  write_file(dir / "file", "");
+  Root root(dir.path());
+  auto st = root.resolve("/file/child");
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().message, "not a directory");
+}
+
+TEST(Root, MissingFile) {
+  TempDir dir;
+  Root root(dir.path());
+  auto st = root.resolve("/no/such");
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().message, "no such file or directory");
+}
+
+TEST(Root, ReadFileRefusesFifoWithoutBlocking) {
+  TempDir dir;
+  ASSERT_EQ(::mkfifo((dir / "fifo").c_str(), 0644), 0);
+  Root root(dir.path());
+  auto data = root.read_file("/fifo");
+  ASSERT_FALSE(data.ok());
+  EXPECT_EQ(data.error().message, "not a regular file");
+}
+
+TEST(Root, ReadFileHonoursLimit) {
+  TempDir dir;
+  write_file(dir / "big", std::string(1000, 'x'));
+  Root root(dir.path());
+  EXPECT_EQ(root.read_file("/big", 10)->size(), 10u);
+}
+
+TEST(Root, HostPathOfCanonicalPath) {
+  TempDir dir;
+  Root root(dir.path());
+  EXPECT_EQ(root.host("/usr/lib"), dir.path() / "usr/lib");
+  Root slash("/");
+  EXPECT_EQ(slash.host("/usr/lib").string(), "/usr/lib");
+}
+
+}  // namespace
+}  // namespace elfprune
