@@ -49,10 +49,12 @@ void render_children(std::string& out, const Resolution& r, const std::string& p
                      int depth, std::map<std::string, bool>& shown) {
   const std::string indent(static_cast<std::size_t>(depth) * 4, ' ');
   for (const LoadedLibrary& l : r.libraries) {
-    if (l.needed_by != parent || shown[l.path]) continue;
-    shown[l.path] = true;
+    if (l.needed_by != parent) continue;
     std::string where = l.path == l.realpath ? l.path : fmt::format("{} -> {}", l.path, l.realpath);
     out += fmt::format("{}{} => {} [{}]\n", indent, l.name, where, via_name(l.via));
+    // An object's own dependencies are shown once, under its first load.
+    if (l.via == Via::Loaded || shown[l.path]) continue;
+    shown[l.path] = true;
     render_children(out, r, l.path, depth + 1, shown);
   }
   for (const MissingLibrary& m : r.missing) {

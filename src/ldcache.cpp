@@ -21,8 +21,7 @@ constexpr std::uint32_t kExtensionTagHwcaps = 1;
 constexpr std::size_t kExtensionSectionSize = 16;
 constexpr std::uint64_t kIsaLevelMask = (1u << 10) - 1;
 
-// What the cache file itself calls "the cache" ("" when the error is not
-// about one particular place in it).
+// Errors name no path: the caller knows which file it read.
 Error cache_error(std::string message) {
   return make_error("", std::move(message));
 }
@@ -33,7 +32,6 @@ class Reader {
  public:
   Reader(std::string_view bytes, bool big_endian) : bytes_(bytes), big_(big_endian) {}
 
-  std::size_t size() const { return bytes_.size(); }
   bool fits(std::uint64_t offset, std::uint64_t length) const {
     return offset <= bytes_.size() && length <= bytes_.size() - offset;
   }

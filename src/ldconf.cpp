@@ -91,8 +91,7 @@ class ConfParser {
 
   void parse_file(const std::string& path, int depth) {
     if (depth > kMaxIncludeDepth) {
-      warn("{}: includes nested more than {} deep (an include loop?); not read", path,
-           kMaxIncludeDepth);
+      warn("{}: includes nested more than {} deep; not read", path, kMaxIncludeDepth);
       return;
     }
     if (++files_read_ > kMaxConfFiles) {
@@ -220,7 +219,6 @@ struct Library {
 struct ScanTarget {
   std::uint8_t elf_class;
   std::uint16_t machine;
-  std::int32_t abi_flags;
 };
 
 // One directory of search_dir: the libraries ldconfig would record, one per
@@ -285,8 +283,9 @@ LdCache emulate_ldconfig(const Root& root, const std::vector<std::string>& direc
   };
   for (std::string dir : directories) {
     while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+    if (dir.empty()) continue;
     auto st = root.resolve(dir);
-    if (dir.empty() || !st || st->type != FileType::Directory) continue;
+    if (!st || st->type != FileType::Directory) continue;
     if (!add(dir, *st, "")) continue;
     auto hwcaps_dir = root.resolve(join(st->path, "glibc-hwcaps"));
     if (!hwcaps_dir || hwcaps_dir->type != FileType::Directory) continue;
@@ -299,7 +298,7 @@ LdCache emulate_ldconfig(const Root& root, const std::vector<std::string>& direc
     }
   }
 
-  const ScanTarget target{elf_class, machine, abi_flags};
+  const ScanTarget target{elf_class, machine};
   std::vector<CacheEntry> entries;
   for (const auto& dir : dirs) {
     for (auto& lib : scan_libraries(root, dir, target)) {

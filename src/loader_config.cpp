@@ -1,8 +1,8 @@
 #include "elfprune/loader_config.hpp"
 
-#include <fstream>
-#include <set>
-#include <sstream>
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 
 #include <fmt/format.h>
 
@@ -79,33 +79,37 @@ std::int32_t cache_flags_for(std::uint16_t machine, std::uint8_t elf_class) {
   return cacheflags::kElfLibc6;
 }
 
-// The host's x86-64 micro-architecture level from /proc/cpuinfo, as glibc's
-// cpu_features would judge it (the ISA flags of each psABI level).
+// The host's x86-64 micro-architecture level, judged as glibc's
+// cpu_features does: from CPUID and the OS-enabled register state (XCR0),
+// not /proc/cpuinfo (which may hide flags such as LZCNT's "abm").
 HwcapsLevel host_x86_level() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  std::set<std::string> flags;
-  while (std::getline(in, line)) {
-    if (line.rfind("flags", 0) != 0) continue;
-    std::istringstream words(line.substr(line.find(':') + 1));
-    std::string w;
-    while (words >> w) flags.insert(w);
-    break;
+#if defined(__x86_64__) || defined(__i386__)
+  unsigned a = 0, b = 0, c1 = 0, d = 0;
+  if (__get_cpuid(1, &a, &b, &c1, &d) == 0) return HwcapsLevel::Baseline;
+  unsigned b7 = 0, c7 = 0, d7 = 0, a7 = 0;
+  __get_cpuid_count(7, 0, &a7, &b7, &c7, &d7);
+  unsigned a8 = 0, b8 = 0, c8 = 0, d8 = 0;
+  __get_cpuid(0x80000001, &a8, &b8, &c8, &d8);
+  auto bit = [](unsigned reg, int n) { return ((reg >> n) & 1u) != 0; };
+  std::uint64_t xcr0 = 0;
+  if (bit(c1, 27)) {  // OSXSAVE: the OS manages extended state
+    unsigned lo = 0, hi = 0;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    xcr0 = (static_cast<std::uint64_t>(hi) << 32) | lo;
   }
-  auto all = [&flags](std::initializer_list<const char*> need) {
-    for (const char* f : need) {
-      if (flags.count(f) == 0) return false;
-    }
-    return true;
-  };
-  if (!all({"cx16", "lahf_lm", "popcnt", "sse4_1", "sse4_2", "ssse3"})) {
-    return HwcapsLevel::Baseline;
-  }
-  if (!all({"avx", "avx2", "bmi1", "bmi2", "f16c", "fma", "abm", "movbe", "xsave"})) {
-    return HwcapsLevel::V2;
-  }
-  if (!all({"avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"})) return HwcapsLevel::V3;
-  return HwcapsLevel::V4;
+  const bool v2 = bit(c1, 13) && bit(c8, 0) && bit(c1, 23) && bit(c1, 0) && bit(c1, 19) &&
+                  bit(c1, 20) && bit(c1, 9);
+  if (!v2) return HwcapsLevel::Baseline;
+  const bool ymm = (xcr0 & 0x6) == 0x6;
+  const bool v3 = ymm && bit(c1, 28) && bit(b7, 5) && bit(b7, 3) && bit(b7, 8) && bit(c1, 29) &&
+                  bit(c1, 12) && bit(c8, 5) && bit(c1, 22);
+  if (!v3) return HwcapsLevel::V2;
+  const bool zmm = (xcr0 & 0xe6) == 0xe6;
+  const bool v4 = zmm && bit(b7, 16) && bit(b7, 30) && bit(b7, 28) && bit(b7, 17) && bit(b7, 31);
+  return v4 ? HwcapsLevel::V4 : HwcapsLevel::V3;
+#else
+  return HwcapsLevel::Baseline;
+#endif
 }
 
 std::vector<std::string> x86_hwcaps_subdirs(HwcapsLevel level) {

@@ -362,6 +362,16 @@ class Session {
     return false;
   }
 
+  // A DT_NEEDED edge to an object already in the link map: listed with
+  // via "loaded" so that every edge is visible, except edges to the file
+  // itself and to the interpreter, which `libraries` leaves out.
+  void note_loaded(int idx, const std::string& raw, int loader_idx) {
+    const Object& o = objects_[idx];
+    if (o.is_main || o.is_interp) return;
+    out_.libraries.push_back(
+        LoadedLibrary{raw, o.path, o.realpath, objects_[loader_idx].path, Via::Loaded});
+  }
+
   void map_needed(int loader_idx, const std::string& raw) {
     const Object& loader = objects_[loader_idx];
     MissingLibrary miss;
@@ -383,7 +393,10 @@ class Session {
       return;  // musl itself provides these
     }
     if (cfg_.flavor == LoaderFlavor::Glibc || name.find('/') == std::string::npos) {
-      if (find_loaded(name) >= 0) return;
+      if (int idx = find_loaded(name); idx >= 0) {
+        note_loaded(idx, raw, loader_idx);
+        return;
+      }
     }
 
     std::optional<Found> found;
@@ -413,6 +426,7 @@ class Session {
     // §1.4: the same file already loaded is that object; the name becomes an alias.
     if (int same = find_identity(found->st.dev, found->st.ino); same >= 0) {
       objects_[same].names.push_back(name);
+      note_loaded(same, raw, loader_idx);
       return;
     }
     auto info = impl_.info(found->st.path);

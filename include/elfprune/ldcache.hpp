@@ -47,9 +47,10 @@ class LdCache {
   const std::vector<CacheEntry>& entries() const { return entries_; }
 
   // glibc's search_cache: the entry for `soname` whose flags equal
-  // `abi_flags`; among glibc-hwcaps entries the one whose subdirectory comes
-  // first in `hwcaps_priority` wins over plain ones. Legacy hwcap entries
-  // (nonzero hwcap without bit 62) are not chosen.
+  // `abi_flags` (when that is plain kElfLibc6, as on i386, flags 1 too, as
+  // glibc's generic _dl_cache_check_flags); among glibc-hwcaps entries the
+  // one whose subdirectory comes first in `hwcaps_priority` wins over plain
+  // ones. Legacy hwcap entries (nonzero hwcap without bit 62) are not chosen.
   std::optional<std::string> lookup(std::string_view soname, std::int32_t abi_flags,
                                     const std::vector<std::string>& hwcaps_priority) const;
 

@@ -42,7 +42,10 @@ struct Resolution {
   bool interpreter_implied = false;        // no PT_INTERP: the root's loader is assumed
   std::string interpreter_realpath;
   LoaderFlavor flavor = LoaderFlavor::Glibc;
-  std::vector<LoadedLibrary> libraries;  // breadth-first load order
+  // One entry per DT_NEEDED edge, in breadth-first order: the first edge to
+  // an object says how it was found; later edges to it say Via::Loaded.
+  // Edges to the file itself and to the interpreter are left out.
+  std::vector<LoadedLibrary> libraries;
   std::vector<MissingLibrary> missing;
   std::vector<std::string> warnings;
 };
