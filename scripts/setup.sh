@@ -8,7 +8,15 @@ packages=(
   liblief-dev libcli11-dev libfmt-dev libgtest-dev nlohmann-json3-dev
   python3 python3-pyelftools
   debootstrap musl-tools pax-utils strace file
+  # aws-lambda-ric's install script builds curl and aws-lambda-cpp from source
+  # (the npm end-to-end test)
+  autoconf automake libtool make g++ libcurl4-openssl-dev
 )
+# Node.js and npm for the npm end-to-end test, from Debian when the machine
+# has none of its own.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -100,15 +100,27 @@ class Session {
 
   void run() {
     ld_library_path_ = split_ld_library_path();
-    // Breadth-first: objects_ grows while we walk it (glibc _dl_map_object_deps).
-    for (std::size_t i = 0; i < objects_.size(); ++i) {
-      if (objects_[i].is_interp) continue;
-      const auto info = objects_[i].info;
-      for (const std::string& needed : info->needed) map_needed(static_cast<int>(i), needed);
-    }
+    process_queue();
+  }
+
+  // dlopen() after start-up: requested by the main object, then the new
+  // objects' own dependencies, breadth-first.
+  void dlopen(const std::vector<std::string>& names) {
+    dlopen_mode_ = true;
+    for (const auto& name : names) map_needed(0, name);
+    process_queue();
   }
 
  private:
+  // Breadth-first: objects_ grows while we walk it (glibc _dl_map_object_deps).
+  void process_queue() {
+    for (; next_ < objects_.size(); ++next_) {
+      if (objects_[next_].is_interp || !objects_[next_].info) continue;
+      const auto info = objects_[next_].info;
+      for (const std::string& needed : info->needed) map_needed(static_cast<int>(next_), needed);
+    }
+  }
+
   Resolver::Impl& impl_;
   const Root& root_;
   const LoaderConfig& cfg_;
@@ -116,6 +128,8 @@ class Session {
   std::vector<Object> objects_;
   std::vector<std::string> ld_library_path_;
   bool warned_emulated_ = false;
+  bool dlopen_mode_ = false;
+  std::size_t next_ = 0;
 
   DstValues dst_for(const Object& o) const {
     return DstValues{o.origin, cfg_.lib_token, cfg_.platform_token};
@@ -368,8 +382,8 @@ class Session {
   void note_loaded(int idx, const std::string& raw, int loader_idx) {
     const Object& o = objects_[idx];
     if (o.is_main || o.is_interp) return;
-    out_.libraries.push_back(
-        LoadedLibrary{raw, o.path, o.realpath, objects_[loader_idx].path, Via::Loaded});
+    out_.libraries.push_back(LoadedLibrary{raw, o.path, o.realpath, objects_[loader_idx].path,
+                                           Via::Loaded, dlopen_mode_});
   }
 
   void map_needed(int loader_idx, const std::string& raw) {
@@ -377,6 +391,7 @@ class Session {
     MissingLibrary miss;
     miss.name = raw;
     miss.needed_by = loader.path;
+    miss.dlopen = dlopen_mode_;
 
     std::string name = raw;
     if (raw.find('$') != std::string::npos && cfg_.flavor == LoaderFlavor::Glibc) {
@@ -447,7 +462,7 @@ class Session {
     // symlinks unresolved (§2).
     o.origin = dirname_of(found->path);
     out_.libraries.push_back(
-        LoadedLibrary{raw, found->path, found->st.path, loader.path, found->via});
+        LoadedLibrary{raw, found->path, found->st.path, loader.path, found->via, dlopen_mode_});
     objects_.push_back(std::move(o));
   }
 };
@@ -463,7 +478,10 @@ Result<std::shared_ptr<const ElfInfo>> Resolver::elf_info(const std::string& can
   return impl_->info(canonical);
 }
 
-Result<Resolution> Resolver::resolve(const std::string& file) {
+Result<Resolution> Resolver::resolve(const std::string& file) { return resolve(file, {}); }
+
+Result<Resolution> Resolver::resolve(const std::string& file,
+                                     const std::vector<std::string>& dlopen_names) {
   const Root& root = impl_->root;
   const std::string abs = lexically_absolute(file);
   auto st = root.resolve(abs);
@@ -530,6 +548,7 @@ Result<Resolution> Resolver::resolve(const std::string& file) {
     out.missing.push_back(std::move(miss));
   }
   session.run();
+  if (!dlopen_names.empty()) session.dlopen(dlopen_names);
   return out;
 }
 

@@ -124,6 +124,7 @@ Result<FileStat> Root::resolve(std::string_view path, bool follow_last) const {
   for (auto& c : split_components(path)) pending.push_back(std::move(c));
 
   std::vector<std::string> current;
+  std::vector<std::string> followed;
   int symlinks = 0;
   struct stat st {};
   bool have_stat = false;  // st describes join(current)
@@ -138,7 +139,9 @@ Result<FileStat> Root::resolve(std::string_view path, bool follow_last) const {
       continue;
     }
     current.push_back(comp);
-    const std::string host_path = host(join_components(current)).string();
+    const std::string canonical = join_components(current);
+    if (is_hidden(canonical)) return make_error(display, errno_text(ENOENT));
+    const std::string host_path = host(canonical).string();
     if (::lstat(host_path.c_str(), &st) != 0) return make_error(display, errno_text(errno));
     have_stat = true;
     const bool last = pending.empty();
@@ -146,6 +149,7 @@ Result<FileStat> Root::resolve(std::string_view path, bool follow_last) const {
       if (++symlinks > kMaxSymlinks) return make_error(display, errno_text(ELOOP));
       auto target = read_link(host_path, display);
       if (!target) return target.error();
+      followed.push_back(canonical);
       current.pop_back();
       // An absolute target is re-rooted: it restarts at `/` of the root.
       if (!target->empty() && target->front() == '/') current.clear();
@@ -161,6 +165,7 @@ Result<FileStat> Root::resolve(std::string_view path, bool follow_last) const {
 
   FileStat out;
   out.path = join_components(current);
+  if (is_hidden(out.path)) return make_error(display, errno_text(ENOENT));
   if (!have_stat) {
     if (::lstat(host(out.path).c_str(), &st) != 0) return make_error(display, errno_text(errno));
   }
@@ -169,6 +174,7 @@ Result<FileStat> Root::resolve(std::string_view path, bool follow_last) const {
   out.ino = st.st_ino;
   out.size = static_cast<std::uint64_t>(st.st_size);
   out.mode = st.st_mode;
+  out.symlinks = std::move(followed);
   return out;
 }
 
@@ -176,6 +182,12 @@ Result<std::string> Root::realpath(std::string_view path) const {
   auto st = resolve(path);
   if (!st) return st.error();
   return st->path;
+}
+
+Root Root::without(std::shared_ptr<const std::unordered_set<std::string>> hidden) const {
+  Root view = *this;
+  view.hidden_ = std::move(hidden);
+  return view;
 }
 
 bool Root::is_directory(std::string_view path) const {

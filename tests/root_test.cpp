@@ -133,5 +133,31 @@ TEST(Root, HostPathOfCanonicalPath) {
   EXPECT_EQ(slash.host("/usr/lib").string(), "/usr/lib");
 }
 
+TEST(Root, RecordsTheSymlinksFollowed) {
+  TempDir dir;
+  write_file(dir / "usr/lib/libx.so.1.2", "");
+  make_symlink(dir / "usr/lib/libx.so.1", "libx.so.1.2");
+  make_symlink(dir / "lib", "usr/lib");
+  Root root(dir.path());
+  auto st = root.resolve("/lib/libx.so.1");
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->symlinks, (std::vector<std::string>{"/lib", "/usr/lib/libx.so.1"}));
+}
+
+TEST(Root, HiddenPathsDoNotExistInTheView) {
+  TempDir dir;
+  write_file(dir / "usr/lib/gone/libx.so", "");
+  write_file(dir / "usr/lib/kept", "");
+  make_symlink(dir / "lib", "usr/lib");
+  Root root(dir.path());
+  auto hidden = std::make_shared<std::unordered_set<std::string>>(
+      std::unordered_set<std::string>{"/usr/lib/gone"});
+  Root view = root.without(hidden);
+  EXPECT_FALSE(view.exists("/lib/gone/libx.so"));
+  EXPECT_FALSE(view.exists("/usr/lib/gone"));
+  EXPECT_TRUE(view.exists("/lib/kept"));
+  EXPECT_TRUE(root.exists("/lib/gone/libx.so"));
+}
+
 }  // namespace
 }  // namespace elfprune

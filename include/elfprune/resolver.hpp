@@ -26,6 +26,7 @@ struct LoadedLibrary {
   std::string realpath;   // canonical path inside the root
   std::string needed_by;  // path of the object whose DT_NEEDED loaded it
   Via via = Via::Default;
+  bool dlopen = false;  // brought in by a dlopen request, not by DT_NEEDED
 };
 
 struct MissingLibrary {
@@ -33,6 +34,7 @@ struct MissingLibrary {
   std::string needed_by;
   std::vector<std::string> searched;  // every path tried, in order
   std::string reason;                 // "not found", or why the search stopped
+  bool dlopen = false;
 };
 
 struct Resolution {
@@ -68,6 +70,12 @@ class Resolver {
   // not exist, is not ELF, or is not dynamically linked. Missing libraries
   // are not errors: they are listed in the result.
   Result<Resolution> resolve(const std::string& file);
+
+  // The same, then `dlopen_names` requested by `file` after start-up, as a
+  // dlopen() call from it would search (its RPATH/RUNPATH apply). Libraries
+  // they bring in are marked `dlopen`; ones not found are in `missing` with
+  // `dlopen` set.
+  Result<Resolution> resolve(const std::string& file, const std::vector<std::string>& dlopen_names);
 
   // The parsed ELF information of a canonical inside path (memoised).
   Result<std::shared_ptr<const ElfInfo>> elf_info(const std::string& canonical);

@@ -10,6 +10,9 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <unordered_set>
+#include <vector>
+#include <memory>
 
 #include "elfprune/result.hpp"
 
@@ -24,6 +27,9 @@ struct FileStat {
   ino_t ino = 0;
   std::uint64_t size = 0;
   mode_t mode = 0;
+  // Canonical paths of the symlinks followed on the way, in order: keeping
+  // a file that was named through them means keeping them too.
+  std::vector<std::string> symlinks;
 };
 
 // Lexically join `path` onto `base` (an absolute path inside the root) and
@@ -60,7 +66,17 @@ class Root {
   // Read a whole file (symlinks resolved inside the root), at most `limit` bytes.
   Result<std::string> read_file(std::string_view path, std::size_t limit = 64u << 20) const;
 
+  // A view of this root in which the given canonical paths (and everything
+  // below them) do not exist: how a plan's result looks before it is
+  // written, so that a dry run can be verified exactly like a real one.
+  Root without(std::shared_ptr<const std::unordered_set<std::string>> hidden) const;
+
  private:
+  bool is_hidden(const std::string& canonical) const {
+    return hidden_ && hidden_->count(canonical) != 0;
+  }
+
+  std::shared_ptr<const std::unordered_set<std::string>> hidden_;
   std::filesystem::path host_dir_;
   std::string host_prefix_;  // host_dir_ without a trailing slash; "" for "/"
 };

@@ -23,4 +23,40 @@ struct DepsOptions {
 void add_deps_command(CLI::App& app, DepsOptions& options);
 int run_deps(const DepsOptions& options, std::ostream& out, std::ostream& err);
 
+// What `prune` and `why` share: which files matter and how paths resolve.
+struct SelectionOptions {
+  std::vector<std::string> entries;
+  std::vector<std::string> keep_globs;
+  std::vector<std::string> drop_globs;
+  std::vector<std::string> keep_locales;
+  std::vector<std::string> dlopen_names;
+  std::string sysroot;
+  std::string store_dir = "/nix/store";
+  std::string hwcaps = "host";
+};
+
+struct PruneCommandOptions {
+  std::string root;
+  SelectionOptions selection;
+  std::string out_dir;
+  bool in_place = false;
+  bool dry_run = false;
+  std::string report_file;
+  bool json = false;
+};
+
+struct WhyOptions {
+  std::string root;
+  std::string path;
+  SelectionOptions selection;
+  bool json = false;
+};
+
+void add_prune_command(CLI::App& app, PruneCommandOptions& options);
+void add_why_command(CLI::App& app, WhyOptions& options);
+void add_rules_command(CLI::App& app, bool& json);
+int run_prune(const PruneCommandOptions& options, std::ostream& out, std::ostream& err);
+int run_why(const WhyOptions& options, std::ostream& out, std::ostream& err);
+int run_rules(bool json, std::ostream& out);
+
 }  // namespace elfprune::cli

@@ -19,6 +19,12 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
 
   cli::DepsOptions deps;
   cli::add_deps_command(app, deps);
+  cli::PruneCommandOptions prune;
+  cli::add_prune_command(app, prune);
+  cli::WhyOptions why;
+  cli::add_why_command(app, why);
+  bool rules_json = false;
+  cli::add_rules_command(app, rules_json);
 
   std::vector<const char*> argv;
   argv.push_back("elfprune");
@@ -40,6 +46,9 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   // The one handler at the top: anything unexpected is reported, not a crash.
   try {
     if (app.got_subcommand("deps")) return cli::run_deps(deps, out, err);
+    if (app.got_subcommand("prune")) return cli::run_prune(prune, out, err);
+    if (app.got_subcommand("why")) return cli::run_why(why, out, err);
+    if (app.got_subcommand("rules")) return cli::run_rules(rules_json, out);
   } catch (const std::exception& e) {
     fmt::print(err, "elfprune: error: internal error: {}\n", e.what());
     return 1;

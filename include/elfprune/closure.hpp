@@ -1,0 +1,80 @@
+// What the entries need: everything reachable from them through loader
+// edges, script interpreters, path and store references, package metadata,
+// declared dlopen dependencies and --keep rules (design.md "What it does" §3).
+#pragma once
+
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "elfprune/dpkg.hpp"
+#include "elfprune/inventory.hpp"
+#include "elfprune/resolver.hpp"
+#include "elfprune/root.hpp"
+
+namespace elfprune {
+
+enum class EdgeKind {
+  Entry,        // named with --entry
+  Keep,         // matched a --keep glob
+  Everything,   // no entries: every file is a root
+  Symlink,      // a symlink followed on the way to a kept path
+  Interpreter,  // PT_INTERP
+  Needed,       // DT_NEEDED, resolved as the loader would
+  Dlopen,       // a .note.dlopen dependency or --dlopen name
+  Shebang,      // a script's #! interpreter (or env's program)
+  PathRef,      // an absolute path string inside a kept ELF file or script
+  StoreRef,     // a /nix/store/<hash>-name string
+  Package,      // dpkg: the package owning a kept program, or one it depends on
+  Contains,     // inside a directory kept whole
+};
+
+std::string_view edge_name(EdgeKind kind);
+
+// Why a path is in the closure: the first edge that reached it.
+struct Reason {
+  EdgeKind kind = EdgeKind::Entry;
+  std::string from;    // the kept path the edge starts at ("" for roots)
+  std::string detail;  // the DT_NEEDED name, the path string, the package...
+};
+
+struct ClosureInputs {
+  std::vector<std::string> entries;       // inside paths
+  std::vector<std::string> keep_globs;    // --keep
+  std::vector<std::string> dlopen_names;  // --dlopen, requested by every entry
+  std::string store_dir = "/nix/store";
+  bool use_dpkg = true;
+};
+
+struct Closure {
+  bool everything = false;  // no entries were given
+  std::unordered_map<std::string, Reason> reached;  // canonical or symlink path -> reason
+  // Loader dependencies of each kept ELF object: its interpreter, the
+  // libraries it loads, and the symlinks on the way. A rule never removes
+  // these while the object is kept.
+  std::unordered_map<std::string, std::vector<std::string>> loader_deps;
+  std::vector<std::string> warnings;
+
+  bool contains(const std::string& path) const { return everything || reached.count(path) != 0; }
+  // The chain of reasons from `path` back to a root of the closure.
+  std::vector<std::pair<std::string, Reason>> chain(const std::string& path) const;
+};
+
+// Directories never kept whole because a path string names them: they are
+// shared by everything (/usr/bin, /usr/lib, /usr/lib/<triplet>, /etc, ...).
+bool is_shared_hierarchy(const std::string& dir);
+
+// Walk the closure inside `root`. Only `inventory` (the tree being pruned)
+// is expanded; paths outside it (a --sysroot's files) are recorded when
+// reached but not followed further.
+Closure compute_closure(const Root& root, const Inventory& inventory, Resolver& resolver,
+                        const DpkgDb& dpkg, const ClosureInputs& inputs);
+
+// Loader dependencies of the ELF files in `paths` (each resolved as a
+// program would be), for the plan's protection rule when there are no
+// entries. Fills closure.loader_deps.
+void add_loader_deps(const Root& root, Resolver& resolver, const std::vector<std::string>& paths,
+                     Closure& closure);
+
+}  // namespace elfprune

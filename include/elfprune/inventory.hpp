@@ -1,0 +1,53 @@
+// One walk over the tree to prune: every entry's type, size, mode, owner,
+// times and link identity. Special files are noted, never opened.
+#pragma once
+
+#include <sys/types.h>
+
+#include <ctime>
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "elfprune/result.hpp"
+#include "elfprune/root.hpp"
+
+namespace elfprune {
+
+struct InventoryEntry {
+  std::string path;  // absolute inside the root, no symlinks in its directories
+  FileType type = FileType::Other;
+  std::uint64_t size = 0;  // st_size
+  mode_t mode = 0;         // full st_mode
+  uid_t uid = 0;
+  gid_t gid = 0;
+  timespec atime{};
+  timespec mtime{};
+  dev_t dev = 0;
+  ino_t ino = 0;
+  nlink_t nlink = 1;
+  dev_t rdev = 0;           // device nodes
+  std::string link_target;  // symlinks: the target as written
+};
+
+struct Inventory {
+  std::string top;  // the directory being pruned, inside the root ("/" by default)
+  std::vector<InventoryEntry> entries;  // sorted by path: a directory before its children
+  std::vector<Error> problems;          // unreadable directories and the like
+  std::unordered_map<std::string, std::size_t> index;  // path -> position in entries
+
+  const InventoryEntry* find(const std::string& path) const;
+  // Bytes of regular files, each hardlinked inode counted once.
+  std::uint64_t total_bytes() const;
+  std::size_t file_count() const;  // entries that are not directories
+  // True when `path` is `top` or below it.
+  bool contains(const std::string& path) const;
+};
+
+// Walk `top` (a canonical directory inside `root`) without following
+// symlinks. Unreadable directories are recorded in `problems` and skipped.
+// Errors: `top` missing or not a directory.
+Result<Inventory> take_inventory(const Root& root, const std::string& top = "/");
+
+}  // namespace elfprune

@@ -1,0 +1,77 @@
+// The prune pipeline as named passes over one context:
+// inventory → resolve/close → classify → plan → emit → verify → report.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "elfprune/closure.hpp"
+#include "elfprune/dpkg.hpp"
+#include "elfprune/emit.hpp"
+#include "elfprune/inventory.hpp"
+#include "elfprune/npm.hpp"
+#include "elfprune/plan.hpp"
+#include "elfprune/report.hpp"
+#include "elfprune/resolver.hpp"
+#include "elfprune/root.hpp"
+#include "elfprune/rules.hpp"
+#include "elfprune/verify.hpp"
+
+namespace elfprune {
+
+struct PruneOptions {
+  std::string root;     // host path of ROOT
+  std::string sysroot;  // host path of --sysroot; empty: ROOT is its own root
+  std::vector<std::string> entries;  // inside paths
+  std::vector<std::string> keep_globs;
+  std::vector<std::string> drop_globs;
+  std::vector<std::string> keep_locales;
+  std::vector<std::string> dlopen_names;
+  EmitMode mode = EmitMode::DryRun;
+  std::string out_dir;  // host path, for EmitMode::Out
+  std::string store_dir = "/nix/store";
+  LoaderOptions loader;
+  // Progress callback: (pass name, done, total); total 0 when unknown.
+  std::function<void(std::string_view, std::size_t, std::size_t)> progress;
+};
+
+struct PruneContext {
+  explicit PruneContext(PruneOptions opts);
+
+  PruneOptions options;
+  Root root;        // the root paths resolve in (the sysroot, or ROOT)
+  std::string top;  // ROOT inside `root`
+  std::unique_ptr<Resolver> resolver;
+  Inventory inventory;
+  DpkgDb dpkg;
+  NpmTree npm;
+  Closure closure;
+  std::unordered_map<std::string, RuleMatch> matches;
+  Plan plan;
+  EmitStats emitted;
+  VerifyResult verified;
+  PruneReport report;
+};
+
+// Each pass; `prune` runs them all. Errors end the run (bad ROOT, bad
+// --out); problems on single files are collected in the context.
+Result<bool> pass_inventory(PruneContext& ctx);
+void pass_close(PruneContext& ctx);
+void pass_classify(PruneContext& ctx);
+void pass_plan(PruneContext& ctx);
+Result<bool> pass_emit(PruneContext& ctx);
+void pass_verify(PruneContext& ctx);
+void pass_report(PruneContext& ctx);
+
+// Everything up to the plan (what `why` needs), or the whole pipeline.
+Result<std::unique_ptr<PruneContext>> plan_prune(PruneOptions options);
+Result<std::unique_ptr<PruneContext>> prune(PruneOptions options);
+
+// Validate ROOT/--sysroot/--out/entries before anything is read or written.
+Result<bool> check_options(const PruneOptions& options);
+
+}  // namespace elfprune

@@ -1,0 +1,52 @@
+// The prune report as data, and its renderings: a human summary and the
+// JSON document of design.md (`before`, `after`, `removed`, `kept`,
+// `warnings`, ...).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace elfprune {
+
+struct Totals {
+  std::uint64_t files = 0;
+  std::uint64_t bytes = 0;
+};
+
+struct ReportItem {
+  std::string path;
+  std::uint64_t bytes = 0;
+  std::string reason;
+  std::string rule;  // removed entries: the rule, or "" when unreachable
+  std::string group; // the dpkg package, npm package or store path it belongs to
+};
+
+struct PruneReport {
+  std::string root;     // host path of the pruned directory
+  std::string sysroot;  // host path of --sysroot, if any
+  std::string mode;     // "out", "in-place", "dry-run"
+  std::string out_dir;
+  std::vector<std::string> entries;
+  Totals before, after;
+  std::vector<ReportItem> removed;  // every removed entry
+  std::vector<ReportItem> kept;     // every kept entry
+  std::map<std::string, Totals> removed_by_rule;  // "unreachable" for closure removals
+  std::map<std::string, Totals> kept_by_group;
+  std::map<std::string, Totals> removed_by_group;
+  std::vector<std::string> hints;
+  std::vector<std::string> warnings;
+  std::vector<std::string> problems;  // verification and emit failures
+  bool verified = false;
+};
+
+// The human summary: before/after, totals by rule and by package, the 15
+// largest kept and removed entries, hints, warnings, problems.
+std::string render_report_text(const PruneReport& report);
+std::string render_report_json(const PruneReport& report);
+
+// "1.2 MB", "310 MB", "512 B".
+std::string human_bytes(std::uint64_t bytes);
+
+}  // namespace elfprune

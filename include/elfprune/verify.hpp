@@ -1,0 +1,35 @@
+// After emit (or, for a dry run, on a view of the root without the removed
+// paths): every kept ELF object still resolves to the same libraries, no
+// kept symlink dangles, every kept script's interpreter is there.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "elfprune/inventory.hpp"
+#include "elfprune/plan.hpp"
+#include "elfprune/resolver.hpp"
+#include "elfprune/root.hpp"
+
+namespace elfprune {
+
+struct VerifyProblem {
+  std::string path;
+  std::string message;
+};
+
+struct VerifyResult {
+  std::size_t elf_checked = 0;
+  std::size_t symlinks_checked = 0;
+  std::size_t scripts_checked = 0;
+  std::vector<VerifyProblem> problems;  // the result is broken: exit status 1
+  std::vector<std::string> notes;       // already broken before pruning: not our doing
+};
+
+// `before` is the root as it was; `after` the result (a Root on --out, the
+// same root after --in-place, or before.without(removed) for a dry run).
+// Only kept entries of `inventory` are checked.
+VerifyResult verify(const Root& before, const Root& after, const Inventory& inventory,
+                    const Plan& plan, const LoaderOptions& loader);
+
+}  // namespace elfprune

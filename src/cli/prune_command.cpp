@@ -1,0 +1,204 @@
+// `prune`, `why` and `rules`: thin wrappers over the pipeline.
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <fmt/ostream.h>
+
+#include <nlohmann/json.hpp>
+
+#include "commands.hpp"
+#include "elfprune/pipeline.hpp"
+
+namespace elfprune::cli {
+namespace {
+
+void add_selection_options(CLI::App* cmd, SelectionOptions& o) {
+  cmd->add_option("--entry", o.entries,
+                  "A program that must keep working (path inside ROOT); repeatable. Without "
+                  "entries every file is kept unless an artefact rule removes it");
+  cmd->add_option("--keep", o.keep_globs, "Keep paths matching GLOB whatever the rules say");
+  cmd->add_option("--drop", o.drop_globs, "Remove paths matching GLOB (rule 'drop')");
+  cmd->add_option("--keep-locale", o.keep_locales,
+                  "Keep translations and compiled locales of LANG (de, pt_BR, ...)");
+  cmd->add_option("--dlopen", o.dlopen_names,
+                  "A library the entries load with dlopen(): keep it and what it needs");
+  cmd->add_option("--sysroot", o.sysroot,
+                  "ROOT is a directory inside DIR: absolute paths resolve in DIR, only ROOT's "
+                  "files are pruned (--sysroot / for a Nix output or an npm tree)")
+      ->check(CLI::ExistingDirectory);
+  cmd->add_option("--store-dir", o.store_dir, "Nix store directory (default /nix/store)");
+  cmd->add_option("--hwcaps", o.hwcaps, "x86-64 level for glibc-hwcaps: host, baseline, v2, v3, v4");
+}
+
+Result<PruneOptions> to_prune_options(const std::string& root, const SelectionOptions& o) {
+  PruneOptions p;
+  p.root = root;
+  p.sysroot = o.sysroot;
+  for (const auto& e : o.entries) p.entries.push_back(lexically_absolute(e));
+  p.keep_globs = o.keep_globs;
+  p.drop_globs = o.drop_globs;
+  p.keep_locales = o.keep_locales;
+  p.dlopen_names = o.dlopen_names;
+  p.store_dir = o.store_dir;
+  auto level = parse_hwcaps_level(o.hwcaps);
+  if (!level) {
+    return make_error("--hwcaps", fmt::format("unknown level '{}' (host, baseline, v2, v3, v4)", o.hwcaps),
+                      ErrorKind::Usage);
+  }
+  p.loader.hwcaps = *level;
+  return p;
+}
+
+int report_error(std::ostream& err, const Error& e) {
+  fmt::print(err, "elfprune: error: {}: {}\n", e.path, e.message);
+  return e.kind == ErrorKind::Failed ? 1 : 2;
+}
+
+// A one-line progress display on stderr, only when it is a terminal.
+class ProgressLine {
+ public:
+  explicit ProgressLine(std::ostream& err) : err_(err), tty_(::isatty(2) != 0) {}
+  ~ProgressLine() {
+    if (shown_) err_ << "\r\033[K" << std::flush;
+  }
+  void operator()(std::string_view pass, std::size_t done, std::size_t total) {
+    if (!tty_) return;
+    auto now = std::chrono::steady_clock::now();
+    if (pass == last_pass_ && now - last_ < std::chrono::milliseconds(100)) return;
+    last_ = now;
+    last_pass_ = std::string(pass);
+    shown_ = true;
+    if (total > 0) {
+      err_ << fmt::format("\r\033[Kelfprune: {} {}/{}", pass, done, total) << std::flush;
+    } else {
+      err_ << fmt::format("\r\033[Kelfprune: {}...", pass) << std::flush;
+    }
+  }
+
+ private:
+  std::ostream& err_;
+  bool tty_;
+  bool shown_ = false;
+  std::string last_pass_;
+  std::chrono::steady_clock::time_point last_{};
+};
+
+}  // namespace
+
+void add_prune_command(CLI::App& app, PruneCommandOptions& o) {
+  CLI::App* cmd = app.add_subcommand(
+      "prune",
+      "Remove what the entries do not need and build-only artefacts, writing a pruned copy "
+      "(--out), pruning in place (--in-place) or only reporting (--dry-run). Every decision "
+      "has a reason; the result is verified. Exit status: 0 done, 1 the result failed "
+      "verification or could not be written, 2 bad usage or input.");
+  cmd->add_option("ROOT", o.root, "The root filesystem or package output to prune")->required();
+  add_selection_options(cmd, o.selection);
+  auto* out = cmd->add_option("--out", o.out_dir, "Write the pruned tree to DIR (new or empty)");
+  auto* in_place = cmd->add_flag("--in-place", o.in_place, "Remove files from ROOT itself");
+  auto* dry = cmd->add_flag("--dry-run", o.dry_run, "Write nothing; report what would happen");
+  out->excludes(in_place)->excludes(dry);
+  in_place->excludes(dry);
+  cmd->add_option("--report", o.report_file, "Also write the JSON report to FILE");
+  cmd->add_flag("--json", o.json, "Print the JSON report instead of the summary");
+}
+
+void add_why_command(CLI::App& app, WhyOptions& o) {
+  CLI::App* cmd = app.add_subcommand(
+      "why", "Explain one path: the chain of edges that keeps it, or the rule that removes it");
+  cmd->add_option("ROOT", o.root, "The root filesystem or package output")->required();
+  cmd->add_option("PATH", o.path, "A path inside ROOT")->required();
+  add_selection_options(cmd, o.selection);
+  cmd->add_flag("--json", o.json, "Print JSON");
+}
+
+void add_rules_command(CLI::App& app, bool& json) {
+  CLI::App* cmd = app.add_subcommand("rules", "List the build-artefact rules, one a line");
+  cmd->add_flag("--json", json, "Print JSON");
+}
+
+int run_prune(const PruneCommandOptions& o, std::ostream& out, std::ostream& err) {
+  const int modes = (o.out_dir.empty() ? 0 : 1) + (o.in_place ? 1 : 0) + (o.dry_run ? 1 : 0);
+  if (modes != 1) {
+    fmt::print(err, "elfprune: error: prune: choose one of --out DIR, --in-place, --dry-run\n");
+    return 2;
+  }
+  auto opts = to_prune_options(o.root, o.selection);
+  if (!opts) return report_error(err, opts.error());
+  opts->mode = !o.out_dir.empty() ? EmitMode::Out : o.in_place ? EmitMode::InPlace : EmitMode::DryRun;
+  opts->out_dir = o.out_dir;
+  ProgressLine line(err);
+  opts->progress = [&line](std::string_view pass, std::size_t done, std::size_t total) {
+    line(pass, done, total);
+  };
+  auto ctx = prune(std::move(*opts));
+  if (!ctx) return report_error(err, ctx.error());
+  const PruneReport& report = (*ctx)->report;
+  if (!o.report_file.empty()) {
+    std::ofstream f(o.report_file, std::ios::trunc);
+    f << render_report_json(report);
+    if (!f) {
+      fmt::print(err, "elfprune: error: {}: cannot write the report\n", o.report_file);
+      return 1;
+    }
+  }
+  out << (o.json ? render_report_json(report) : render_report_text(report));
+  for (const auto& p : report.problems) fmt::print(err, "elfprune: error: {}\n", p);
+  return report.problems.empty() ? 0 : 1;
+}
+
+int run_why(const WhyOptions& o, std::ostream& out, std::ostream& err) {
+  auto opts = to_prune_options(o.root, o.selection);
+  if (!opts) return report_error(err, opts.error());
+  opts->mode = EmitMode::DryRun;
+  auto planned = plan_prune(std::move(*opts));
+  if (!planned) return report_error(err, planned.error());
+  const PruneContext& ctx = **planned;
+  std::string path = lexically_absolute(o.path);
+  if (!ctx.options.sysroot.empty() && path.rfind(ctx.top, 0) != 0 && ctx.top != "/") {
+    path = lexically_absolute(o.path.front() == '/' ? o.path.substr(1) : o.path, ctx.top);
+  }
+  auto at = ctx.inventory.index.find(path);
+  if (at == ctx.inventory.index.end()) {
+    fmt::print(err, "elfprune: error: {}: not in the tree being pruned\n", path);
+    return 2;
+  }
+  const Decision& d = ctx.plan.decisions[at->second];
+  nlohmann::ordered_json doc{{"path", path}, {"keep", d.keep}, {"reason", d.reason}};
+  if (!d.rule.empty()) doc["rule"] = d.rule;
+  auto chain = nlohmann::ordered_json::array();
+  std::string text = fmt::format("{}: {} ({})\n", path, d.keep ? "kept" : "removed", d.reason);
+  if (d.keep && !ctx.closure.everything) {
+    for (const auto& [p, why] : ctx.closure.chain(path)) {
+      chain.push_back({{"path", p}, {"edge", std::string(edge_name(why.kind))}, {"from", why.from},
+                       {"detail", why.detail}});
+      text += why.from.empty()
+                  ? fmt::format("  {}  [{}]\n", p, edge_name(why.kind))
+                  : fmt::format("  {}  [{} {}] from {}\n", p, edge_name(why.kind), why.detail, why.from);
+    }
+  }
+  doc["chain"] = chain;
+  out << (o.json ? doc.dump(2) + "\n" : text);
+  return 0;
+}
+
+int run_rules(bool json, std::ostream& out) {
+  if (json) {
+    auto arr = nlohmann::ordered_json::array();
+    for (const auto& r : rule_catalogue()) {
+      arr.push_back({{"id", r.id}, {"description", r.description}, {"matches", r.matches}});
+    }
+    out << arr.dump(2) << "\n";
+    return 0;
+  }
+  for (const auto& r : rule_catalogue()) {
+    out << fmt::format("{:<24} {} Matches: {}\n", r.id, r.description, r.matches);
+  }
+  return 0;
+}
+
+}  // namespace elfprune::cli

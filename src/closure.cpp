@@ -1,0 +1,384 @@
+#include "elfprune/closure.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <deque>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "elfprune/elf.hpp"
+#include "elfprune/pathrefs.hpp"
+#include "elfprune/rules.hpp"
+#include "elfprune/shebang.hpp"
+
+namespace elfprune {
+
+std::string_view edge_name(EdgeKind kind) {
+  switch (kind) {
+    case EdgeKind::Entry: return "entry";
+    case EdgeKind::Keep: return "keep";
+    case EdgeKind::Everything: return "everything";
+    case EdgeKind::Symlink: return "symlink";
+    case EdgeKind::Interpreter: return "interpreter";
+    case EdgeKind::Needed: return "needed";
+    case EdgeKind::Dlopen: return "dlopen";
+    case EdgeKind::Shebang: return "shebang";
+    case EdgeKind::PathRef: return "path-reference";
+    case EdgeKind::StoreRef: return "store-reference";
+    case EdgeKind::Package: return "package";
+    case EdgeKind::Contains: return "contains";
+  }
+  return "entry";
+}
+
+std::vector<std::pair<std::string, Reason>> Closure::chain(const std::string& path) const {
+  std::vector<std::pair<std::string, Reason>> out;
+  std::set<std::string> seen;
+  std::string cur = path;
+  while (seen.insert(cur).second) {
+    auto it = reached.find(cur);
+    if (it == reached.end()) break;
+    out.emplace_back(cur, it->second);
+    if (it->second.from.empty()) break;
+    cur = it->second.from;
+  }
+  return out;
+}
+
+bool is_shared_hierarchy(const std::string& dir) {
+  static const std::set<std::string> kShared = {
+      "/",          "/bin",           "/sbin",      "/lib",        "/lib32",     "/lib64",
+      "/libx32",    "/usr",           "/usr/bin",   "/usr/sbin",   "/usr/lib",   "/usr/lib32",
+      "/usr/lib64", "/usr/libx32",    "/usr/libexec", "/usr/include", "/usr/share", "/usr/local",
+      "/usr/local/bin", "/usr/local/sbin", "/usr/local/lib", "/usr/local/share", "/etc", "/var",
+      "/var/lib",   "/var/cache",     "/var/log",   "/var/tmp",    "/var/run",   "/run",
+      "/tmp",       "/home",          "/root",      "/opt",        "/srv",       "/mnt",
+      "/media",     "/dev",           "/proc",      "/sys",        "/boot",      "/nix",
+      "/nix/store", "/usr/src",       "/etc/alternatives"};
+  if (kShared.count(dir) != 0) return true;
+  // /lib/<triplet> and /usr/lib/<triplet> (multiarch): shared by every library.
+  for (std::string_view prefix : {"/lib/", "/usr/lib/", "/usr/local/lib/"}) {
+    if (dir.rfind(prefix, 0) == 0) {
+      std::string_view rest = std::string_view(dir).substr(prefix.size());
+      if (rest.find('/') == std::string_view::npos && rest.find("-linux-") != std::string_view::npos) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+namespace {
+
+std::string head_of(const Root& root, const std::string& canonical, std::size_t n) {
+  std::string buf(n, '\0');
+  int fd = ::open(root.host(canonical).c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return {};
+  ssize_t got = ::pread(fd, buf.data(), buf.size(), 0);
+  ::close(fd);
+  buf.resize(got > 0 ? static_cast<std::size_t>(got) : 0);
+  return buf;
+}
+
+// Packages a package expansion does not walk into: shared-library packages
+// are followed by the loader (which knows exactly which of their files are
+// needed), and install-time-only packages are never needed at run time.
+bool expandable(const DpkgPackage& p) {
+  return p.section != "libs" && p.section.rfind("libs", 0) != 0 && !is_install_time_only(p.name);
+}
+
+class Walker {
+ public:
+  Walker(const Root& root, const Inventory& inv, Resolver& resolver, const DpkgDb& dpkg,
+         const ClosureInputs& in, Closure& out)
+      : root_(root), inv_(inv), resolver_(resolver), dpkg_(dpkg), in_(in), out_(out) {}
+
+  void run() {
+    for (const auto& e : in_.entries) {
+      if (!reach(e, Reason{EdgeKind::Entry, "", e}, Expand::Full, true)) {
+        out_.warnings.push_back(fmt::format("{}: entry does not exist", e));
+      }
+    }
+    for (const auto& g : in_.keep_globs) {
+      bool any = false;
+      for (const auto& entry : inv_.entries) {
+        if (!glob_match(g, entry.path)) continue;
+        any = true;
+        add(entry.path, Reason{EdgeKind::Keep, "", g}, Expand::Full, false);
+      }
+      // A glob that matches nothing is almost always a mistake (peers.md).
+      if (!any) out_.warnings.push_back(fmt::format("--keep '{}' matches nothing", g));
+    }
+    while (!queue_.empty()) {
+      auto [path, mode] = queue_.front();
+      queue_.pop_front();
+      expand(path, mode);
+    }
+  }
+
+ private:
+  enum class Expand { Full, NoResolve };
+
+  const Root& root_;
+  const Inventory& inv_;
+  Resolver& resolver_;
+  const DpkgDb& dpkg_;
+  const ClosureInputs& in_;
+  Closure& out_;
+  std::deque<std::pair<std::string, Expand>> queue_;
+  std::set<std::string> packages_done_;
+  std::set<std::string> whole_dirs_;
+
+  bool is_entry(const std::string& path) const {
+    return std::find(in_.entries.begin(), in_.entries.end(), path) != in_.entries.end();
+  }
+
+  // Reach the path string `p`: keep every symlink on the way, then what it
+  // names. `whole` keeps a directory with everything below it.
+  std::optional<std::string> reach(const std::string& p, const Reason& why, Expand mode,
+                                   bool whole) {
+    auto st = root_.resolve(p);
+    if (!st) return std::nullopt;
+    for (const auto& link : st->symlinks) add(link, Reason{EdgeKind::Symlink, why.from, p}, mode, false);
+    add(st->path, why, mode, whole && st->type == FileType::Directory);
+    return st->path;
+  }
+
+  void add(const std::string& path, const Reason& why, Expand mode, bool whole) {
+    const bool fresh = out_.reached.emplace(path, why).second;
+    if (whole && whole_dirs_.insert(path).second) {
+      // Everything below a directory kept whole.
+      auto it = inv_.index.find(path);
+      if (it != inv_.index.end()) {
+        const std::string prefix = path == "/" ? "/" : path + "/";
+        for (std::size_t i = it->second + 1; i < inv_.entries.size(); ++i) {
+          const auto& e = inv_.entries[i];
+          if (e.path.rfind(prefix, 0) != 0) break;  // sorted: the subtree is contiguous
+          add(e.path, Reason{EdgeKind::Contains, path, ""}, Expand::Full, false);
+        }
+      }
+    }
+    if (fresh && inv_.contains(path)) queue_.emplace_back(path, mode);
+  }
+
+  void expand(const std::string& path, Expand mode) {
+    const InventoryEntry* entry = inv_.find(path);
+    if (entry == nullptr || entry->type != FileType::Regular) {
+      // A symlink a package ships (/usr/bin/python3) stands for its package;
+      // a directory does not (every package lists /usr/share).
+      if (entry != nullptr && entry->type != FileType::Directory) expand_package(path);
+      return;
+    }
+    const std::string head = head_of(root_, path, 256);
+    if (has_elf_magic(head)) {
+      expand_elf(path, mode);
+      scan(path);
+    } else if (auto sb = parse_shebang(head)) {
+      expand_script(path, *sb);
+      scan(path);
+    }
+    expand_package(path);
+  }
+
+  void expand_elf(const std::string& path, Expand mode) {
+    auto info = resolver_.elf_info(path);
+    if (!info || !(*info)->dynamic) return;
+    std::vector<std::string> dlopen;
+    if (is_entry(path)) dlopen = in_.dlopen_names;
+    if (mode == Expand::Full) {
+      auto res = resolver_.resolve(path, dlopen);
+      if (!res) {
+        out_.warnings.push_back(fmt::format("{}: {}", path, res.error().message));
+        return;
+      }
+      take_resolution(path, *res);
+    } else if (!dlopen.empty()) {
+      if (auto res = resolver_.resolve(path, dlopen)) take_resolution(path, *res);
+    }
+    // Declared optional dependencies: the first alternative that resolves,
+    // searched as a dlopen() from this object would.
+    for (const auto& dep : (*info)->dlopen) {
+      bool found = false;
+      for (const auto& soname : dep.sonames) {
+        auto res = resolver_.resolve(path, {soname});
+        if (!res) break;
+        bool ok = std::none_of(res->missing.begin(), res->missing.end(),
+                               [&](const MissingLibrary& m) { return m.dlopen && m.name == soname; });
+        if (!ok) continue;
+        take_resolution(path, *res, /*only_dlopen=*/true);
+        found = true;
+        break;
+      }
+      if (!found && dep.priority == "required") {
+        out_.warnings.push_back(fmt::format("{}: required dlopen dependency {} not found", path,
+                                            fmt::join(dep.sonames, " | ")));
+      }
+    }
+  }
+
+  void take_resolution(const std::string& path, const Resolution& res, bool only_dlopen = false) {
+    // needed_by names the object as it was opened; chains want canonical paths.
+    std::unordered_map<std::string, std::string> canonical{{res.file, res.realpath}};
+    for (const auto& lib : res.libraries) canonical.emplace(lib.path, lib.realpath);
+    auto& deps = out_.loader_deps[path];
+    if (res.interpreter && !only_dlopen) {
+      if (auto interp = reach(*res.interpreter, Reason{EdgeKind::Interpreter, path, *res.interpreter},
+                              Expand::NoResolve, false)) {
+        note_dep(deps, *res.interpreter, *interp);
+      }
+    }
+    for (const auto& lib : res.libraries) {
+      if (only_dlopen && !lib.dlopen) continue;
+      auto from = canonical.count(lib.needed_by) ? canonical[lib.needed_by] : path;
+      const EdgeKind kind = lib.dlopen ? EdgeKind::Dlopen : EdgeKind::Needed;
+      if (auto target = reach(lib.path, Reason{kind, from, lib.name}, Expand::NoResolve, false)) {
+        note_dep(deps, lib.path, *target);
+      }
+    }
+    if (only_dlopen) return;
+    for (const auto& m : res.missing) {
+      if (m.dlopen) continue;
+      out_.warnings.push_back(
+          fmt::format("{}: {} not found (needed by {})", path, m.name, m.needed_by));
+    }
+  }
+
+  void note_dep(std::vector<std::string>& deps, const std::string& as_named,
+                const std::string& canonical) {
+    if (auto st = root_.resolve(as_named)) {
+      for (const auto& link : st->symlinks) deps.push_back(link);
+    }
+    deps.push_back(canonical);
+  }
+
+  void expand_script(const std::string& path, const Shebang& sb) {
+    auto& deps = out_.loader_deps[path];
+    if (auto interp = reach(sb.interpreter, Reason{EdgeKind::Shebang, path, sb.interpreter},
+                            Expand::Full, false)) {
+      note_dep(deps, sb.interpreter, *interp);
+    } else {
+      out_.warnings.push_back(fmt::format("{}: interpreter {} not found", path, sb.interpreter));
+    }
+    if (!sb.env_program.empty()) {
+      if (auto found = find_on_path(root_, sb.env_program)) {
+        if (auto prog = reach(*found, Reason{EdgeKind::Shebang, path, sb.env_program}, Expand::Full,
+                              false)) {
+          note_dep(deps, *found, *prog);
+        }
+      } else {
+        out_.warnings.push_back(
+            fmt::format("{}: {} (run through env) not found on PATH", path, sb.env_program));
+      }
+    }
+  }
+
+  // Absolute path strings and store paths inside an ELF file or script.
+  void scan(const std::string& path) {
+    auto bytes = root_.read_file(path, std::size_t{1} << 30);
+    if (!bytes) return;
+    for (const auto& ref : scan_path_strings(*bytes)) {
+      if (ref == path) continue;
+      auto st = root_.resolve(ref);
+      if (!st) continue;
+      if (st->type == FileType::Directory) {
+        if (is_shared_hierarchy(st->path) || is_ancestor_of_top(st->path)) continue;
+        reach(ref, Reason{EdgeKind::PathRef, path, ref}, Expand::Full, true);
+      } else {
+        reach(ref, Reason{EdgeKind::PathRef, path, ref}, Expand::Full, false);
+      }
+    }
+    for (const auto& store_path : scan_store_paths(*bytes, in_.store_dir)) {
+      reach(store_path, Reason{EdgeKind::StoreRef, path, store_path}, Expand::Full, true);
+    }
+  }
+
+  bool is_ancestor_of_top(const std::string& dir) const {
+    if (dir == "/") return true;
+    return inv_.top == dir || inv_.top.rfind(dir + "/", 0) == 0;
+  }
+
+  void expand_package(const std::string& path) {
+    if (!in_.use_dpkg || !dpkg_.present) return;
+    const DpkgPackage* pkg = dpkg_.owner_of(path);
+    if (pkg == nullptr) return;
+    expand_package(*pkg, path, fmt::format("package {} owns {}", pkg->name, path));
+  }
+
+  void expand_package(const DpkgPackage& pkg, const std::string& from, const std::string& why) {
+    if (!expandable(pkg) || !packages_done_.insert(pkg.name).second) return;
+    for (const auto& file : pkg.files) {
+      if (root_.is_directory(file)) continue;  // lists name every parent directory too
+      reach(file, Reason{EdgeKind::Package, from, why}, Expand::Full, false);
+    }
+    // Run-time dependencies: the first installed alternative of each.
+    for (const auto& alternatives : pkg.depends) {
+      for (const auto& name : alternatives) {
+        const DpkgPackage* dep = dpkg_.find(name);
+        if (dep == nullptr) continue;
+        expand_package(*dep, from, fmt::format("{} depends on {}", pkg.name, dep->name));
+        break;
+      }
+    }
+    // Packages built from the same source ship one program between them
+    // (python3-minimal's interpreter, libpython3.11-stdlib's modules).
+    for (const auto& [name, other] : dpkg_.packages) {
+      if (other.source == pkg.source && other.name != pkg.name) {
+        expand_package(other, from, fmt::format("{} comes from the same source as {}", other.name,
+                                                pkg.name));
+      }
+    }
+  }
+};
+
+}  // namespace
+
+Closure compute_closure(const Root& root, const Inventory& inventory, Resolver& resolver,
+                        const DpkgDb& dpkg, const ClosureInputs& inputs) {
+  Closure out;
+  if (inputs.entries.empty()) {
+    out.everything = true;
+    return out;
+  }
+  Walker(root, inventory, resolver, dpkg, inputs, out).run();
+  return out;
+}
+
+void add_loader_deps(const Root& root, Resolver& resolver, const std::vector<std::string>& paths,
+                     Closure& closure) {
+  for (const auto& path : paths) {
+    const std::string head = head_of(root, path, 256);
+    auto& deps = closure.loader_deps[path];
+    if (has_elf_magic(head)) {
+      auto info = resolver.elf_info(path);
+      if (!info || !(*info)->dynamic) continue;
+      auto res = resolver.resolve(path);
+      if (!res) continue;
+      auto add = [&](const std::string& named) {
+        if (auto st = root.resolve(named)) {
+          for (const auto& link : st->symlinks) deps.push_back(link);
+          deps.push_back(st->path);
+        }
+      };
+      if (res->interpreter) add(*res->interpreter);
+      for (const auto& lib : res->libraries) add(lib.path);
+    } else if (auto sb = parse_shebang(head)) {
+      if (auto st = root.resolve(sb->interpreter)) {
+        for (const auto& link : st->symlinks) deps.push_back(link);
+        deps.push_back(st->path);
+      }
+      if (!sb->env_program.empty()) {
+        if (auto found = find_on_path(root, sb->env_program)) {
+          if (auto st = root.resolve(*found)) {
+            for (const auto& link : st->symlinks) deps.push_back(link);
+            deps.push_back(st->path);
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace elfprune

@@ -1,0 +1,173 @@
+#include "elfprune/inventory.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <unordered_set>
+
+#include <fmt/format.h>
+
+namespace elfprune {
+namespace {
+
+FileType type_of(mode_t mode) {
+  if (S_ISREG(mode)) return FileType::Regular;
+  if (S_ISDIR(mode)) return FileType::Directory;
+  if (S_ISLNK(mode)) return FileType::Symlink;
+  if (S_ISFIFO(mode)) return FileType::Fifo;
+  if (S_ISSOCK(mode)) return FileType::Socket;
+  if (S_ISCHR(mode)) return FileType::CharDevice;
+  if (S_ISBLK(mode)) return FileType::BlockDevice;
+  return FileType::Other;
+}
+
+std::string join(const std::string& dir, std::string_view name) {
+  return dir == "/" ? fmt::format("/{}", name) : fmt::format("{}/{}", dir, name);
+}
+
+class Walker {
+ public:
+  Walker(Inventory& inv) : inv_(inv) {}
+
+  // Directories are opened relative to their parent's fd with O_NOFOLLOW, so
+  // a symlink swapped in mid-walk is never followed out of the tree.
+  void walk(int dirfd, const std::string& dir) {
+    std::vector<std::string> names;
+    {
+      int fd = ::dup(dirfd);
+      if (fd < 0) return;
+      DIR* d = ::fdopendir(fd);
+      if (d == nullptr) {
+        ::close(fd);
+        inv_.problems.push_back(make_error(dir, fmt::format("cannot list: {}", std::strerror(errno))));
+        return;
+      }
+      while (dirent* e = ::readdir(d)) {
+        if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
+        names.emplace_back(e->d_name);
+      }
+      ::closedir(d);
+    }
+    std::sort(names.begin(), names.end());
+    for (const auto& name : names) {
+      struct stat st {};
+      const std::string path = join(dir, name);
+      if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        inv_.problems.push_back(make_error(path, std::strerror(errno)));
+        continue;
+      }
+      InventoryEntry e = entry_of(path, st);
+      if (e.type == FileType::Symlink) {
+        std::string target(static_cast<std::size_t>(std::max<off_t>(st.st_size, 0)) + 256, '\0');
+        ssize_t n = ::readlinkat(dirfd, name.c_str(), target.data(), target.size());
+        if (n >= 0) {
+          target.resize(static_cast<std::size_t>(n));
+          e.link_target = std::move(target);
+        }
+      }
+      const bool is_dir = e.type == FileType::Directory;
+      inv_.entries.push_back(std::move(e));
+      if (is_dir) {
+        int sub = ::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (sub < 0) {
+          inv_.problems.push_back(make_error(path, fmt::format("cannot open directory: {}",
+                                                               std::strerror(errno))));
+          continue;
+        }
+        walk(sub, path);
+        ::close(sub);
+      }
+    }
+  }
+
+  static InventoryEntry entry_of(const std::string& path, const struct stat& st) {
+    InventoryEntry e;
+    e.path = path;
+    e.type = type_of(st.st_mode);
+    e.size = static_cast<std::uint64_t>(st.st_size);
+    e.mode = st.st_mode;
+    e.uid = st.st_uid;
+    e.gid = st.st_gid;
+    e.atime = st.st_atim;
+    e.mtime = st.st_mtim;
+    e.dev = st.st_dev;
+    e.ino = st.st_ino;
+    e.nlink = st.st_nlink;
+    e.rdev = st.st_rdev;
+    return e;
+  }
+
+ private:
+  Inventory& inv_;
+};
+
+}  // namespace
+
+const InventoryEntry* Inventory::find(const std::string& path) const {
+  auto it = index.find(path);
+  return it == index.end() ? nullptr : &entries[it->second];
+}
+
+std::uint64_t Inventory::total_bytes() const {
+  std::uint64_t total = 0;
+  std::unordered_set<std::uint64_t> seen;
+  for (const auto& e : entries) {
+    if (e.type != FileType::Regular) continue;
+    if (e.nlink > 1 && !seen.insert((static_cast<std::uint64_t>(e.dev) << 40) ^ e.ino).second) {
+      continue;
+    }
+    total += e.size;
+  }
+  return total;
+}
+
+std::size_t Inventory::file_count() const {
+  return static_cast<std::size_t>(std::count_if(entries.begin(), entries.end(), [](const auto& e) {
+    return e.type != FileType::Directory;
+  }));
+}
+
+bool Inventory::contains(const std::string& path) const {
+  if (top == "/") return !path.empty() && path.front() == '/';
+  return path == top || (path.size() > top.size() && path.compare(0, top.size(), top) == 0 &&
+                         path[top.size()] == '/');
+}
+
+Result<Inventory> take_inventory(const Root& root, const std::string& top) {
+  auto st = root.resolve(top);
+  if (!st) return st.error();
+  if (st->type != FileType::Directory) return make_error(top, "not a directory");
+  Inventory inv;
+  inv.top = st->path;
+  const std::string host = root.host(st->path).string();
+  int fd = ::open(host.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return make_error(top, fmt::format("cannot open directory: {}", std::strerror(errno)));
+  struct stat tst {};
+  if (::fstat(fd, &tst) == 0) inv.entries.push_back(Walker::entry_of(inv.top, tst));
+  Walker(inv).walk(fd, inv.top);
+  ::close(fd);
+  // Sorted by path with '/' ordered first, so that a directory's subtree is
+  // contiguous and follows the directory itself.
+  auto key = [](const std::string& p) {
+    std::string k = p;
+    std::replace(k.begin(), k.end(), '/', '\x01');
+    return k;
+  };
+  std::vector<std::pair<std::string, std::size_t>> order;
+  order.reserve(inv.entries.size());
+  for (std::size_t i = 0; i < inv.entries.size(); ++i) order.emplace_back(key(inv.entries[i].path), i);
+  std::sort(order.begin(), order.end());
+  std::vector<InventoryEntry> sorted;
+  sorted.reserve(inv.entries.size());
+  for (auto& [k, i] : order) sorted.push_back(std::move(inv.entries[i]));
+  inv.entries = std::move(sorted);
+  for (std::size_t i = 0; i < inv.entries.size(); ++i) inv.index.emplace(inv.entries[i].path, i);
+  return inv;
+}
+
+}  // namespace elfprune

@@ -1,0 +1,294 @@
+#include "elfprune/pipeline.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <set>
+#include <unordered_set>
+
+#include <fmt/format.h>
+
+#include "elfprune/elf.hpp"
+#include "elfprune/shebang.hpp"
+
+namespace fs = std::filesystem;
+
+namespace elfprune {
+namespace {
+
+std::string canonical_host(const std::string& p) {
+  std::error_code ec;
+  fs::path c = fs::canonical(p, ec);
+  return ec ? fs::absolute(p).lexically_normal().string() : c.string();
+}
+
+bool host_inside(const std::string& child, const std::string& parent) {
+  if (parent == "/") return true;
+  return child == parent || child.rfind(parent + "/", 0) == 0;
+}
+
+void progress(PruneContext& ctx, std::string_view pass, std::size_t done = 0, std::size_t total = 0) {
+  if (ctx.options.progress) ctx.options.progress(pass, done, total);
+}
+
+// The package, npm package or store path an entry belongs to, for the
+// report's totals.
+std::string group_of(const PruneContext& ctx, const std::string& path) {
+  if (const DpkgPackage* p = ctx.dpkg.owner_of(path)) return p->name;
+  const std::string& store = ctx.options.store_dir;
+  if (path.rfind(store + "/", 0) == 0) {
+    auto end = path.find('/', store.size() + 1);
+    return path.substr(0, end);
+  }
+  auto nm = path.rfind("/node_modules/");
+  if (nm != std::string::npos) {
+    std::size_t start = nm + 14;
+    std::size_t end = path.find('/', start);
+    if (end != std::string::npos && path[start] == '@') end = path.find('/', end + 1);
+    return "npm:" + path.substr(start, end == std::string::npos ? std::string::npos : end - start);
+  }
+  return "";
+}
+
+}  // namespace
+
+PruneContext::PruneContext(PruneOptions opts)
+    : options(std::move(opts)), root(options.sysroot.empty() ? options.root : options.sysroot) {
+  if (options.sysroot.empty()) {
+    top = "/";
+  } else {
+    const std::string r = canonical_host(options.root);
+    const std::string s = canonical_host(options.sysroot);
+    top = s == "/" ? r : r.substr(s.size());
+    if (top.empty()) top = "/";
+  }
+  ResolveOptions ropts;
+  ropts.loader = options.loader;
+  resolver = std::make_unique<Resolver>(root, ropts);
+}
+
+Result<bool> check_options(const PruneOptions& o) {
+  std::error_code ec;
+  if (!fs::is_directory(o.root, ec)) return make_error(o.root, "not a directory", ErrorKind::Usage);
+  const std::string root = canonical_host(o.root);
+  if (!o.sysroot.empty()) {
+    if (!fs::is_directory(o.sysroot, ec)) {
+      return make_error(o.sysroot, "--sysroot is not a directory", ErrorKind::Usage);
+    }
+    if (!host_inside(root, canonical_host(o.sysroot))) {
+      return make_error(o.root, fmt::format("not inside --sysroot {}", o.sysroot), ErrorKind::Usage);
+    }
+  }
+  if (o.mode == EmitMode::Out) {
+    if (o.out_dir.empty()) return make_error("--out", "needs a directory", ErrorKind::Usage);
+    if (fs::exists(o.out_dir, ec) || fs::is_symlink(o.out_dir, ec)) {
+      if (!fs::is_directory(fs::symlink_status(o.out_dir, ec)) || !fs::is_empty(o.out_dir, ec)) {
+        return make_error(o.out_dir, "--out must not exist or be an empty directory",
+                          ErrorKind::Usage);
+      }
+    }
+    const std::string out = canonical_host(o.out_dir);
+    const std::string whole = o.sysroot.empty() ? root : canonical_host(o.sysroot);
+    if (host_inside(out, root) || (o.sysroot.empty() && host_inside(out, whole))) {
+      return make_error(o.out_dir, "--out must not lie inside the root", ErrorKind::Usage);
+    }
+    if (host_inside(root, out)) {
+      return make_error(o.out_dir, "--out must not contain the root", ErrorKind::Usage);
+    }
+  }
+  return true;
+}
+
+Result<bool> pass_inventory(PruneContext& ctx) {
+  progress(ctx, "inventory");
+  auto inv = take_inventory(ctx.root, ctx.top);
+  if (!inv) return inv.error();
+  ctx.inventory = std::move(*inv);
+  for (const auto& e : ctx.options.entries) {
+    if (!ctx.root.exists(e)) {
+      return make_error(e, "entry does not exist in the root", ErrorKind::Usage);
+    }
+  }
+  return true;
+}
+
+void pass_close(PruneContext& ctx) {
+  progress(ctx, "close");
+  ctx.dpkg = read_dpkg(ctx.root);
+  ClosureInputs in;
+  for (const auto& e : ctx.options.entries) in.entries.push_back(lexically_absolute(e));
+  in.keep_globs = ctx.options.keep_globs;
+  in.dlopen_names = ctx.options.dlopen_names;
+  in.store_dir = ctx.options.store_dir;
+  ctx.closure = compute_closure(ctx.root, ctx.inventory, *ctx.resolver, ctx.dpkg, in);
+  if (ctx.closure.everything && !ctx.options.keep_globs.empty()) {
+    // Without entries everything is kept anyway; --keep still shields files
+    // from the rules, which the plan sees through the matches pass below.
+  }
+}
+
+void pass_classify(PruneContext& ctx) {
+  progress(ctx, "classify");
+  ctx.npm = read_npm_tree(ctx.root, ctx.inventory);
+  RuleInputs in;
+  in.keep_locales = ctx.options.keep_locales;
+  in.drop_globs = ctx.options.drop_globs;
+  in.npm = &ctx.npm;
+  ctx.matches = classify(ctx.root, ctx.inventory, in);
+  // --keep wins over every rule.
+  for (const auto& g : ctx.options.keep_globs) {
+    for (auto it = ctx.matches.begin(); it != ctx.matches.end();) {
+      it = glob_match(g, it->first) ? ctx.matches.erase(it) : std::next(it);
+    }
+  }
+  if (ctx.closure.everything) {
+    // Every file is a root: the loader dependencies of the ELF files and
+    // scripts that stay decide what the rules may not remove.
+    std::vector<std::string> candidates;
+    for (const auto& e : ctx.inventory.entries) {
+      if (e.type != FileType::Regular) continue;
+      auto m = ctx.matches.find(e.path);
+      if (m != ctx.matches.end() && m->second.condition == RuleCondition::Always) continue;
+      candidates.push_back(e.path);
+    }
+    add_loader_deps(ctx.root, *ctx.resolver, candidates, ctx.closure);
+  }
+}
+
+void pass_plan(PruneContext& ctx) {
+  progress(ctx, "plan");
+  ctx.plan = make_plan(ctx.inventory, ctx.closure, ctx.matches);
+}
+
+Result<bool> pass_emit(PruneContext& ctx) {
+  progress(ctx, "emit");
+  EmitOptions eo;
+  eo.mode = ctx.options.mode;
+  eo.out_dir = ctx.options.out_dir;
+  eo.progress = [&ctx](std::size_t done, std::size_t total) { progress(ctx, "emit", done, total); };
+  auto stats = emit(ctx.root, ctx.inventory, ctx.plan.keep_mask(), eo);
+  if (!stats) return stats.error();
+  ctx.emitted = std::move(*stats);
+  return true;
+}
+
+void pass_verify(PruneContext& ctx) {
+  progress(ctx, "verify");
+  auto removed = std::make_shared<std::unordered_set<std::string>>();
+  for (std::size_t i = 0; i < ctx.inventory.entries.size(); ++i) {
+    if (!ctx.plan.decisions[i].keep) removed->insert(ctx.inventory.entries[i].path);
+  }
+  // The view of the result: the written tree itself where it is complete,
+  // the root without the removed paths otherwise (a dry run, in place, or
+  // --out of a directory inside a --sysroot, whose outside files --out does
+  // not copy). In place, this runs before emit: the original tree is needed to compare
+  // with, and emit removes exactly the hidden paths, so the view is exact.
+  std::optional<Root> after;
+  if (ctx.options.mode == EmitMode::Out && ctx.options.sysroot.empty()) {
+    after.emplace(ctx.options.out_dir);
+  } else {
+    after.emplace(ctx.root.without(removed));
+  }
+  ctx.verified = verify(ctx.root, *after, ctx.inventory, ctx.plan, ctx.options.loader);
+}
+
+void pass_report(PruneContext& ctx) {
+  progress(ctx, "report");
+  PruneReport& r = ctx.report;
+  r.root = canonical_host(ctx.options.root);
+  r.sysroot = ctx.options.sysroot.empty() ? "" : canonical_host(ctx.options.sysroot);
+  r.mode = ctx.options.mode == EmitMode::Out       ? "out"
+           : ctx.options.mode == EmitMode::InPlace ? "in-place"
+                                                   : "dry-run";
+  r.out_dir = ctx.options.out_dir;
+  r.entries = ctx.options.entries;
+  r.before = {ctx.inventory.file_count(), ctx.inventory.total_bytes()};
+  std::set<std::pair<dev_t, ino_t>> kept_inodes, removed_inodes;
+  for (std::size_t i = 0; i < ctx.inventory.entries.size(); ++i) {
+    const InventoryEntry& e = ctx.inventory.entries[i];
+    const Decision& d = ctx.plan.decisions[i];
+    if (e.type == FileType::Directory) {
+      if (!d.keep) r.removed.push_back({e.path, 0, d.reason, d.rule, ""});
+      continue;
+    }
+    std::uint64_t bytes = e.type == FileType::Regular ? e.size : 0;
+    auto& inodes = d.keep ? kept_inodes : removed_inodes;
+    if (e.nlink > 1 && !inodes.insert({e.dev, e.ino}).second) bytes = 0;  // counted once
+    ReportItem item{e.path, bytes, d.reason, d.rule, group_of(ctx, e.path)};
+    if (d.keep) {
+      r.after.files += 1;
+      r.after.bytes += bytes;
+      if (!item.group.empty()) {
+        r.kept_by_group[item.group].files += 1;
+        r.kept_by_group[item.group].bytes += bytes;
+      }
+      r.kept.push_back(std::move(item));
+    } else {
+      const std::string rule = d.rule.empty() ? "unreachable" : d.rule;
+      r.removed_by_rule[rule].files += 1;
+      r.removed_by_rule[rule].bytes += bytes;
+      if (!item.group.empty()) {
+        r.removed_by_group[item.group].files += 1;
+        r.removed_by_group[item.group].bytes += bytes;
+      }
+      r.removed.push_back(std::move(item));
+    }
+  }
+  // Hints: heavy kept files, with the chain that keeps them.
+  const std::uint64_t heavy = std::max<std::uint64_t>(5'000'000, r.after.bytes / 20);
+  if (!ctx.closure.everything) {
+    for (const auto& k : r.kept) {
+      if (k.bytes < heavy) continue;
+      auto chain = ctx.closure.chain(k.path);
+      std::vector<std::string> steps;
+      for (const auto& [p, why] : chain) {
+        if (why.kind == EdgeKind::Symlink) continue;
+        steps.push_back(why.kind == EdgeKind::Entry
+                            ? fmt::format("{} is an entry", p)
+                            : fmt::format("{} ({} of {})", p, edge_name(why.kind), why.from));
+      }
+      r.hints.push_back(fmt::format("{} {} kept: {}", human_bytes(k.bytes), k.path,
+                                    fmt::join(steps, " <- ")));
+    }
+  }
+  for (const auto& p : ctx.inventory.problems) r.warnings.push_back(fmt::format("{}: {}", p.path, p.message));
+  for (const auto& w : ctx.dpkg.warnings) r.warnings.push_back(w);
+  for (const auto& w : ctx.npm.warnings) r.warnings.push_back(w);
+  for (const auto& w : ctx.closure.warnings) r.warnings.push_back(w);
+  for (const auto& w : ctx.plan.warnings) r.warnings.push_back(w);
+  for (const auto& n : ctx.verified.notes) r.warnings.push_back(n);
+  for (const auto& p : ctx.emitted.problems) r.problems.push_back(fmt::format("{}: {}", p.path, p.message));
+  for (const auto& p : ctx.verified.problems) r.problems.push_back(fmt::format("{}: {}", p.path, p.message));
+  r.verified = true;
+}
+
+Result<std::unique_ptr<PruneContext>> plan_prune(PruneOptions options) {
+  auto ok = check_options(options);
+  if (!ok) return ok.error();
+  auto ctx = std::make_unique<PruneContext>(std::move(options));
+  if (auto inv = pass_inventory(*ctx); !inv) return inv.error();
+  pass_close(*ctx);
+  pass_classify(*ctx);
+  pass_plan(*ctx);
+  return ctx;
+}
+
+Result<std::unique_ptr<PruneContext>> prune(PruneOptions options) {
+  auto planned = plan_prune(std::move(options));
+  if (!planned) return planned.error();
+  auto ctx = std::move(*planned);
+  const bool in_place = ctx->options.mode == EmitMode::InPlace;
+  if (in_place) pass_verify(*ctx);
+  if (in_place && !ctx->verified.problems.empty()) {
+    // The result would be broken: in place, that is not undoable, so
+    // nothing is removed.
+    ctx->report.warnings.push_back("verification failed before removing anything: nothing was removed");
+    pass_report(*ctx);
+    return ctx;
+  }
+  if (auto emitted = pass_emit(*ctx); !emitted) return emitted.error();
+  if (!in_place) pass_verify(*ctx);
+  pass_report(*ctx);
+  return ctx;
+}
+
+}  // namespace elfprune

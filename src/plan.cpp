@@ -1,0 +1,181 @@
+#include "elfprune/plan.hpp"
+
+#include <fmt/format.h>
+
+namespace elfprune {
+namespace {
+
+std::string basename_of(const std::string& path) {
+  auto slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+bool names_icu(const std::string& path) { return basename_of(path).rfind("libicu", 0) == 0; }
+
+bool names_python(const std::string& path) {
+  const std::string base = basename_of(path);
+  return base.rfind("python", 0) == 0 || base.rfind("libpython", 0) == 0;
+}
+
+std::string describe(const Reason& r) {
+  switch (r.kind) {
+    case EdgeKind::Entry: return "entry";
+    case EdgeKind::Keep: return fmt::format("--keep {}", r.detail);
+    case EdgeKind::Everything: return "no entries: every file is kept unless a rule removes it";
+    case EdgeKind::Symlink: return fmt::format("symlink on the way to {}", r.detail);
+    case EdgeKind::Interpreter: return fmt::format("interpreter of {}", r.from);
+    case EdgeKind::Needed: return fmt::format("{} needed by {}", r.detail, r.from);
+    case EdgeKind::Dlopen: return fmt::format("{} dlopen dependency of {}", r.detail, r.from);
+    case EdgeKind::Shebang: return fmt::format("interpreter of script {}", r.from);
+    case EdgeKind::PathRef: return fmt::format("named in {}", r.from);
+    case EdgeKind::StoreRef: return fmt::format("store path named in {}", r.from);
+    case EdgeKind::Package: return r.detail;
+    case EdgeKind::Contains: return fmt::format("inside {}", r.from);
+  }
+  return "";
+}
+
+}  // namespace
+
+std::vector<bool> Plan::keep_mask() const {
+  std::vector<bool> mask;
+  mask.reserve(decisions.size());
+  for (const auto& d : decisions) mask.push_back(d.keep);
+  return mask;
+}
+
+Plan make_plan(const Inventory& inventory, const Closure& closure,
+               const std::unordered_map<std::string, RuleMatch>& matches) {
+  Plan plan;
+  const auto& entries = inventory.entries;
+  plan.decisions.resize(entries.size());
+
+  auto is_entry = [&](const std::string& path) {
+    auto it = closure.reached.find(path);
+    return it != closure.reached.end() && it->second.kind == EdgeKind::Entry;
+  };
+  auto match_of = [&](const std::string& path) -> const RuleMatch* {
+    auto it = matches.find(path);
+    return it == matches.end() ? nullptr : &it->second;
+  };
+
+  // Conditional rules hold when nothing kept outside them needs what they
+  // remove; entries named on the command line always count as needing.
+  bool icu_needed = false;
+  bool python_needed = false;
+  for (const auto& e : entries) {
+    if (!closure.contains(e.path)) continue;
+    const RuleMatch* m = match_of(e.path);
+    if (m != nullptr && !is_entry(e.path)) continue;
+    auto deps = closure.loader_deps.find(e.path);
+    if (is_entry(e.path)) {
+      icu_needed |= names_icu(e.path);
+      python_needed |= names_python(e.path);
+    }
+    if (deps == closure.loader_deps.end()) continue;
+    for (const auto& d : deps->second) {
+      icu_needed |= names_icu(d);
+      python_needed |= names_python(d);
+    }
+  }
+  auto rule_applies = [&](const RuleMatch& m) {
+    switch (m.condition) {
+      case RuleCondition::Always: return true;
+      case RuleCondition::IcuUnused: return !icu_needed;
+      case RuleCondition::PythonUnused: return !python_needed;
+    }
+    return true;
+  };
+
+  // First pass: closure and rules.
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const auto& e = entries[i];
+    Decision& d = plan.decisions[i];
+    if (e.type == FileType::Directory) continue;  // decided below from their contents
+    if (!closure.contains(e.path)) {
+      d.keep = false;
+      d.reason = "not needed by the entries";
+      continue;
+    }
+    auto it = closure.reached.find(e.path);
+    d.reason = it != closure.reached.end() ? describe(it->second) : describe(Reason{EdgeKind::Everything, "", ""});
+    const RuleMatch* m = match_of(e.path);
+    if (m != nullptr && rule_applies(*m)) {
+      if (is_entry(e.path)) {
+        plan.warnings.push_back(
+            fmt::format("{}: kept although rule {} matches it: it is an entry", e.path, m->rule));
+        continue;
+      }
+      d.keep = false;
+      d.rule = m->rule;
+      d.reason = m->detail.empty() ? fmt::format("rule {}", m->rule)
+                                   : fmt::format("rule {}: {}", m->rule, m->detail);
+    }
+  }
+
+  // Protection: a loader dependency or interpreter of a kept object stays,
+  // even when a rule matched it, until nothing more changes.
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      if (!plan.decisions[i].keep) continue;
+      auto deps = closure.loader_deps.find(entries[i].path);
+      if (deps == closure.loader_deps.end()) continue;
+      for (const auto& dep : deps->second) {
+        auto at = inventory.index.find(dep);
+        if (at == inventory.index.end()) continue;
+        Decision& dd = plan.decisions[at->second];
+        if (dd.keep || dd.rule.empty()) continue;
+        plan.warnings.push_back(fmt::format("{}: kept although rule {} matches it: needed by {}",
+                                            dep, dd.rule, entries[i].path));
+        dd.keep = true;
+        dd.reason = fmt::format("needed by {} (rule {} overridden)", entries[i].path, dd.rule);
+        dd.rule.clear();
+        changed = true;
+      }
+    }
+  }
+
+  // Directories, deepest first: kept when something below is kept, when the
+  // closure holds them (kept whole, or an entry), or when they were empty.
+  std::vector<bool> has_kept_child(entries.size(), false);
+  std::vector<bool> has_child(entries.size(), false);
+  auto parent_index = [&](const std::string& path) -> std::optional<std::size_t> {
+    if (path == inventory.top) return std::nullopt;
+    auto slash = path.rfind('/');
+    std::string parent = slash == 0 ? "/" : path.substr(0, slash);
+    auto it = inventory.index.find(parent);
+    if (it == inventory.index.end()) return std::nullopt;
+    return it->second;
+  };
+  for (std::size_t k = entries.size(); k-- > 0;) {
+    const auto& e = entries[k];
+    Decision& d = plan.decisions[k];
+    if (e.type == FileType::Directory) {
+      if (e.path == inventory.top) {
+        d.keep = true;
+        d.reason = "the pruned directory itself";
+      } else if (has_kept_child[k]) {
+        d.keep = true;
+        d.reason = "holds kept files";
+      } else if (!has_child[k]) {
+        d.keep = true;
+        d.reason = "empty to begin with";
+      } else if (const RuleMatch* m = match_of(e.path); m != nullptr && rule_applies(*m)) {
+        d.keep = false;
+        d.rule = m->rule;
+        d.reason = fmt::format("rule {}", m->rule);
+      } else {
+        d.keep = false;
+        d.reason = "everything inside is removed";
+      }
+    }
+    if (auto p = parent_index(e.path)) {
+      has_child[*p] = true;
+      if (d.keep) has_kept_child[*p] = true;
+    }
+  }
+  return plan;
+}
+
+}  // namespace elfprune

@@ -1,0 +1,150 @@
+#include "elfprune/report.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+namespace elfprune {
+
+std::string human_bytes(std::uint64_t bytes) {
+  if (bytes < 1000) return fmt::format("{} B", bytes);
+  const char* units[] = {"kB", "MB", "GB", "TB"};
+  double v = static_cast<double>(bytes);
+  int u = -1;
+  while (v >= 1000 && u < 3) {
+    v /= 1000;
+    ++u;
+  }
+  return v < 10 ? fmt::format("{:.1f} {}", v, units[u]) : fmt::format("{:.0f} {}", v, units[u]);
+}
+
+namespace {
+
+std::string percent(std::uint64_t part, std::uint64_t whole) {
+  if (whole == 0) return "-";
+  return fmt::format("{:.1f}%", 100.0 * static_cast<double>(part) / static_cast<double>(whole));
+}
+
+void largest(std::string& out, const std::vector<ReportItem>& items, std::string_view title,
+             std::size_t n) {
+  std::vector<const ReportItem*> sorted;
+  for (const auto& i : items) {
+    if (i.bytes > 0) sorted.push_back(&i);
+  }
+  if (sorted.empty()) return;
+  std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) {
+    return a->bytes != b->bytes ? a->bytes > b->bytes : a->path < b->path;
+  });
+  if (sorted.size() > n) sorted.resize(n);
+  out += fmt::format("\n{}:\n", title);
+  for (const auto* i : sorted) {
+    out += fmt::format("  {:>9}  {}  ({})\n", human_bytes(i->bytes), i->path, i->reason);
+  }
+}
+
+void totals_table(std::string& out, const std::map<std::string, Totals>& table,
+                  std::string_view title, std::size_t limit) {
+  if (table.empty()) return;
+  std::vector<std::pair<std::string, Totals>> rows(table.begin(), table.end());
+  std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
+    return a.second.bytes != b.second.bytes ? a.second.bytes > b.second.bytes : a.first < b.first;
+  });
+  out += fmt::format("\n{}:\n", title);
+  std::size_t shown = 0;
+  for (const auto& [name, t] : rows) {
+    if (shown++ == limit) {
+      out += fmt::format("  ... {} more\n", rows.size() - limit);
+      break;
+    }
+    out += fmt::format("  {:>9}  {:>6} files  {}\n", human_bytes(t.bytes), t.files, name);
+  }
+}
+
+nlohmann::ordered_json totals_json(const Totals& t) {
+  return {{"files", t.files}, {"bytes", t.bytes}};
+}
+
+nlohmann::ordered_json items_json(const std::vector<ReportItem>& items, bool with_rule) {
+  auto arr = nlohmann::ordered_json::array();
+  for (const auto& i : items) {
+    nlohmann::ordered_json o{{"path", i.path}, {"bytes", i.bytes}, {"reason", i.reason}};
+    if (with_rule) o["rule"] = i.rule.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(i.rule);
+    if (!i.group.empty()) o["group"] = i.group;
+    arr.push_back(std::move(o));
+  }
+  return arr;
+}
+
+}  // namespace
+
+std::string render_report_text(const PruneReport& r) {
+  std::string out;
+  const char* verb = r.mode == "dry-run" ? "would remove" : "removed";
+  out += fmt::format("elfprune prune {} ({}{})\n", r.root, r.mode,
+                     r.out_dir.empty() ? "" : fmt::format(" -> {}", r.out_dir));
+  if (!r.entries.empty()) out += fmt::format("entries: {}\n", fmt::join(r.entries, " "));
+  out += fmt::format("before: {} in {} files\n", human_bytes(r.before.bytes), r.before.files);
+  out += fmt::format("after:  {} in {} files ({} of the bytes)\n", human_bytes(r.after.bytes),
+                     r.after.files, percent(r.after.bytes, r.before.bytes));
+  out += fmt::format("{}: {} in {} files\n", verb, human_bytes(r.before.bytes - std::min(r.before.bytes, r.after.bytes)),
+                     r.before.files - std::min(r.before.files, r.after.files));
+  totals_table(out, r.removed_by_rule, fmt::format("{} by rule", verb), 30);
+  totals_table(out, r.kept_by_group, "kept by package", 15);
+  totals_table(out, r.removed_by_group, fmt::format("{} by package", verb), 15);
+  largest(out, r.kept, "largest kept", 15);
+  largest(out, r.removed, fmt::format("largest {}", r.mode == "dry-run" ? "to remove" : "removed"), 15);
+  if (!r.hints.empty()) {
+    out += "\nhints:\n";
+    for (const auto& h : r.hints) out += fmt::format("  {}\n", h);
+  }
+  if (!r.warnings.empty()) {
+    out += fmt::format("\nwarnings ({}):\n", r.warnings.size());
+    std::size_t n = 0;
+    for (const auto& w : r.warnings) {
+      if (n++ == 20) {
+        out += fmt::format("  ... {} more (see the JSON report)\n", r.warnings.size() - 20);
+        break;
+      }
+      out += fmt::format("  {}\n", w);
+    }
+  }
+  if (!r.problems.empty()) {
+    out += fmt::format("\nPROBLEMS ({}): the result is broken\n", r.problems.size());
+    for (const auto& p : r.problems) out += fmt::format("  {}\n", p);
+  } else if (r.verified) {
+    out += "\nverified: every kept program still resolves, no kept symlink dangles, every kept "
+           "script has its interpreter\n";
+  }
+  return out;
+}
+
+std::string render_report_json(const PruneReport& r) {
+  nlohmann::ordered_json doc;
+  doc["root"] = r.root;
+  if (!r.sysroot.empty()) doc["sysroot"] = r.sysroot;
+  doc["mode"] = r.mode;
+  if (!r.out_dir.empty()) doc["out"] = r.out_dir;
+  doc["entries"] = r.entries;
+  doc["before"] = totals_json(r.before);
+  doc["after"] = totals_json(r.after);
+  auto by_rule = nlohmann::ordered_json::object();
+  for (const auto& [k, t] : r.removed_by_rule) by_rule[k] = totals_json(t);
+  doc["removed_by_rule"] = by_rule;
+  auto kept_by = nlohmann::ordered_json::object();
+  for (const auto& [k, t] : r.kept_by_group) kept_by[k] = totals_json(t);
+  doc["kept_by_package"] = kept_by;
+  auto removed_by = nlohmann::ordered_json::object();
+  for (const auto& [k, t] : r.removed_by_group) removed_by[k] = totals_json(t);
+  doc["removed_by_package"] = removed_by;
+  doc["hints"] = r.hints;
+  doc["warnings"] = r.warnings;
+  doc["problems"] = r.problems;
+  doc["verified"] = r.verified;
+  doc["removed"] = items_json(r.removed, true);
+  doc["kept"] = items_json(r.kept, false);
+  return doc.dump(1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+}
+
+}  // namespace elfprune
