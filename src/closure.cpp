@@ -113,9 +113,9 @@ class Walker {
       if (!any) out_.warnings.push_back(fmt::format("--keep '{}' matches nothing", g));
     }
     while (!queue_.empty()) {
-      auto [path, mode] = queue_.front();
+      Pending next = std::move(queue_.front());
       queue_.pop_front();
-      expand(path, mode);
+      expand(next.path, next.mode, next.kind);
     }
   }
 
@@ -128,7 +128,12 @@ class Walker {
   const DpkgDb& dpkg_;
   const ClosureInputs& in_;
   Closure& out_;
-  std::deque<std::pair<std::string, Expand>> queue_;
+  struct Pending {
+    std::string path;
+    Expand mode;
+    EdgeKind kind;
+  };
+  std::deque<Pending> queue_;
   std::set<std::string> packages_done_;
   std::set<std::string> whole_dirs_;
 
@@ -161,17 +166,22 @@ class Walker {
         }
       }
     }
-    if (fresh && inv_.contains(path)) queue_.emplace_back(path, mode);
+    if (fresh && inv_.contains(path)) queue_.push_back({path, mode, why.kind});
   }
 
-  void expand(const std::string& path, Expand mode) {
+  // Package metadata is followed from programs only: the entries and the
+  // interpreters of kept scripts, whose modules (a Python's standard
+  // library) no string in the binary names. Everything else a program needs
+  // is found precisely: libraries by the loader's rules, data files by the
+  // path strings naming them (libnode names acorn.js, not all of
+  // node-acorn), so their packages are not expanded.
+  static bool follows_packages(EdgeKind kind) {
+    return kind == EdgeKind::Entry || kind == EdgeKind::Shebang;
+  }
+
+  void expand(const std::string& path, Expand mode, EdgeKind kind) {
     const InventoryEntry* entry = inv_.find(path);
-    if (entry == nullptr || entry->type != FileType::Regular) {
-      // A symlink a package ships (/usr/bin/python3) stands for its package;
-      // a directory does not (every package lists /usr/share).
-      if (entry != nullptr && entry->type != FileType::Directory) expand_package(path);
-      return;
-    }
+    if (entry == nullptr || entry->type != FileType::Regular) return;
     const std::string head = head_of(root_, path, 256);
     if (has_elf_magic(head)) {
       expand_elf(path, mode);
@@ -180,7 +190,7 @@ class Walker {
       expand_script(path, *sb);
       scan(path);
     }
-    expand_package(path);
+    if (follows_packages(kind)) expand_package(path);
   }
 
   void expand_elf(const std::string& path, Expand mode) {
@@ -256,8 +266,10 @@ class Walker {
 
   void expand_script(const std::string& path, const Shebang& sb) {
     auto& deps = out_.loader_deps[path];
-    if (auto interp = reach(sb.interpreter, Reason{EdgeKind::Shebang, path, sb.interpreter},
-                            Expand::Full, false)) {
+    // With `#!/usr/bin/env node`, env is a mere launcher: node is the
+    // interpreter whose package matters.
+    const EdgeKind kind = sb.env_program.empty() ? EdgeKind::Shebang : EdgeKind::Interpreter;
+    if (auto interp = reach(sb.interpreter, Reason{kind, path, sb.interpreter}, Expand::Full, false)) {
       note_dep(deps, sb.interpreter, *interp);
     } else {
       out_.warnings.push_back(fmt::format("{}: interpreter {} not found", path, sb.interpreter));

@@ -4,78 +4,18 @@ agrees with the real loader for every dynamic ELF executable and library.
 
     debian_root_agree.py --elfprune BIN --root DIR
 
-DIR is made by debootstrap unless it holds the stamp of a finished build:
-debootstrap writes into a temporary directory beside DIR, which is renamed
-to DIR only once complete, so a half-built root is never used. For
-development, ELFPRUNE_DEBIAN_ROOT names an existing root to use instead.
+DIR is made by debootstrap unless it holds the stamp of a finished build
+(debian_root.py: built beside DIR and renamed when complete, under a lock
+shared with the prune tests). For development, ELFPRUNE_DEBIAN_ROOT names an
+existing root to use instead.
 """
 import argparse
-import glob
 import os
-import re
-import shutil
-import subprocess
 import sys
-import tempfile
 
+import debian_root
 import loader_compare as lc
 from elf_files import dynamic_elf_files
-
-DEBOOTSTRAP = ["debootstrap", "--variant=minbase", "--include=nodejs,python3,perl", "bookworm"]
-STAMP = ".elfprune-debootstrap-complete"
-
-
-def mounts_under(path):
-    """Mount points at or below `path`, deepest first."""
-    path = os.path.realpath(path)
-    found = []
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m[1], 8)), line.split()[4])
-            if point == path or point.startswith(path + "/"):
-                found.append(point)
-    return sorted(found, key=len, reverse=True)
-
-
-def remove_tree(path):
-    """Delete a (possibly half-built) root. debootstrap mounts /proc and
-    /sys, maybe /dev, inside its target; deleting through a mount would
-    delete the host's files, so unmount first and refuse if that fails."""
-    for point in mounts_under(path):
-        if subprocess.run(["umount", point]).returncode != 0:
-            subprocess.run(["umount", "-l", point])
-    if left := mounts_under(path):
-        sys.exit(f"debian root: refusing to delete {path}: still mounted: {left}")
-    shutil.rmtree(path)
-
-
-def ensure_root(path):
-    """Build the root at `path` with debootstrap unless already complete."""
-    if os.path.exists(os.path.join(path, STAMP)):
-        print(f"debian root: reusing {path} (built by: {' '.join(DEBOOTSTRAP)} DIR)")
-        return
-    for stale in glob.glob(path + ".tmp.*") + ([path] if os.path.lexists(path) else []):
-        print(f"debian root: removing incomplete {stale}")
-        remove_tree(stale)
-    parent = os.path.dirname(os.path.abspath(path))
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=os.path.basename(path) + ".tmp.", dir=parent)
-    os.chmod(tmp, 0o755)  # it becomes the root's "/"; mkdtemp made it 0700
-    log = path + ".debootstrap.log"
-    print(f"debian root: running {' '.join(DEBOOTSTRAP)} {tmp} (log: {log}); takes minutes",
-          flush=True)
-    with open(log, "w") as out:
-        rc = subprocess.run(DEBOOTSTRAP + [tmp], stdout=out, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL).returncode
-    if rc != 0:
-        with open(log, errors="replace") as f:
-            tail = f.readlines()[-25:]
-        print("".join(tail), end="")
-        remove_tree(tmp)
-        sys.exit(f"debian root: debootstrap failed with exit status {rc}; see {log}")
-    with open(os.path.join(tmp, STAMP), "w") as f:
-        f.write(" ".join(DEBOOTSTRAP) + " DIR\n")
-    os.rename(tmp, path)
 
 
 def main():
@@ -86,13 +26,7 @@ def main():
     sys.stdout.reconfigure(line_buffering=True)  # keep order with stderr
     if os.geteuid() != 0:
         sys.exit("debian root: debootstrap and chroot need root; run the end-to-end tests as root")
-    root = os.environ.get("ELFPRUNE_DEBIAN_ROOT")
-    if root:
-        print(f"debian root: ELFPRUNE_DEBIAN_ROOT={root}: development override, not built here")
-    else:
-        root = args.root
-        ensure_root(root)
-    root = os.path.abspath(root)
+    root = debian_root.root_for_test(args.root)
 
     files = dynamic_elf_files(root)
     if not files:
