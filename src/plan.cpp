@@ -35,6 +35,17 @@ std::string describe(const Reason& r) {
   return "";
 }
 
+bool is_skeleton(const std::string& dir) {
+  static const char* const kSkeleton[] = {"/tmp", "/var/tmp", "/run", "/var/run", "/var/lock",
+                                          "/proc", "/sys",    "/dev", "/home",    "/root",
+                                          "/mnt",  "/media",  "/srv", "/opt",     "/var",
+                                          "/etc",  "/usr",    "/var/log"};
+  for (const char* s : kSkeleton) {
+    if (dir == s) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 std::vector<bool> Plan::keep_mask() const {
@@ -161,6 +172,10 @@ Plan make_plan(const Inventory& inventory, const Closure& closure,
       } else if (!has_child[k]) {
         d.keep = true;
         d.reason = "empty to begin with";
+      } else if (inventory.top == "/" && is_skeleton(e.path)) {
+        // Programs expect /tmp and friends to exist, even emptied.
+        d.keep = true;
+        d.reason = "part of the root filesystem's skeleton";
       } else if (const RuleMatch* m = match_of(e.path); m != nullptr && rule_applies(*m)) {
         d.keep = false;
         d.rule = m->rule;

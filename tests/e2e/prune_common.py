@@ -207,8 +207,9 @@ def run_in_root(root, argv, cwd="/", timeout=180, tracer=None):
     CompletedProcess (text). tracer: a command prefix (strace ...)."""
     cmd = (tracer or []) + [sys.executable, CHROOT_RUN, root, "--cwd", cwd, "--"] + argv
     try:
-        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
-                              stdin=subprocess.DEVNULL, env={"PATH": "/usr/bin:/bin"})
+        return subprocess.run(cmd, capture_output=True, encoding="utf-8", errors="replace",
+                              timeout=timeout, stdin=subprocess.DEVNULL,
+                              env={"PATH": "/usr/bin:/bin"})
     except subprocess.TimeoutExpired as e:
         return subprocess.CompletedProcess(cmd, -1, e.stdout or "", f"timed out after {timeout} s")
 
