@@ -5,6 +5,7 @@
 #include "elfprune/dpkg.hpp"
 
 #include <fmt/format.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <array>
@@ -89,7 +90,7 @@ bool is_installed(std::string_view status) {
 
 struct Stanza {
   std::size_t line = 0;  // 1-based, of its first line
-  std::string package, status, section, source, essential, architecture, provides;
+  std::string package, status, section, source, essential, architecture, multi_arch, provides;
   std::string depends;  // Depends and Pre-Depends, joined with ','
   std::string problem;  // why the stanza is malformed, empty when it is not
   std::size_t problem_line = 0;
@@ -110,6 +111,8 @@ void set_field(Stanza& st, std::string_view name, std::string value) {
     st.essential = std::move(value);
   } else if (iequals(name, "Architecture")) {
     st.architecture = std::move(value);
+  } else if (iequals(name, "Multi-Arch")) {
+    st.multi_arch = std::move(value);
   } else if (iequals(name, "Provides")) {
     st.provides = std::move(value);
   } else if (iequals(name, "Depends") || iequals(name, "Pre-Depends")) {
@@ -119,9 +122,9 @@ void set_field(Stanza& st, std::string_view name, std::string value) {
 }
 
 bool wanted_field(std::string_view name) {
-  static constexpr std::array<std::string_view, 9> kNames = {
-      "Package",      "Status",   "Section", "Source",     "Essential",
-      "Architecture", "Provides", "Depends", "Pre-Depends"};
+  static constexpr std::array<std::string_view, 10> kNames = {
+      "Package",      "Status",     "Section",  "Source",  "Essential",
+      "Architecture", "Multi-Arch", "Provides", "Depends", "Pre-Depends"};
   return std::any_of(kNames.begin(), kNames.end(),
                      [name](std::string_view k) { return iequals(k, name); });
 }
@@ -191,37 +194,82 @@ std::vector<Stanza> parse_status(std::string_view text) {
 }
 
 // Canonical directories, memoised: a few thousand distinct directories
-// hold the tens or hundreds of thousands of listed paths.
+// hold the tens or hundreds of thousands of listed paths. Each directory is
+// found from its parent's canonical path with one lstat of one component;
+// only a symlink (`/lib` on merged-/usr) or an odd spelling goes through
+// Root::resolve. A .list names a directory's files one after another, so
+// the last answer is kept at hand and most paths cost neither a hash lookup
+// nor an allocation.
 class DirCanonicalizer {
  public:
   explicit DirCanonicalizer(const Root& root) : root_(root) {}
 
-  // The listed path with its directory part resolved inside the root, or
-  // nullopt when the directory does not exist (files excluded from the image).
-  std::optional<std::string> canonical(const std::string& listed) {
+  // The listed path with its directory part resolved inside the root, when
+  // that differs from the listed path; nullopt when it is the same or the
+  // directory does not exist (files excluded from the image).
+  std::optional<std::string> canonical_if_different(std::string_view listed) {
     const std::size_t slash = listed.rfind('/');
-    const std::string dir = slash == 0 ? "/" : listed.substr(0, slash);
-    auto [it, inserted] = cache_.try_emplace(dir);
-    if (inserted) {
-      auto st = root_.resolve(dir);
-      if (st && st->type == FileType::Directory) it->second = st->path;
-    }
-    if (!it->second) return std::nullopt;
-    const std::string& canon_dir = *it->second;
-    return (canon_dir == "/" ? "" : canon_dir) + listed.substr(slash);
+    const std::string_view dir = slash == 0 ? std::string_view("/") : listed.substr(0, slash);
+    if (last_ == nullptr || last_->first != dir) last_ = &lookup(dir);
+    const std::optional<std::string>& canon_dir = last_->second;
+    if (!canon_dir || *canon_dir == dir) return std::nullopt;
+    return (*canon_dir == "/" ? std::string() : *canon_dir) + std::string(listed.substr(slash));
   }
 
  private:
+  using Entry = std::pair<const std::string, std::optional<std::string>>;
+
+  // Elements of an unordered_map stay put when it rehashes, so the
+  // references handed out (and last_) survive the recursion's insertions.
+  Entry& lookup(std::string_view dir) {
+    auto it = cache_.find(std::string(dir));
+    if (it != cache_.end()) return *it;
+    std::optional<std::string> canon = resolve(dir);
+    return *cache_.emplace(std::string(dir), std::move(canon)).first;
+  }
+
+  std::optional<std::string> resolve(std::string_view dir) {
+    if (dir == "/") return std::string("/");
+    const std::size_t slash = dir.rfind('/');
+    const std::string_view base = dir.substr(slash + 1);
+    if (slash == std::string_view::npos || base.empty() || base == "." || base == "..") {
+      return full_resolve(dir);
+    }
+    const std::optional<std::string>& parent =
+        lookup(slash == 0 ? std::string_view("/") : dir.substr(0, slash)).second;
+    if (!parent) return std::nullopt;
+    std::string candidate = (*parent == "/" ? std::string() : *parent) + '/' + std::string(base);
+    // `candidate` is a canonical directory plus one plain component, and
+    // lstat does not follow it: nothing outside the root is looked at.
+    struct stat st {};
+    if (::lstat(root_.host(candidate).c_str(), &st) != 0) return std::nullopt;
+    if (S_ISDIR(st.st_mode)) return candidate;
+    if (S_ISLNK(st.st_mode)) return full_resolve(candidate);
+    return std::nullopt;
+  }
+
+  std::optional<std::string> full_resolve(std::string_view dir) const {
+    auto st = root_.resolve(dir);
+    if (st && st->type == FileType::Directory) return st->path;
+    return std::nullopt;
+  }
+
   const Root& root_;
   std::unordered_map<std::string, std::optional<std::string>> cache_;
+  const Entry* last_ = nullptr;
 };
 
-// Reads info/<name>:<arch>.list (Multi-Arch: same) or info/<name>.list.
+// Reads info/<name>:<arch>.list (Multi-Arch: same) or info/<name>.list,
+// trying the other spelling second in case the Multi-Arch field misleads.
 std::optional<std::string> read_list(const Root& root, const std::string& name,
-                                     const std::string& arch, std::vector<std::string>& warnings) {
+                                     const std::string& arch, bool multi_arch_same,
+                                     std::vector<std::string>& warnings) {
   std::vector<std::string> candidates;
-  if (!arch.empty()) candidates.push_back(fmt::format("{}/{}:{}.list", kInfoDir, name, arch));
   candidates.push_back(fmt::format("{}/{}.list", kInfoDir, name));
+  if (!arch.empty()) {
+    candidates.push_back(fmt::format("{}/{}:{}.list", kInfoDir, name, arch));
+    if (multi_arch_same) std::swap(candidates[0], candidates[1]);
+  }
   for (const auto& path : candidates) {
     auto data = root.read_file(path, kListLimit);
     if (data) {
@@ -299,7 +347,12 @@ DpkgDb read_dpkg(const Root& root) {
 
   // Multi-Arch: same packages appear once per architecture; their files are
   // merged under the one name (the metadata of the first stanza is kept).
-  std::vector<std::pair<std::string, std::string>> lists;  // name, arch
+  struct ListRef {
+    std::string name, arch;
+    bool same = false;  // Multi-Arch: same
+    auto operator<=>(const ListRef&) const = default;
+  };
+  std::vector<ListRef> lists;
   for (Stanza& st : parse_status(*status)) {
     if (!st.problem.empty()) {
       warn_stanza(st, st.problem);
@@ -314,7 +367,7 @@ DpkgDb read_dpkg(const Root& root) {
       continue;
     }
     if (!is_installed(st.status)) continue;
-    lists.emplace_back(st.package, st.architecture);
+    lists.push_back({st.package, st.architecture, trim(st.multi_arch) == "same"});
     if (db.packages.count(st.package) != 0) continue;
     DpkgPackage pkg;
     pkg.name = st.package;
@@ -336,10 +389,10 @@ DpkgDb read_dpkg(const Root& root) {
   std::sort(lists.begin(), lists.end());
   lists.erase(std::unique(lists.begin(), lists.end()), lists.end());
   std::size_t without_list = 0;
-  for (const auto& [name, arch] : lists) {
-    auto list = read_list(root, name, arch, db.warnings);
+  for (const auto& ref : lists) {
+    auto list = read_list(root, ref.name, ref.arch, ref.same, db.warnings);
     if (list) {
-      add_files(db.packages.at(name), *list);
+      add_files(db.packages.at(ref.name), *list);
     } else {
       ++without_list;
     }
@@ -353,12 +406,15 @@ DpkgDb read_dpkg(const Root& root) {
 
   // Ownership in package-name order, so that a path listed twice (shared
   // directories, diverted files) goes to the same package on every run.
+  std::size_t listed = 0;
+  for (const auto& [name, pkg] : db.packages) listed += pkg.files.size();
+  db.owner.reserve(listed);
   DirCanonicalizer canon(root);
   for (const auto& [name, pkg] : db.packages) {
     for (const auto& file : pkg.files) {
       db.owner.try_emplace(file, name);
-      auto c = canon.canonical(file);
-      if (c && *c != file) db.canonical.try_emplace(std::move(*c), name);
+      if (auto c = canon.canonical_if_different(file))
+        db.canonical.try_emplace(std::move(*c), name);
     }
     for (const auto& virt : pkg.provides) {
       if (db.packages.count(virt) == 0) db.provided_by.try_emplace(virt, name);

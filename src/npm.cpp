@@ -2,18 +2,17 @@
 // and which of them only build tooling needs.
 #include "elfprune/npm.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
 #include <deque>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
-
-#include <fmt/format.h>
-
-#include <nlohmann/json.hpp>
 
 namespace elfprune {
 namespace {
@@ -42,8 +41,7 @@ std::string join(std::string_view dir, std::string_view name) {
 }
 
 bool inside_node_modules(std::string_view path) {
-  return path.find("/node_modules/") != std::string_view::npos ||
-         base_name(path) == "node_modules";
+  return path.find("/node_modules/") != std::string_view::npos || base_name(path) == "node_modules";
 }
 
 std::size_t node_modules_depth(std::string_view path) {
@@ -177,8 +175,8 @@ class TreeReader {
         if (s != it->end() && s->is_string()) node.install_scripts.push_back(s->get<std::string>());
       }
     }
-    node.build_tool = !node.project && (is_npm_build_tool(node.name) ||
-                                        is_npm_build_tool(node.installed));
+    node.build_tool =
+        !node.project && (is_npm_build_tool(node.name) || is_npm_build_tool(node.installed));
   }
 
   // A package directory that is a symlink (npm link, workspaces, pnpm's
@@ -322,7 +320,8 @@ class TreeReader {
     const std::string prefix = node.dir == "/" ? "/" : node.dir + "/";
     std::vector<std::string> needles;
     for (std::string_view call : {"require(", "from ", "import(", "require.resolve("}) {
-      for (char quote : {'\'', '"', '`'}) needles.push_back(fmt::format("{}{}{}", call, quote, dep));
+      for (char quote : {'\'', '"', '`'})
+        needles.push_back(fmt::format("{}{}{}", call, quote, dep));
     }
     std::uint64_t budget = kScriptBytesPerPackage;
     for (std::size_t i = start->second + 1; i < inv_.entries.size(); ++i) {
@@ -384,8 +383,8 @@ class TreeReader {
       const Node& node = nodes_[i];
       if (node.project) continue;
       if (build_[i] && !runtime_[i] && !node.promoted) tree.build_only.insert(node.dir);
-      tree.packages.push_back(NpmPackage{node.dir, node.name, node.version, node.dependencies,
-                                         node.build_tool});
+      tree.packages.push_back(
+          NpmPackage{node.dir, node.name, node.version, node.dependencies, node.build_tool});
     }
     tree.warnings = std::move(warnings_);
     return tree;
@@ -409,8 +408,11 @@ bool is_npm_build_tool(const std::string& name) {
   // time. Not here, because they load addons at run time: bindings,
   // node-gyp-build, node-gyp-build-optional-packages.
   static constexpr std::array<std::string_view, 10> kTools = {
-      "node-gyp",        "@electron/node-gyp", "node-addon-api", "nan",      "node-pre-gyp",
-      "@mapbox/node-pre-gyp", "prebuild-install",   "prebuild",       "prebuildify", "cmake-js",
+      "node-gyp",         "@electron/node-gyp",
+      "node-addon-api",   "nan",
+      "node-pre-gyp",     "@mapbox/node-pre-gyp",
+      "prebuild-install", "prebuild",
+      "prebuildify",      "cmake-js",
   };
   return std::find(kTools.begin(), kTools.end(), name) != kTools.end();
 }

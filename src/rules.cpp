@@ -4,13 +4,13 @@
 // except static-libs' *.obj check, which reads two bytes.
 #include "elfprune/rules.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
 #include <cctype>
 #include <optional>
 #include <unordered_set>
-
-#include <fmt/format.h>
 
 namespace elfprune {
 namespace {
@@ -59,10 +59,10 @@ struct Subject {
   const InventoryEntry* entry = nullptr;
   std::string_view path;
   std::string_view name;
-  std::string lname;  // name in lower case
-  std::string_view ext;  // of lname
+  std::string lname;                    // name in lower case
+  std::string_view ext;                 // of lname
   std::vector<std::string_view> parts;  // path components
-  std::string package;  // the npm package or project directory it lies in, or ""
+  std::string package;                  // the npm package or project directory it lies in, or ""
   bool in_node_modules = false;
 
   bool is_dir() const { return entry->type == FileType::Directory; }
@@ -94,7 +94,9 @@ struct Subject {
   }
 };
 
-bool is_script(const Subject& s) { return one_of(s.ext, {"js", "cjs", "mjs"}); }
+bool is_script(const Subject& s) {
+  return one_of(s.ext, {"js", "cjs", "mjs"});
+}
 
 bool is_c_locale(std::string_view name) {
   return name == "C" || name == "POSIX" || name.starts_with("C.") || name.starts_with("C@");
@@ -105,9 +107,9 @@ bool is_c_locale(std::string_view name) {
 // (spdx-license-ids/index.json, lib/license.js).
 bool is_licence(const Subject& s) {
   if (s.is_dir()) return false;
-  if (one_of(s.ext, {"js",  "cjs", "mjs",  "ts", "json", "py", "pyc", "pm", "pl", "rb",
-                     "php", "sh",  "c",    "cc", "cpp",  "h",  "hpp", "go", "rs", "java",
-                     "class", "node", "so", "a",  "o",    "wasm", "png", "svg", "gif", "jpg"})) {
+  if (one_of(s.ext, {"js",    "cjs",  "mjs", "ts", "json", "py",   "pyc", "pm",  "pl",  "rb",
+                     "php",   "sh",   "c",   "cc", "cpp",  "h",    "hpp", "go",  "rs",  "java",
+                     "class", "node", "so",  "a",  "o",    "wasm", "png", "svg", "gif", "jpg"})) {
     return false;
   }
   const std::string_view n = s.lname;
@@ -118,7 +120,7 @@ bool is_licence(const Subject& s) {
 // Entries no catalogue rule may match (a --drop GLOB still may: the user asked).
 bool is_protected(const Subject& s) {
   if (under(s.path, "/var/lib/dpkg")) return true;  // image scanners read it
-  if (!s.is_dir() && s.ext == "node") return true;   // a built addon is run-time code
+  if (!s.is_dir() && s.ext == "node") return true;  // a built addon is run-time code
   if (is_licence(s)) return true;
   for (std::size_t i = 1; i + 1 < s.parts.size(); ++i) {
     if (s.parts[i] == "locale" && one_of(s.parts[i - 1], {"lib", "share"}) &&
@@ -159,17 +161,17 @@ LocaleName parse_locale(std::string_view name) {
 }
 
 // --keep-locale de keeps de, de_DE, de_DE.UTF-8, de_AT, de@euro; pt_BR keeps
-// pt_BR and pt_BR.*, and the bare "pt" translations gettext falls back to.
+// pt_BR and pt_BR.*. A part the directory name leaves out matches too, as
+// gettext falls back from pt_BR.UTF-8 to pt_BR and then to pt.
 bool locale_kept(std::string_view dir_name, const std::vector<std::string>& keeps) {
   const LocaleName have = parse_locale(dir_name);
+  const auto fits = [](std::string_view want, std::string_view got) {
+    return want.empty() || got.empty() || want == got;
+  };
   for (const auto& keep : keeps) {
     const LocaleName want = parse_locale(keep);
-    if (want.language != have.language) continue;
-    const bool bare = have.territory.empty() && have.codeset.empty() && have.modifier.empty();
-    if (bare) return true;
-    if ((want.territory.empty() || want.territory == have.territory) &&
-        (want.codeset.empty() || want.codeset == have.codeset) &&
-        (want.modifier.empty() || want.modifier == have.modifier)) {
+    if (want.language == have.language && fits(want.territory, have.territory) &&
+        fits(want.codeset, have.codeset) && fits(want.modifier, have.modifier)) {
       return true;
     }
   }
@@ -249,9 +251,9 @@ class Context {
       const std::string_view dir = parent_of(e.path);
       const std::string_view up = base_name(parent_of(dir));
       const bool in_nm = dir.find("/node_modules/") != std::string_view::npos;
-      const bool package_dir = up == "node_modules" ||
-                               (up.starts_with("@") &&
-                                base_name(parent_of(parent_of(dir))) == "node_modules");
+      const bool package_dir =
+          up == "node_modules" ||
+          (up.starts_with("@") && base_name(parent_of(parent_of(dir))) == "node_modules");
       if (package_dir || !in_nm) packages.emplace(dir);
     }
     // Packages npm.cpp found without a package.json count too.
@@ -408,7 +410,8 @@ Detail match_pkgconfig(const Context&, const Subject& s) {
 Detail match_cmake(const Context&, const Subject& s) {
   for (std::size_t i = 1; i < s.parts.size(); ++i) {
     const std::string_view p = s.parts[i];
-    if (one_of(s.parts[i - 1], {"lib", "lib64"}) && p == "cmake") return std::string("under lib/cmake");
+    if (one_of(s.parts[i - 1], {"lib", "lib64"}) && p == "cmake")
+      return std::string("under lib/cmake");
     if (s.parts[i - 1] == "share" && (p == "cmake" || p.starts_with("cmake-"))) {
       return fmt::format("under share/{}", p);
     }
@@ -456,8 +459,10 @@ Detail match_docs(const Context&, const Subject& s) {
   if (s.is_dir()) return std::nullopt;
   if (is_doc_name(s)) return std::string("documentation file");
   // Markdown elsewhere may be an application's content.
-  const bool packaged = s.in_node_modules || s.has_dir("site-packages") || s.has_dir("dist-packages");
-  if (packaged && one_of(s.ext, {"md", "markdown", "rst"})) return std::string("documentation file");
+  const bool packaged =
+      s.in_node_modules || s.has_dir("site-packages") || s.has_dir("dist-packages");
+  if (packaged && one_of(s.ext, {"md", "markdown", "rst"}))
+    return std::string("documentation file");
   return std::nullopt;
 }
 
@@ -522,8 +527,8 @@ Detail match_completions(const Context&, const Subject& s) {
   }
   for (std::string_view dir : {"vendor-completions", "completions", "vendor_completions.d"}) {
     for (std::string_view shell : {"zsh", "fish"}) {
-      if (auto i = s.find_pair(shell, dir); i != std::string_view::npos && i >= 2 &&
-                                             s.parts[i - 2] == "share") {
+      if (auto i = s.find_pair(shell, dir);
+          i != std::string_view::npos && i >= 2 && s.parts[i - 2] == "share") {
         return fmt::format("under {}", s.prefix(i + 1));
       }
     }
@@ -565,8 +570,9 @@ Detail match_icu_data(const Context&, const Subject& s) {
 // python3, python3.11, python2.7: a versioned Python directory.
 bool is_python_dir(std::string_view name) {
   if (!name.starts_with("python2") && !name.starts_with("python3")) return false;
-  return std::all_of(name.begin() + 7, name.end(),
-                     [](char c) { return c == '.' || std::isdigit(static_cast<unsigned char>(c)); });
+  return std::all_of(name.begin() + 7, name.end(), [](char c) {
+    return c == '.' || std::isdigit(static_cast<unsigned char>(c));
+  });
 }
 
 Detail match_python(const Context&, const Subject& s) {
@@ -583,8 +589,8 @@ Detail match_python(const Context&, const Subject& s) {
     return std::string("Python library");
   }
   if (s.parts.size() >= 2 && s.parts[s.last() - 1] == "bin") {
-    for (std::string_view tool : {"python", "pydoc", "pygettext", "py3compile", "py3clean",
-                                  "py3versions", "2to3"}) {
+    for (std::string_view tool :
+         {"python", "pydoc", "pygettext", "py3compile", "py3clean", "py3versions", "2to3"}) {
       if (s.name.starts_with(tool)) return std::string("Python interpreter or tool");
     }
   }
@@ -607,67 +613,84 @@ struct Rule {
 const std::vector<Rule>& rules() {
   static const std::vector<Rule> kRules = {
       {{"drop", "Files the user asked to remove.", "paths matching a --drop GLOB"},
-       RuleCondition::Always, match_drop, true},
+       RuleCondition::Always,
+       match_drop,
+       true},
       {{"node-build", "Build tooling of native npm packages.",
         "packages only node-gyp, node-addon-api, nan, (@mapbox/)node-pre-gyp, prebuild-install, "
         "cmake-js... need; in packages with a binding.gyp: binding.gyp, *.gyp(i), C/C++ sources, "
         "build/ except *.node and scripts; node_modules/.bin links to removed packages"},
-       RuleCondition::Always, match_node_build},
+       RuleCondition::Always,
+       match_node_build},
       {{"node-package-managers", "Package managers shipped with Node.js.",
         "*/lib/node_modules/{npm,corepack}/**, */share/nodejs/{npm,corepack}/**, "
         "*/bin/{npm,npx,corepack} and links into them (yarn, pnpm shims)"},
-       RuleCondition::Always, match_node_package_managers},
+       RuleCondition::Always,
+       match_node_package_managers},
       {{"source-trees", "Unpacked dependency sources and source archives.",
         "directories with configure, configure.ac, CMakeLists.txt, Makefile.am or meson.build "
         "inside npm packages or in deps/; deps/ of packages with a binding.gyp; *.tar*, *.tgz, "
         "*.txz, *.zip under deps/, src/, vendor/, third_party/ or in npm packages (not *.js, "
         "*.wasm)"},
-       RuleCondition::Always, match_source_trees},
+       RuleCondition::Always,
+       match_source_trees},
       {{"headers", "C and C++ headers.",
         "*.h, *.hh, *.hpp, *.hxx anywhere; *.ipp, *.tcc under include/; everything under "
         "/usr/include, /usr/local/include, <store path>/include, <top>/include"},
-       RuleCondition::Always, match_headers},
+       RuleCondition::Always,
+       match_headers},
       {{"static-libs", "Static libraries, objects and libtool files.",
         "*.a, *.o, *.la, *.lo; *.obj when it is a COFF object"},
-       RuleCondition::Always, match_static_libs},
-      {{"pkgconfig", "pkg-config metadata.", "*.pc, */pkgconfig/**"}, RuleCondition::Always,
+       RuleCondition::Always,
+       match_static_libs},
+      {{"pkgconfig", "pkg-config metadata.", "*.pc, */pkgconfig/**"},
+       RuleCondition::Always,
        match_pkgconfig},
       {{"cmake", "CMake package configuration and modules.",
         "*.cmake, */lib/cmake/**, */share/cmake*/** (not CMakeLists.txt)"},
-       RuleCondition::Always, match_cmake},
-      {{"debug", "Separate debug information.",
-        "<prefix>/lib/debug/**, *.debug, *.pdb, *.dSYM/**"},
-       RuleCondition::Always, match_debug},
+       RuleCondition::Always,
+       match_cmake},
+      {{"debug", "Separate debug information.", "<prefix>/lib/debug/**, *.debug, *.pdb, *.dSYM/**"},
+       RuleCondition::Always,
+       match_debug},
       {{"docs", "Documentation (licence and copyright files are kept).",
         "*/share/doc/**, */share/gtk-doc/**, */share/doc-base/**, doc/ and docs/ of npm packages, "
         "README, CHANGELOG, CHANGES, HISTORY, NEWS, AUTHORS... (*.md, *.rst, *.txt or no "
         "extension), *.md and *.rst in npm and Python packages"},
-       RuleCondition::Always, match_docs},
+       RuleCondition::Always,
+       match_docs},
       {{"man", "Manual pages.", "*/share/man/**, man/ of npm packages, */man<N>/*.<N>*"},
-       RuleCondition::Always, match_man},
+       RuleCondition::Always,
+       match_man},
       {{"info", "GNU info manuals.", "*/share/info/**"}, RuleCondition::Always, match_info},
       {{"locales", "Translations and compiled glibc locales (C, C.UTF-8, POSIX kept).",
         "*/share/locale/<LANG>/**, <prefix>/lib/locale/<LANG>/** except --keep-locale ones"},
-       RuleCondition::Always, match_locales},
+       RuleCondition::Always,
+       match_locales},
       {{"i18n-sources", "glibc locale sources and charmaps, used only by localedef.",
         "*/share/i18n/**"},
-       RuleCondition::Always, match_i18n_sources},
+       RuleCondition::Always,
+       match_i18n_sources},
       {{"completions", "Shell completions.",
         "*/share/bash-completion/**, */etc/bash_completion.d/**, "
         "*/share/zsh/{vendor-completions,completions}/**, */share/zsh/site-functions/_*, "
         "*/share/fish/{completions,vendor_completions.d}/**"},
-       RuleCondition::Always, match_completions},
+       RuleCondition::Always,
+       match_completions},
       {{"caches", "Package manager and tool caches.",
         "files under /var/cache and /var/lib/apt/lists, */_cacache/**, */.cache/**"},
-       RuleCondition::Always, match_caches},
+       RuleCondition::Always,
+       match_caches},
       {{"icu-data", "ICU data, when nothing kept loads ICU.",
         "libicudata.so*, icudt*.dat (not in node_modules), */share/icu/**"},
-       RuleCondition::IcuUnused, match_icu_data},
+       RuleCondition::IcuUnused,
+       match_icu_data},
       {{"python", "Python, when nothing kept needs it.",
         "*.py, *.pyc, *.pyo, __pycache__/**, */lib/python[23]*/**, */share/python3*/**, "
         "/etc/python3*/**, */bin/{python,pydoc,pygettext,py3compile,py3clean,2to3}*, "
         "libpython*.so*"},
-       RuleCondition::PythonUnused, match_python},
+       RuleCondition::PythonUnused,
+       match_python},
   };
   return kRules;
 }
@@ -756,10 +779,18 @@ bool match_tokens(const std::vector<Token>& tokens, std::string_view s) {
       const bool more = j < S;
       bool ok = false;
       switch (t.kind) {
-        case Token::Literal: ok = more && s[j] == t.c && at(i + 1, j + 1); break;
-        case Token::Any: ok = more && s[j] != '/' && at(i + 1, j + 1); break;
-        case Token::Class: ok = more && s[j] != '/' && in_class(t, s[j]) && at(i + 1, j + 1); break;
-        case Token::Star: ok = at(i + 1, j) || (more && s[j] != '/' && at(i, j + 1)); break;
+        case Token::Literal:
+          ok = more && s[j] == t.c && at(i + 1, j + 1);
+          break;
+        case Token::Any:
+          ok = more && s[j] != '/' && at(i + 1, j + 1);
+          break;
+        case Token::Class:
+          ok = more && s[j] != '/' && in_class(t, s[j]) && at(i + 1, j + 1);
+          break;
+        case Token::Star:
+          ok = at(i + 1, j) || (more && s[j] != '/' && at(i, j + 1));
+          break;
         case Token::DoubleStar:
           ok = at(i + 1, j) || (more && at(i, j + 1));
           // `/**/` also matches a single slash: /usr/**/x matches /usr/x.
@@ -811,7 +842,8 @@ std::unordered_map<std::string, RuleMatch> classify(const Root& root, const Inve
     for (const auto& rule : rules()) {
       if (guarded && !rule.overrides_protection) continue;
       if (auto detail = rule.match(ctx, s)) {
-        out.emplace(e.path, RuleMatch{std::string(rule.info.id), std::move(*detail), rule.condition});
+        out.emplace(e.path,
+                    RuleMatch{std::string(rule.info.id), std::move(*detail), rule.condition});
         matched = true;
         break;
       }

@@ -85,6 +85,7 @@ TEST(Dpkg, FieldNamesAreCaseInsensitive) {
 
 TEST(Dpkg, NotInstalledPackagesAreIgnored) {
   TempDir dir;
+  write_file(dir / "var/lib/dpkg/info/here.list", "");
   DpkgDb db =
       read_status(dir, stanza("gone", "", "deinstall ok config-files") + "\n" +
                            stanza("half", "", "install ok unpacked") + "\n" +
@@ -123,6 +124,8 @@ TEST(Dpkg, RealPackageWinsOverProvider) {
 
 TEST(Dpkg, MalformedStanzaIsSkippedWithWarning) {
   TempDir dir;
+  write_file(dir / "var/lib/dpkg/info/before.list", "");
+  write_file(dir / "var/lib/dpkg/info/after.list", "");
   DpkgDb db = read_status(dir, stanza("before") +
                                    "\nPackage: bad\nthis line has no colon\n"
                                    "Status: install ok installed\n\n" +

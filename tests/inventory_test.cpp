@@ -1,5 +1,6 @@
 #include "elfprune/inventory.hpp"
 
+#include <fcntl.h>
 #include <grp.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -45,10 +46,10 @@ TEST(Inventory, DirectoryComesRightBeforeItsSubtree) {
   // hold, so it catches a separator replaced by \x01.
   write_file(dir / "a-b", "");
   write_file(dir / "a.b", "");
-  write_file(dir / "a\x01z", "");
+  write_file(dir / "a\x01" "a", "");
   Inventory inv = inventory_of(dir);
   EXPECT_EQ(paths_of(inv), (std::vector<std::string>{"/", "/a", "/a/c", "/a/d", "/a/d/e",
-                                                      "/a\x01z", "/a-b", "/a.b"}));
+                                                      "/a\x01" "a", "/a-b", "/a.b"}));
   for (std::size_t i = 0; i < inv.entries.size(); ++i) {
     EXPECT_EQ(inv.index.at(inv.entries[i].path), i);
   }

@@ -1,1 +1,137 @@
-// (being written)
+// The whole pipeline on small roots built at test time.
+#include "elfprune/pipeline.hpp"
+
+#include <gtest/gtest.h>
+
+#include "test_support.hpp"
+
+namespace elfprune {
+namespace {
+
+namespace fs = std::filesystem;
+using test::compile_c;
+using test::make_symlink;
+using test::TempDir;
+using test::write_file;
+
+class PipelineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = tmp_.path() / "root";
+    test::make_glibc_root(root_);
+    compile_c("#include <stdio.h>\nint main(void) { puts(\"hello from prog\"); return 0; }",
+              root_ / "usr/bin/prog", "");
+    write_file(root_ / "usr/share/doc/prog/README", "docs");
+    write_file(root_ / "usr/share/doc/prog/copyright", "licence");
+    write_file(root_ / "usr/include/prog.h", "int x;");
+    write_file(root_ / "opt/unrelated/data", std::string(1000, 'u'));
+  }
+
+  PruneOptions options(EmitMode mode) {
+    PruneOptions o;
+    o.root = root_.string();
+    o.entries = {"/usr/bin/prog"};
+    o.mode = mode;
+    o.loader.hwcaps = HwcapsLevel::Baseline;
+    if (mode == EmitMode::Out) o.out_dir = (tmp_.path() / "out").string();
+    return o;
+  }
+
+  TempDir tmp_;
+  fs::path root_;
+};
+
+TEST_F(PipelineTest, OutTreeRunsAndHoldsOnlyWhatIsNeeded) {
+  auto ctx = prune(options(EmitMode::Out));
+  ASSERT_TRUE(ctx.ok()) << ctx.error().message;
+  const PruneReport& r = (*ctx)->report;
+  EXPECT_TRUE(r.problems.empty());
+  const fs::path out = tmp_.path() / "out";
+  EXPECT_TRUE(fs::exists(out / "usr/bin/prog"));
+  EXPECT_TRUE(fs::is_symlink(out / "lib64/ld-linux-x86-64.so.2"));
+  EXPECT_FALSE(fs::exists(out / "opt/unrelated/data"));
+  EXPECT_FALSE(fs::exists(out / "usr/include/prog.h"));
+  EXPECT_LT(r.after.bytes, r.before.bytes);
+  // The pruned tree really runs, chrooted (we are root in CI).
+  auto run = test::run_command("env -i PATH=/usr/bin:/bin /usr/sbin/chroot '" + out.string() +
+                               "' /usr/bin/prog");
+  EXPECT_EQ(run.status, 0) << run.output;
+  EXPECT_EQ(run.output, "hello from prog\n");
+}
+
+TEST_F(PipelineTest, DryRunWritesNothingAndPlansTheSame) {
+  auto dry = prune(options(EmitMode::DryRun));
+  ASSERT_TRUE(dry.ok());
+  EXPECT_TRUE(fs::exists(root_ / "opt/unrelated/data"));
+  auto out = prune(options(EmitMode::Out));
+  ASSERT_TRUE(out.ok());
+  std::vector<std::string> a, b;
+  for (const auto& i : (*dry)->report.removed) a.push_back(i.path);
+  for (const auto& i : (*out)->report.removed) b.push_back(i.path);
+  EXPECT_EQ(a, b);
+}
+
+TEST_F(PipelineTest, InPlaceRemovesThePlannedFilesAndIsIdempotent) {
+  auto first = prune(options(EmitMode::InPlace));
+  ASSERT_TRUE(first.ok());
+  EXPECT_TRUE((*first)->report.problems.empty());
+  EXPECT_FALSE(fs::exists(root_ / "opt/unrelated/data"));
+  EXPECT_FALSE(fs::exists(root_ / "usr/share/doc/prog/README"));
+  EXPECT_TRUE(fs::exists(root_ / "usr/bin/prog"));
+  auto second = prune(options(EmitMode::InPlace));
+  ASSERT_TRUE(second.ok());
+  EXPECT_TRUE((*second)->report.removed.empty() ||
+              (*second)->report.after.bytes == (*first)->report.after.bytes);
+}
+
+TEST_F(PipelineTest, WithoutEntriesOnlyRulesRemove) {
+  PruneOptions o = options(EmitMode::DryRun);
+  o.entries.clear();
+  auto ctx = prune(o);
+  ASSERT_TRUE(ctx.ok());
+  std::vector<std::string> removed;
+  for (const auto& i : (*ctx)->report.removed) removed.push_back(i.path);
+  EXPECT_NE(std::find(removed.begin(), removed.end(), "/usr/include/prog.h"), removed.end());
+  EXPECT_NE(std::find(removed.begin(), removed.end(), "/usr/share/doc/prog/README"), removed.end());
+  EXPECT_EQ(std::find(removed.begin(), removed.end(), "/opt/unrelated/data"), removed.end());
+  // Licences stay.
+  EXPECT_EQ(std::find(removed.begin(), removed.end(), "/usr/share/doc/prog/copyright"),
+            removed.end());
+}
+
+TEST_F(PipelineTest, OptionsAreCheckedBeforeAnythingIsWritten) {
+  PruneOptions o = options(EmitMode::Out);
+  o.out_dir = (root_ / "inside").string();
+  auto ctx = prune(o);
+  ASSERT_FALSE(ctx.ok());
+  EXPECT_EQ(ctx.error().message, "--out must not lie inside the root");
+  EXPECT_EQ(ctx.error().kind, ErrorKind::Usage);
+
+  write_file(tmp_.path() / "busy/file", "x");
+  o.out_dir = (tmp_.path() / "busy").string();
+  EXPECT_FALSE(prune(o).ok());
+
+  PruneOptions e = options(EmitMode::DryRun);
+  e.entries = {"/usr/bin/nothing"};
+  auto missing = prune(e);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().path, "/usr/bin/nothing");
+}
+
+TEST_F(PipelineTest, SysrootPrunesOnlyTheDirectoryInside) {
+  write_file(root_ / "srv/app/lib/helper.h", "int y;");
+  write_file(root_ / "srv/app/bin/run", "#!/bin/sh\necho run\n");
+  PruneOptions o;
+  o.root = (root_ / "srv/app").string();
+  o.sysroot = root_.string();
+  o.mode = EmitMode::InPlace;
+  auto ctx = prune(o);
+  ASSERT_TRUE(ctx.ok()) << ctx.error().message;
+  EXPECT_EQ((*ctx)->top, "/srv/app");
+  EXPECT_FALSE(fs::exists(root_ / "srv/app/lib/helper.h"));
+  EXPECT_TRUE(fs::exists(root_ / "srv/app/bin/run"));
+  EXPECT_TRUE(fs::exists(root_ / "usr/include/prog.h"));  // outside ROOT: untouched
+}
+
+}  // namespace
+}  // namespace elfprune

@@ -1,1 +1,110 @@
-// (being written)
+// `prune`, `why` and `rules` through the same entry point as main().
+#include <fstream>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "elfprune/cli.hpp"
+#include "test_support.hpp"
+
+namespace elfprune {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Outcome {
+  int status;
+  std::string out;
+  std::string err;
+};
+
+Outcome run_tool(std::vector<std::string> args) {
+  std::ostringstream out, err;
+  int status = run(args, out, err);
+  return {status, out.str(), err.str()};
+}
+
+class PruneCommandTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = (tmp_.path() / "root").string();
+    test::make_glibc_root(root_);
+    test::compile_c("int main(void) { return 0; }", tmp_ / "root/usr/bin/prog", "");
+    test::write_file(tmp_ / "root/usr/share/doc/prog/NEWS", "news");
+    test::write_file(tmp_ / "root/opt/other", "other");
+  }
+  test::TempDir tmp_;
+  std::string root_;
+};
+
+TEST_F(PruneCommandTest, NeedsExactlyOneMode) {
+  EXPECT_EQ(run_tool({"prune", root_}).status, 2);
+  EXPECT_EQ(run_tool({"prune", root_, "--dry-run", "--in-place"}).status, 2);
+}
+
+TEST_F(PruneCommandTest, OutInsideRootIsBadUsage) {
+  Outcome o = run_tool({"prune", root_, "--out", root_ + "/x", "--entry", "/usr/bin/prog"});
+  EXPECT_EQ(o.status, 2);
+  EXPECT_NE(o.err.find("elfprune: error: " + root_ + "/x: --out must not lie inside the root"),
+            std::string::npos)
+      << o.err;
+}
+
+TEST_F(PruneCommandTest, DryRunJsonAndReportFile) {
+  const std::string report = (tmp_.path() / "report.json").string();
+  Outcome o = run_tool({"prune", root_, "--entry", "/usr/bin/prog", "--dry-run", "--json",
+                        "--report", report, "--hwcaps", "baseline"});
+  ASSERT_EQ(o.status, 0) << o.err;
+  auto doc = nlohmann::json::parse(o.out);
+  EXPECT_EQ(doc["mode"], "dry-run");
+  EXPECT_TRUE(doc["before"]["bytes"].get<std::uint64_t>() > doc["after"]["bytes"].get<std::uint64_t>());
+  bool other_removed = false;
+  for (const auto& r : doc["removed"]) other_removed |= r["path"] == "/opt/other";
+  EXPECT_TRUE(other_removed);
+  EXPECT_TRUE(fs::exists(tmp_ / "root/opt/other"));
+  std::ifstream f(report);
+  auto file_doc = nlohmann::json::parse(f);
+  EXPECT_EQ(file_doc["removed"], doc["removed"]);
+}
+
+TEST_F(PruneCommandTest, WhyNamesTheChainOrTheRule) {
+  Outcome kept = run_tool({"why", root_, "/usr/lib/x86_64-linux-gnu/libc.so.6", "--entry",
+                           "/usr/bin/prog", "--json"});
+  ASSERT_EQ(kept.status, 0) << kept.err;
+  auto k = nlohmann::json::parse(kept.out);
+  EXPECT_TRUE(k["keep"].get<bool>());
+  EXPECT_EQ(k["chain"].back()["path"], "/usr/bin/prog");
+  EXPECT_EQ(k["chain"].back()["edge"], "entry");
+
+  Outcome doc = run_tool({"why", root_, "/usr/share/doc/prog/NEWS", "--json"});
+  ASSERT_EQ(doc.status, 0) << doc.err;
+  auto d = nlohmann::json::parse(doc.out);
+  EXPECT_FALSE(d["keep"].get<bool>());
+  EXPECT_EQ(d["rule"], "docs");
+
+  Outcome text = run_tool({"why", root_, "/opt/other", "--entry", "/usr/bin/prog"});
+  EXPECT_EQ(text.out, "/opt/other: removed (not needed by the entries)\n");
+}
+
+TEST_F(PruneCommandTest, WhyOutsideTheTree) {
+  Outcome o = run_tool({"why", root_, "/no/such/file"});
+  EXPECT_EQ(o.status, 2);
+  EXPECT_NE(o.err.find("not in the tree being pruned"), std::string::npos);
+}
+
+TEST(RulesCommand, ListsEveryRuleOnItsOwnLine) {
+  Outcome o = run_tool({"rules"});
+  EXPECT_EQ(o.status, 0);
+  for (const char* id : {"headers", "static-libs", "docs", "man", "locales", "icu-data", "python",
+                         "node-build", "source-trees"}) {
+    EXPECT_NE(o.out.find(std::string("\n") + id + " "), std::string::npos) << id;
+  }
+  auto doc = nlohmann::json::parse(run_tool({"rules", "--json"}).out);
+  EXPECT_GE(doc.size(), 10u);
+  EXPECT_TRUE(doc[0].contains("id"));
+}
+
+}  // namespace
+}  // namespace elfprune
