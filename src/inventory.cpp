@@ -152,10 +152,12 @@ Result<Inventory> take_inventory(const Root& root, const std::string& top) {
   Walker(inv).walk(fd, inv.top);
   ::close(fd);
   // Sorted by path with '/' ordered first, so that a directory's subtree is
-  // contiguous and follows the directory itself.
+  // contiguous and follows the directory itself. '/' becomes '\0', the one
+  // byte no name can hold: any other byte (even '\x01') is a valid name byte
+  // and would sort "a\x01b" between "a" and "a/c".
   auto key = [](const std::string& p) {
     std::string k = p;
-    std::replace(k.begin(), k.end(), '/', '\x01');
+    std::replace(k.begin(), k.end(), '/', '\0');
     return k;
   };
   std::vector<std::pair<std::string, std::size_t>> order;
