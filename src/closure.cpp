@@ -34,6 +34,24 @@ std::string_view edge_name(EdgeKind kind) {
   return "entry";
 }
 
+std::string describe(const Reason& r) {
+  switch (r.kind) {
+    case EdgeKind::Entry: return "entry";
+    case EdgeKind::Keep: return fmt::format("--keep {}", r.detail);
+    case EdgeKind::Everything: return "no entries: every file is kept unless a rule removes it";
+    case EdgeKind::Symlink: return fmt::format("symlink on the way to {}", r.detail);
+    case EdgeKind::Interpreter: return fmt::format("interpreter of {}", r.from);
+    case EdgeKind::Needed: return fmt::format("{} is needed by {}", r.detail, r.from);
+    case EdgeKind::Dlopen: return fmt::format("{} is a dlopen dependency of {}", r.detail, r.from);
+    case EdgeKind::Shebang: return fmt::format("interpreter of script {}", r.from);
+    case EdgeKind::PathRef: return fmt::format("named in {}", r.from);
+    case EdgeKind::StoreRef: return fmt::format("store path named in {}", r.from);
+    case EdgeKind::Package: return r.detail;
+    case EdgeKind::Contains: return fmt::format("inside {}", r.from);
+  }
+  return "";
+}
+
 std::vector<std::pair<std::string, Reason>> Closure::chain(const std::string& path) const {
   std::vector<std::pair<std::string, Reason>> out;
   std::set<std::string> seen;

@@ -238,16 +238,14 @@ void pass_report(PruneContext& ctx) {
   if (!ctx.closure.everything) {
     for (const auto& k : r.kept) {
       if (k.bytes < heavy) continue;
-      auto chain = ctx.closure.chain(k.path);
       std::vector<std::string> steps;
-      for (const auto& [p, why] : chain) {
+      for (const auto& [p, why] : ctx.closure.chain(k.path)) {
         if (why.kind == EdgeKind::Symlink) continue;
-        steps.push_back(why.kind == EdgeKind::Entry
-                            ? fmt::format("{} is an entry", p)
-                            : fmt::format("{} ({} of {})", p, edge_name(why.kind), why.from));
+        steps.push_back(why.kind == EdgeKind::Entry ? fmt::format("{} is an entry", p)
+                                                    : describe(why));
       }
-      r.hints.push_back(fmt::format("{} {} kept: {}", human_bytes(k.bytes), k.path,
-                                    fmt::join(steps, " <- ")));
+      r.hints.push_back(fmt::format("{} {} is kept because {}", human_bytes(k.bytes), k.path,
+                                    fmt::join(steps, "; ")));
     }
   }
   for (const auto& p : ctx.inventory.problems) r.warnings.push_back(fmt::format("{}: {}", p.path, p.message));

@@ -17,23 +17,6 @@ bool names_python(const std::string& path) {
   return base.rfind("python", 0) == 0 || base.rfind("libpython", 0) == 0;
 }
 
-std::string describe(const Reason& r) {
-  switch (r.kind) {
-    case EdgeKind::Entry: return "entry";
-    case EdgeKind::Keep: return fmt::format("--keep {}", r.detail);
-    case EdgeKind::Everything: return "no entries: every file is kept unless a rule removes it";
-    case EdgeKind::Symlink: return fmt::format("symlink on the way to {}", r.detail);
-    case EdgeKind::Interpreter: return fmt::format("interpreter of {}", r.from);
-    case EdgeKind::Needed: return fmt::format("{} needed by {}", r.detail, r.from);
-    case EdgeKind::Dlopen: return fmt::format("{} dlopen dependency of {}", r.detail, r.from);
-    case EdgeKind::Shebang: return fmt::format("interpreter of script {}", r.from);
-    case EdgeKind::PathRef: return fmt::format("named in {}", r.from);
-    case EdgeKind::StoreRef: return fmt::format("store path named in {}", r.from);
-    case EdgeKind::Package: return r.detail;
-    case EdgeKind::Contains: return fmt::format("inside {}", r.from);
-  }
-  return "";
-}
 
 bool is_skeleton(const std::string& dir) {
   static const char* const kSkeleton[] = {"/tmp", "/var/tmp", "/run", "/var/run", "/var/lock",

@@ -335,7 +335,6 @@ class RulesNodeGypTest : public RulesTest {
  protected:
   void SetUp() override {
     package("/var/task", R"({"dependencies":{"aws-lambda-ric":"2"}})");
-    const std::string ric = "/var/task/node_modules/aws-lambda-ric";
     package(ric,
             R"({"name":"aws-lambda-ric","dependencies":{"node-addon-api":"3","node-gyp":"8"}})");
     file(ric + "/binding.gyp");

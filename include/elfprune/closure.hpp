@@ -39,6 +39,9 @@ struct Reason {
   std::string detail;  // the DT_NEEDED name, the path string, the package...
 };
 
+// "libz.so.1 needed by /usr/lib/x86_64-linux-gnu/libnode.so.108", "entry", ...
+std::string describe(const Reason& reason);
+
 struct ClosureInputs {
   std::vector<std::string> entries;       // inside paths
   std::vector<std::string> keep_globs;    // --keep

@@ -176,9 +176,7 @@ int run_why(const WhyOptions& o, std::ostream& out, std::ostream& err) {
     for (const auto& [p, why] : ctx.closure.chain(path)) {
       chain.push_back({{"path", p}, {"edge", std::string(edge_name(why.kind))}, {"from", why.from},
                        {"detail", why.detail}});
-      text += why.from.empty()
-                  ? fmt::format("  {}  [{}]\n", p, edge_name(why.kind))
-                  : fmt::format("  {}  [{} {}] from {}\n", p, edge_name(why.kind), why.detail, why.from);
+      text += fmt::format("  {}  <- {}\n", p, describe(why));
     }
   }
   doc["chain"] = chain;

@@ -67,7 +67,6 @@ def main():
 
     d = why(checks, args.elfprune, root, icudata, True)
     if d is not None:
-        print(f"why {icudata}: {json.dumps(d, indent=1)}")
         chain = d.get("chain") or []
         paths = [c.get("path", "") for c in chain]
         words = " ".join(f"{c.get('path')} {c.get('from')} {c.get('detail')}" for c in chain)
@@ -81,26 +80,22 @@ def main():
                      f"paths {paths}; `from` not in the chain: {dangling}")
     text = why(checks, args.elfprune, root, icudata, False)
     if text is not None:
-        print(text, end="")
         checks.check("kept" in text and all(n in text for n in (ENTRY, "libnode", "libicuuc")),
                      "the text form says kept and names node, libnode and libicuuc")
 
     d = why(checks, args.elfprune, root, doc, True)
     if d is not None:
-        print(f"why {doc}: {json.dumps(d)}")
         checks.check(d.get("keep") is False and d.get("rule") == "docs",
                      f"{doc} is removed by rule docs", f"keep {d.get('keep')}, rule {d.get('rule')!r}, "
                      f"reason {d.get('reason')!r}")
 
     d = why(checks, args.elfprune, root, sqlite, True)
     if d is not None:
-        print(f"why {sqlite}: {json.dumps(d)}")
         checks.check(d.get("keep") is False and d.get("rule") in (None, ""),
                      f"{sqlite} is removed, by no rule (unreachable)",
                      f"keep {d.get('keep')}, rule {d.get('rule')!r}, reason {d.get('reason')!r}")
     text = why(checks, args.elfprune, root, sqlite, False)
     if text is not None:
-        print(text, end="")
         checks.check("removed" in text, "the text form says removed")
     return checks.finish()
 
