@@ -1,32 +1,32 @@
 #!/usr/bin/env bash
-# Install what is needed, build, and show elfprune on a built-in example:
-# the fixture roots built from tiny C sources (RPATH vs RUNPATH, $ORIGIN
-# through symlinks, ld.so.cache, glibc-hwcaps, musl...), resolved exactly as
-# the real loader would, then checked against the real loader.
+# Install what is needed, build, and show elfprune on a built-in example: a
+# small root (scripts/demo-root.sh) pruned for one entry, the report, the
+# pruned program running chrooted, and `why` for a kept and a removed file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 ./scripts/build.sh >/dev/null
 build_dir=${BUILD_DIR:-build}
-cmake --build "$build_dir" --target fixtures >/dev/null
 elfprune=$build_dir/src/elfprune
-fixtures=$build_dir/fixtures
+demo=$build_dir/demo
+rm -rf "$demo"
+./scripts/demo-root.sh "$demo/root"
 
-# The files of each example root, from the index the fixture build writes.
-list_files() {
-  python3 -c 'import json,sys
-for r in json.load(open(sys.argv[1]))["roots"]:
-    if r["name"] == sys.argv[2]: print("\n".join(f["file"] for f in r["files"]))' \
-    "$fixtures/index.json" "$1"
-}
-
-for root in origin rpath musl; do
-  mapfile -t files < <(list_files "$root")
-  echo "== elfprune deps --root $fixtures/$root ${files[*]}"
-  # Exit 1 means a library is missing: some examples show exactly that.
-  "$elfprune" deps --root "$fixtures/$root" "${files[@]}" || true
+echo "== elfprune deps --root $demo/root /usr/bin/hello"
+"$elfprune" deps --root "$demo/root" /usr/bin/hello
+echo
+echo "== elfprune prune $demo/root --entry /usr/bin/hello-wrapper --out $demo/out"
+"$elfprune" prune "$demo/root" --entry /usr/bin/hello-wrapper --out "$demo/out" \
+  --report "$demo/report.json"
+echo
+echo "== elfprune why ... /usr/share/hello/greeting.txt"
+"$elfprune" why "$demo/root" /usr/share/hello/greeting.txt --entry /usr/bin/hello-wrapper
+echo "== elfprune why ... /usr/share/doc/hello/README"
+"$elfprune" why "$demo/root" /usr/share/doc/hello/README --entry /usr/bin/hello-wrapper
+if [[ $(id -u) -eq 0 ]]; then
   echo
-done
-
-echo "== the same, compared with the real loader run chrooted in each root"
-python3 tests/e2e/fixtures_agree.py --elfprune "$elfprune" --index "$fixtures/index.json"
+  echo "== the pruned tree still runs: chroot $demo/out /usr/bin/hello-wrapper"
+  env -i PATH=/usr/bin:/bin /usr/sbin/chroot "$demo/out" /usr/bin/hello-wrapper
+fi
+echo
+echo "JSON report: $demo/report.json"

@@ -153,6 +153,7 @@ class Walker {
   };
   std::deque<Pending> queue_;
   std::set<std::string> packages_done_;
+  std::set<std::string> copyrights_done_;
   std::set<std::string> whole_dirs_;
 
   bool is_entry(const std::string& path) const {
@@ -184,7 +185,23 @@ class Walker {
         }
       }
     }
-    if (fresh && inv_.contains(path)) queue_.push_back({path, mode, why.kind});
+    if (fresh && inv_.contains(path)) {
+      queue_.push_back({path, mode, why.kind});
+      keep_copyright(path);
+    }
+  }
+
+  // Licences travel with what they cover: a package with a kept file keeps
+  // its copyright file (image scanners and licence audits read them).
+  void keep_copyright(const std::string& path) {
+    if (!in_.use_dpkg || !dpkg_.present) return;
+    const DpkgPackage* pkg = dpkg_.owner_of(path);
+    if (pkg == nullptr || !copyrights_done_.insert(pkg->name).second) return;
+    const std::string copyright = fmt::format("/usr/share/doc/{}/copyright", pkg->name);
+    if (copyright != path) {
+      reach(copyright, Reason{EdgeKind::Package, path, fmt::format("the licence of {}", pkg->name)},
+            Expand::NoResolve, false);
+    }
   }
 
   // Package metadata is followed from programs only: the entries and the

@@ -53,6 +53,11 @@ def compare_sets(checks, what, a, b, name_a, name_b):
                  f"only in {name_b}: {len(only_b)} {only_b[:5]}")
 
 
+def compared(before, diff):
+    """Check detail: how many entries were compared, and the differences."""
+    return f"{len(before)} entries compared" + "".join("\n    " + d for d in diff)
+
+
 def content_view(snap):
     """A snapshot without mtimes, owners and link counts: what a copy must
     preserve (type and mode, size, hash, symlink target, device)."""
@@ -83,7 +88,7 @@ def npm_part(checks, elfprune, cache):
     p = pc.run_elfprune(elfprune, ["prune", a, "--dry-run", "--sysroot", "/", "--report", r1])
     checks.check(p.returncode == 0, "npm: --dry-run exits 0", f"exit {p.returncode}")
     diff = pc.diff_snapshots(before, pc.snapshot(a))
-    checks.check(not diff, "npm: --dry-run leaves the tree identical", "\n    " + "\n    ".join(diff))
+    checks.check(not diff, "npm: --dry-run leaves the tree identical", compared(before, diff))
     p = pc.run_elfprune(elfprune, ["prune", b, "--in-place", "--sysroot", "/", "--report", r2])
     checks.check(p.returncode == 0, "npm: --in-place exits 0", f"exit {p.returncode}")
     rep1, rep2 = pc.load_report(r1), pc.load_report(r2)
@@ -174,11 +179,11 @@ def fixture_part(checks, elfprune, work):
     p = pc.run_elfprune(elfprune, ["prune", root] + entry_args + ["--dry-run", "--report", r1])
     checks.check(p.returncode == 0, "fixture: --dry-run exits 0", f"exit {p.returncode}")
     diff = pc.diff_snapshots(before, pc.snapshot(root))
-    checks.check(not diff, "fixture: --dry-run leaves the root identical", "; ".join(diff))
+    checks.check(not diff, "fixture: --dry-run leaves the root identical", compared(before, diff))
     p = pc.run_elfprune(elfprune, ["prune", root] + entry_args + ["--out", out, "--report", r2])
     checks.check(p.returncode == 0, "fixture: --out exits 0", f"exit {p.returncode}")
     diff = pc.diff_snapshots(before, pc.snapshot(root))
-    checks.check(not diff, "fixture: --out leaves the root identical", "; ".join(diff))
+    checks.check(not diff, "fixture: --out leaves the root identical", compared(before, diff))
     p = pc.run_elfprune(elfprune, ["prune", copy] + entry_args + ["--in-place", "--report", r3])
     checks.check(p.returncode == 0, "fixture: --in-place exits 0", f"exit {p.returncode}")
     reports = [pc.load_report(r) for r in (r1, r2, r3)]
@@ -211,7 +216,7 @@ def fixture_part(checks, elfprune, work):
     not_dirs_kept = {p_ for p_ in kept[1] if p_ in before and not before[p_][0].startswith("d")}
     compare_sets(checks, "fixture: the files and symlinks of OUT are exactly the kept ones",
                  not_dirs_out, not_dirs_kept, "OUT", "kept")
-    print(f"fixture: OUT holds {len(out_snap)} entries: {sorted(not_dirs_out)}")
+    print(f"fixture: OUT holds {len(out_snap)} entries; its files and symlinks: {sorted(not_dirs_out)}")
     check_removal(checks, "fixture --in-place", before, copy, removed[2])
     in_place = content_view(pc.snapshot(copy))
     diff = pc.diff_snapshots(content_view(out_snap), in_place)
@@ -242,7 +247,8 @@ def main():
         for tree in scratch:
             npm_tree.remove_scratch(tree)
     else:
-        print(f"left for inspection (removed by the next run): {work} {' '.join(map(os.path.dirname, scratch))}")
+        kept = " ".join([work] + [os.path.dirname(t) for t in scratch])
+        print(f"left for inspection (removed by the next run): {kept}")
     return status
 
 
