@@ -78,14 +78,17 @@ bool is_empty_dir(int fd) {
   return empty;
 }
 
-// Check OUT against the root, create it, and return an fd of it.
-Result<int> open_out_dir(const Root& root, const std::string& out_dir) {
+// Check OUT against the tree being pruned, create it, and return an fd of
+// it. The tree is the inventory's top, not the whole root: with --sysroot /
+// every OUT lies inside the root (check_options applies the same rule).
+Result<int> open_out_dir(const Root& root, const Inventory& inv, const std::string& out_dir) {
   if (out_dir.empty()) return make_error(out_dir, "no output directory given", ErrorKind::Usage);
   std::error_code ec;
   const fs::path out = fs::weakly_canonical(fs::absolute(out_dir, ec), ec);
-  if (ec)
+  if (ec) {
     return make_error(out_dir, fmt::format("cannot resolve: {}", ec.message()), ErrorKind::Usage);
-  const fs::path tree = fs::weakly_canonical(root.host_dir(), ec);
+  }
+  const fs::path tree = fs::weakly_canonical(root.host(inv.top), ec);
   if (is_within(out, tree)) {
     return make_error(out_dir, fmt::format("lies inside the root {}", tree.string()),
                       ErrorKind::Usage);
@@ -131,8 +134,9 @@ class OutWriter {
       if (keep_[i]) write_entry(inv_.entries[i]);
       report_progress(options_, i + 1, total);
     }
-    src_.truncate(0);
+    src_.truncate(0);  // the final pass opens its own chain: at most one at a time
     out_.truncate(0);
+    links_.truncate(0);
     finish_directories();
     if (const InventoryEntry* top = inv_.find("/"); top != nullptr && keep_[inv_.index.at("/")]) {
       set_metadata(out_fd_, "/", *top);
@@ -424,7 +428,6 @@ EmitStats remove_in_place(const Inventory& inv, const std::vector<bool>& keep,
     } else {
       stats.problems.push_back(failure(e.path, removal_message(errno, is_dir)));
     }
-    if (is_dir) chain.truncate(comps.size() - 1);  // its fd, if cached, is stale now
   }
   if (options.progress && total == 0) options.progress(0, 0);
   return stats;
@@ -447,7 +450,7 @@ Result<EmitStats> emit(const Root& root, const Inventory& inventory, const std::
   if (options.mode == EmitMode::InPlace)
     return remove_in_place(inventory, keep, options, base.get());
 
-  auto out = open_out_dir(root, options.out_dir);
+  auto out = open_out_dir(root, inventory, options.out_dir);
   if (!out) return out.error();
   Fd out_fd(*out);
   return OutWriter(inventory, keep, options, base.get(), out_fd.get()).run();

@@ -32,7 +32,7 @@ std::string join(const std::string& dir, std::string_view name) {
 
 class Walker {
  public:
-  Walker(Inventory& inv) : inv_(inv) {}
+  Walker(Inventory& inv, dev_t top_dev) : inv_(inv), top_dev_(top_dev) {}
 
   // Directories are opened relative to their parent's fd with O_NOFOLLOW, so
   // a symlink swapped in mid-walk is never followed out of the tree.
@@ -70,7 +70,10 @@ class Walker {
           e.link_target = std::move(target);
         }
       }
-      const bool is_dir = e.type == FileType::Directory;
+      // A mount point (a /proc or a bind mount inside the root) is recorded
+      // but not entered: its contents are not the tree's, and pruning in
+      // place must never reach into another filesystem.
+      const bool is_dir = e.type == FileType::Directory && e.dev == top_dev_;
       inv_.entries.push_back(std::move(e));
       if (is_dir) {
         int sub = ::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -104,6 +107,7 @@ class Walker {
 
  private:
   Inventory& inv_;
+  dev_t top_dev_;
 };
 
 }  // namespace
@@ -149,7 +153,7 @@ Result<Inventory> take_inventory(const Root& root, const std::string& top) {
   if (fd < 0) return make_error(top, fmt::format("cannot open directory: {}", std::strerror(errno)));
   struct stat tst {};
   if (::fstat(fd, &tst) == 0) inv.entries.push_back(Walker::entry_of(inv.top, tst));
-  Walker(inv).walk(fd, inv.top);
+  Walker(inv, tst.st_dev).walk(fd, inv.top);
   ::close(fd);
   // Sorted by path with '/' ordered first, so that a directory's subtree is
   // contiguous and follows the directory itself. '/' becomes '\0', the one

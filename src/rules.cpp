@@ -233,6 +233,16 @@ class Context {
     return false;
   }
 
+  // The outermost unpacked source tree at or above the entry, or "".
+  std::string source_tree_of(const Subject& s) const {
+    if (source_trees.empty()) return "";
+    for (std::size_t n = 1; n <= s.parts.size(); ++n) {
+      std::string dir(s.prefix(n));
+      if (source_trees.count(dir) != 0) return dir;
+    }
+    return "";
+  }
+
   const Root& root;
   const Inventory& inventory;
   const RuleInputs& inputs;
@@ -303,7 +313,14 @@ Detail match_node_build(const Context& ctx, const Subject& s) {
   if (ctx.gyp_packages.count(s.package) == 0) return std::nullopt;
   const std::string_view rel = s.in_package();
   if (rel.empty() || rel.starts_with("node_modules")) return std::nullopt;
-  if (rel == "binding.gyp" || (!s.is_dir() && one_of(s.ext, {"gyp", "gypi"}))) {
+  // Dependency sources have their own rule, and their own makefiles.
+  if (rel == "deps" || rel.starts_with("deps/") || !ctx.source_tree_of(s).empty()) {
+    return std::nullopt;
+  }
+  // gyp files, and the makefiles gyp generates, wherever a package puts
+  // them (aws-lambda-ric 3 leaves node-addon-api/nothing.target.mk).
+  if (!s.is_dir() && (one_of(s.ext, {"gyp", "gypi", "mk"}) || s.name == "Makefile" ||
+                      s.name.ends_with(".Makefile"))) {
     return fmt::format("node-gyp build file of {}", s.package);
   }
   // build/ holds node-gyp's makefiles, objects and config.gypi next to the
@@ -334,11 +351,8 @@ Detail match_node_package_managers(const Context&, const Subject& s) {
 
 Detail match_source_trees(const Context& ctx, const Subject& s) {
   const bool runtime_file = is_script(s) || s.ext == "wasm";
-  if (!ctx.source_trees.empty() && !runtime_file) {
-    for (std::size_t n = s.parts.size(); n > 0; --n) {
-      const std::string dir(s.prefix(n));
-      if (ctx.source_trees.count(dir) != 0) return fmt::format("unpacked source tree {}", dir);
-    }
+  if (const std::string tree = ctx.source_tree_of(s); !tree.empty() && !runtime_file) {
+    return fmt::format("unpacked source tree {}", tree);
   }
   const std::string_view rel = s.in_package();
   if (ctx.gyp_packages.count(s.package) != 0 && (rel == "deps" || rel.starts_with("deps/")) &&
@@ -387,6 +401,22 @@ bool is_coff_object(const Context& ctx, const Subject& s) {
   const bool bigobj = b(0) == 0 && b(1) == 0 && b(2) == 0xff && b(3) == 0xff;
   constexpr std::array<unsigned, 4> kMachines = {0x14c, 0x8664, 0xaa64, 0x1c4};
   return bigobj || std::find(kMachines.begin(), kMachines.end(), machine) != kMachines.end();
+}
+
+// TypeScript declarations are read by the compiler only; nothing loads them
+// at run time (Debian's nodejs ships 3.8 MB of them in @types/node).
+Detail match_typescript_declarations(const Context&, const Subject& s) {
+  for (std::size_t i = 0; i + 1 < s.parts.size(); ++i) {
+    if (s.parts[i] == "@types") return fmt::format("under {}", s.prefix(i + 1));
+  }
+  if (s.is_dir()) return std::nullopt;
+  const std::string_view name = s.name;
+  for (std::string_view suffix : {".d.ts", ".d.mts", ".d.cts", ".tsbuildinfo"}) {
+    if (name.size() > suffix.size() && name.ends_with(suffix)) {
+      return std::string("TypeScript declarations");
+    }
+  }
+  return std::nullopt;
 }
 
 Detail match_static_libs(const Context& ctx, const Subject& s) {
@@ -611,87 +641,81 @@ struct Rule {
 // rules last, so that a file another rule removes anyway is not held back
 // by their condition (node-gyp's Python scripts are node-build, not python).
 const std::vector<Rule>& rules() {
+  // clang-format off
   static const std::vector<Rule> kRules = {
-      {{"drop", "Files the user asked to remove.", "paths matching a --drop GLOB"},
-       RuleCondition::Always,
-       match_drop,
-       true},
+      {{"drop", "Files the user asked to remove.",
+        "paths matching a --drop GLOB"},
+       RuleCondition::Always, match_drop, /*overrides_protection=*/true},
       {{"node-build", "Build tooling of native npm packages.",
         "packages only node-gyp, node-addon-api, nan, (@mapbox/)node-pre-gyp, prebuild-install, "
-        "cmake-js... need; in packages with a binding.gyp: binding.gyp, *.gyp(i), C/C++ sources, "
-        "build/ except *.node and scripts; node_modules/.bin links to removed packages"},
-       RuleCondition::Always,
-       match_node_build},
+        "cmake-js... need; in packages with a binding.gyp: binding.gyp, *.gyp(i), Makefile, *.mk, "
+        "C/C++ sources, build/ except *.node and scripts; node_modules/.bin links to removed "
+        "packages"},
+       RuleCondition::Always, match_node_build},
       {{"node-package-managers", "Package managers shipped with Node.js.",
         "*/lib/node_modules/{npm,corepack}/**, */share/nodejs/{npm,corepack}/**, "
         "*/bin/{npm,npx,corepack} and links into them (yarn, pnpm shims)"},
-       RuleCondition::Always,
-       match_node_package_managers},
+       RuleCondition::Always, match_node_package_managers},
       {{"source-trees", "Unpacked dependency sources and source archives.",
         "directories with configure, configure.ac, CMakeLists.txt, Makefile.am or meson.build "
         "inside npm packages or in deps/; deps/ of packages with a binding.gyp; *.tar*, *.tgz, "
         "*.txz, *.zip under deps/, src/, vendor/, third_party/ or in npm packages (not *.js, "
         "*.wasm)"},
-       RuleCondition::Always,
-       match_source_trees},
+       RuleCondition::Always, match_source_trees},
       {{"headers", "C and C++ headers.",
         "*.h, *.hh, *.hpp, *.hxx anywhere; *.ipp, *.tcc under include/; everything under "
         "/usr/include, /usr/local/include, <store path>/include, <top>/include"},
-       RuleCondition::Always,
-       match_headers},
+       RuleCondition::Always, match_headers},
+      {{"typescript-declarations", "TypeScript declarations, read only by the compiler.",
+        "*.d.ts, *.d.mts, *.d.cts, *.tsbuildinfo, */@types/**"},
+       RuleCondition::Always, match_typescript_declarations},
       {{"static-libs", "Static libraries, objects and libtool files.",
         "*.a, *.o, *.la, *.lo; *.obj when it is a COFF object"},
-       RuleCondition::Always,
-       match_static_libs},
-      {{"pkgconfig", "pkg-config metadata.", "*.pc, */pkgconfig/**"},
-       RuleCondition::Always,
-       match_pkgconfig},
+       RuleCondition::Always, match_static_libs},
+      {{"pkgconfig", "pkg-config metadata.",
+        "*.pc, */pkgconfig/**"},
+       RuleCondition::Always, match_pkgconfig},
       {{"cmake", "CMake package configuration and modules.",
         "*.cmake, */lib/cmake/**, */share/cmake*/** (not CMakeLists.txt)"},
-       RuleCondition::Always,
-       match_cmake},
-      {{"debug", "Separate debug information.", "<prefix>/lib/debug/**, *.debug, *.pdb, *.dSYM/**"},
-       RuleCondition::Always,
-       match_debug},
+       RuleCondition::Always, match_cmake},
+      {{"debug", "Separate debug information.",
+        "<prefix>/lib/debug/**, *.debug, *.pdb, *.dSYM/**"},
+       RuleCondition::Always, match_debug},
       {{"docs", "Documentation (licence and copyright files are kept).",
         "*/share/doc/**, */share/gtk-doc/**, */share/doc-base/**, doc/ and docs/ of npm packages, "
         "README, CHANGELOG, CHANGES, HISTORY, NEWS, AUTHORS... (*.md, *.rst, *.txt or no "
         "extension), *.md and *.rst in npm and Python packages"},
-       RuleCondition::Always,
-       match_docs},
-      {{"man", "Manual pages.", "*/share/man/**, man/ of npm packages, */man<N>/*.<N>*"},
-       RuleCondition::Always,
-       match_man},
-      {{"info", "GNU info manuals.", "*/share/info/**"}, RuleCondition::Always, match_info},
+       RuleCondition::Always, match_docs},
+      {{"man", "Manual pages.",
+        "*/share/man/**, man/ of npm packages, */man<N>/*.<N>*"},
+       RuleCondition::Always, match_man},
+      {{"info", "GNU info manuals.",
+        "*/share/info/**"},
+       RuleCondition::Always, match_info},
       {{"locales", "Translations and compiled glibc locales (C, C.UTF-8, POSIX kept).",
         "*/share/locale/<LANG>/**, <prefix>/lib/locale/<LANG>/** except --keep-locale ones"},
-       RuleCondition::Always,
-       match_locales},
+       RuleCondition::Always, match_locales},
       {{"i18n-sources", "glibc locale sources and charmaps, used only by localedef.",
         "*/share/i18n/**"},
-       RuleCondition::Always,
-       match_i18n_sources},
+       RuleCondition::Always, match_i18n_sources},
       {{"completions", "Shell completions.",
         "*/share/bash-completion/**, */etc/bash_completion.d/**, "
         "*/share/zsh/{vendor-completions,completions}/**, */share/zsh/site-functions/_*, "
         "*/share/fish/{completions,vendor_completions.d}/**"},
-       RuleCondition::Always,
-       match_completions},
+       RuleCondition::Always, match_completions},
       {{"caches", "Package manager and tool caches.",
         "files under /var/cache and /var/lib/apt/lists, */_cacache/**, */.cache/**"},
-       RuleCondition::Always,
-       match_caches},
+       RuleCondition::Always, match_caches},
       {{"icu-data", "ICU data, when nothing kept loads ICU.",
         "libicudata.so*, icudt*.dat (not in node_modules), */share/icu/**"},
-       RuleCondition::IcuUnused,
-       match_icu_data},
+       RuleCondition::IcuUnused, match_icu_data},
       {{"python", "Python, when nothing kept needs it.",
         "*.py, *.pyc, *.pyo, __pycache__/**, */lib/python[23]*/**, */share/python3*/**, "
         "/etc/python3*/**, */bin/{python,pydoc,pygettext,py3compile,py3clean,2to3}*, "
         "libpython*.so*"},
-       RuleCondition::PythonUnused,
-       match_python},
+       RuleCondition::PythonUnused, match_python},
   };
+  // clang-format on
   return kRules;
 }
 

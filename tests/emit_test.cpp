@@ -1,6 +1,7 @@
 #include "elfprune/emit.hpp"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <linux/capability.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
@@ -21,8 +22,6 @@
 #include <string>
 #include <vector>
 
-#include <gtest/gtest.h>
-
 #include "test_support.hpp"
 
 namespace fs = std::filesystem;
@@ -34,7 +33,9 @@ using test::make_symlink;
 using test::TempDir;
 using test::write_file;
 
-bool is_root() { return ::geteuid() == 0; }
+bool is_root() {
+  return ::geteuid() == 0;
+}
 
 Inventory inventory_of(const fs::path& dir) {
   auto inv = take_inventory(Root(dir));
@@ -236,15 +237,15 @@ TEST(EmitOut, CapabilitySurvivesTheChangeOfOwner) {
   vfs_cap_data cap{};
   cap.magic_etc = VFS_CAP_REVISION_2 | VFS_CAP_FLAGS_EFFECTIVE;
   cap.data[0].permitted = 1u << CAP_NET_RAW;
-  ASSERT_EQ(::lsetxattr((src / "usr/bin/ping").c_str(), "security.capability", &cap,
-                        XATTR_CAPS_SZ_2, 0),
-            0)
+  ASSERT_EQ(
+      ::lsetxattr((src / "usr/bin/ping").c_str(), "security.capability", &cap, XATTR_CAPS_SZ_2, 0),
+      0)
       << std::strerror(errno);
   EmitStats stats = emit_out(src.path(), dst / "out");
   vfs_cap_data got{};
-  ASSERT_EQ(::lgetxattr((dst / "out/usr/bin/ping").c_str(), "security.capability", &got,
-                        sizeof got),
-            XATTR_CAPS_SZ_2)
+  ASSERT_EQ(
+      ::lgetxattr((dst / "out/usr/bin/ping").c_str(), "security.capability", &got, sizeof got),
+      XATTR_CAPS_SZ_2)
       << std::strerror(errno);
   EXPECT_EQ(std::memcmp(&got, &cap, XATTR_CAPS_SZ_2), 0);
   EXPECT_TRUE(stats.problems.empty()) << problems_of(stats);
@@ -331,6 +332,19 @@ TEST(EmitOut, OutDirInsideTheRootIsAnError) {
   }
 }
 
+TEST(EmitOut, OutDirBesideThePrunedTreeInsideASysrootIsAllowed) {
+  // --sysroot S with ROOT S/proj: only S/proj is read, so OUT may be S/out
+  // (with --sysroot / every OUT is inside the sysroot).
+  TempDir sysroot;
+  write_file(sysroot / "proj/bin/tool", "tool");
+  auto inv = take_inventory(Root(sysroot.path()), "/proj");
+  ASSERT_TRUE(inv.ok());
+  EmitStats stats = emit_ok(sysroot.path(), *inv, std::vector<bool>(inv->entries.size(), true),
+                            EmitMode::Out, sysroot / "out");
+  EXPECT_EQ(read_all(sysroot / "out/proj/bin/tool"), "tool");
+  EXPECT_TRUE(stats.problems.empty()) << problems_of(stats);
+}
+
 TEST(EmitOut, RemovedEntriesAreAbsent) {
   TempDir src, dst;
   write_file(src / "usr/bin/node", "node");
@@ -399,8 +413,9 @@ TEST(EmitOut, ReportsProgressNowAndThenAndAtTheEnd) {
   for (int i = 0; i < 2500; ++i) write_file(src / ("f/" + std::to_string(i)), "");
   Inventory inv = inventory_of(src.path());
   std::vector<std::pair<std::size_t, std::size_t>> calls;
-  EmitOptions options{EmitMode::Out, (dst / "out").string(),
-                      [&](std::size_t done, std::size_t total) { calls.emplace_back(done, total); }};
+  EmitOptions options{
+      EmitMode::Out, (dst / "out").string(),
+      [&](std::size_t done, std::size_t total) { calls.emplace_back(done, total); }};
   ASSERT_TRUE(emit(Root(src.path()), inv, std::vector<bool>(inv.entries.size(), true), options));
   const std::size_t total = inv.entries.size();  // 2502: "/", "/f" and the files
   EXPECT_EQ(calls, (std::vector<std::pair<std::size_t, std::size_t>>{
@@ -528,8 +543,8 @@ TEST(EmitInPlace, UnremovableFileIsAProblemAndTheRunGoesOn) {
     GTEST_SKIP() << "cannot make a file immutable here: " << std::strerror(errno);
   }
   Inventory inv = inventory_of(dir.path());
-  EmitStats stats = emit_ok(dir.path(), inv, keep_except(inv, {"/a/locked", "/b/free"}),
-                            EmitMode::InPlace);
+  EmitStats stats =
+      emit_ok(dir.path(), inv, keep_except(inv, {"/a/locked", "/b/free"}), EmitMode::InPlace);
   flags = 0;
   ::ioctl(fd, FS_IOC_SETFLAGS, &flags);  // or TempDir cannot clean up
   ::close(fd);

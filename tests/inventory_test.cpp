@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,8 +12,6 @@
 #include <filesystem>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "test_support.hpp"
 
@@ -46,10 +45,15 @@ TEST(Inventory, DirectoryComesRightBeforeItsSubtree) {
   // hold, so it catches a separator replaced by \x01.
   write_file(dir / "a-b", "");
   write_file(dir / "a.b", "");
-  write_file(dir / "a\x01" "a", "");
+  write_file(dir /
+                 "a\x01"
+                 "a",
+             "");
   Inventory inv = inventory_of(dir);
   EXPECT_EQ(paths_of(inv), (std::vector<std::string>{"/", "/a", "/a/c", "/a/d", "/a/d/e",
-                                                      "/a\x01" "a", "/a-b", "/a.b"}));
+                                                     "/a\x01"
+                                                     "a",
+                                                     "/a-b", "/a.b"}));
   for (std::size_t i = 0; i < inv.entries.size(); ++i) {
     EXPECT_EQ(inv.index.at(inv.entries[i].path), i);
   }
@@ -113,8 +117,8 @@ TEST(Inventory, FifoIsRecordedWithoutBeingOpened) {
       {
         ::alarm(10);
         auto inv = take_inventory(Root(dir.path()));
-        const bool ok = inv && inv->find("/pipe") != nullptr &&
-                        inv->find("/pipe")->type == FileType::Fifo;
+        const bool ok =
+            inv && inv->find("/pipe") != nullptr && inv->find("/pipe")->type == FileType::Fifo;
         std::_Exit(ok ? 0 : 1);
       },
       ::testing::ExitedWithCode(0), "");
@@ -139,9 +143,8 @@ TEST(Inventory, UnreadableDirectoryIsAProblemAndTheWalkGoesOn) {
         if (!inv) std::_Exit(3);
         const bool listed = inv->find("/locked") != nullptr && inv->find("/open/file") != nullptr;
         const bool skipped = inv->find("/locked/secret") == nullptr;
-        const bool reported =
-            std::any_of(inv->problems.begin(), inv->problems.end(),
-                        [](const Error& e) { return e.path == "/locked"; });
+        const bool reported = std::any_of(inv->problems.begin(), inv->problems.end(),
+                                          [](const Error& e) { return e.path == "/locked"; });
         std::fprintf(stderr, "listed=%d skipped=%d reported=%d\n", listed, skipped, reported);
         std::_Exit(listed && skipped && reported ? 0 : 1);
       },

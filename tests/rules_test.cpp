@@ -347,6 +347,8 @@ class RulesNodeGypTest : public RulesTest {
     file(ric + "/build/Release/.deps/Release/rapid-client.node.d");
     file(ric + "/build/Release/rapid-client.node");
     file(ric + "/build/Release/obj.target/rapid-client.node");
+    file(ric + "/node-addon-api/nothing.target.mk");
+    file(ric + "/node-addon-api/node_api.Makefile");
     link(ric + "/build/node_gyp_bins/python3", "/usr/bin/python3");
     package("/var/task/node_modules/node-gyp", R"({"name":"node-gyp"})");
     file("/var/task/node_modules/node-gyp/gyp/gyp_main.py");
@@ -365,7 +367,8 @@ TEST_F(RulesNodeGypTest, BuildLeftoversAreNodeBuild) {
        {"/binding.gyp", "/src/rapid-client.cc", "/build", "/build/Makefile", "/build/config.gypi",
         "/build/rapid-client.target.mk",
         "/build/Release/obj.target/rapid-client/src/rapid-client.o",
-        "/build/Release/.deps/Release/rapid-client.node.d", "/build/node_gyp_bins/python3"}) {
+        "/build/Release/.deps/Release/rapid-client.node.d", "/build/node_gyp_bins/python3",
+        "/node-addon-api/nothing.target.mk", "/node-addon-api/node_api.Makefile"}) {
     EXPECT_EQ(rule(m, ric + rel), "node-build") << rel;
   }
 }
@@ -430,9 +433,18 @@ TEST_F(RulesTest, NativePackagesDepsDirectoryIsBuildInput) {
   file(pkg + "/binding.gyp");
   file(pkg + "/deps/artifacts/bin/curl-config");
   file(pkg + "/deps/artifacts/lib/libcurl.a");
+  file(pkg + "/deps/curl/configure");
+  file(pkg + "/deps/curl/Makefile");
+  file(pkg + "/deps/curl/lib/url.c");
+  file(pkg + "/vendor/zlib/CMakeLists.txt");
+  file(pkg + "/vendor/zlib/Makefile");
   const auto m = run();
   EXPECT_EQ(rule(m, pkg + "/deps/artifacts/bin/curl-config"), "source-trees");
   EXPECT_EQ(rule(m, pkg + "/deps/artifacts/lib/libcurl.a"), "source-trees");
+  // Not node-build, though gyp packages' own makefiles and sources are.
+  EXPECT_EQ(rule(m, pkg + "/deps/curl/Makefile"), "source-trees");
+  EXPECT_EQ(rule(m, pkg + "/deps/curl/lib/url.c"), "source-trees");
+  EXPECT_EQ(rule(m, pkg + "/vendor/zlib/Makefile"), "source-trees");
 }
 
 TEST_F(RulesTest, SourceTreesSparePackagesBuiltWithCmakeAndTheirAddonsAndScripts) {

@@ -32,12 +32,14 @@ struct EmitStats {
 // `keep[i]` says whether inventory.entries[i] stays. A kept entry's parent
 // directories are kept too (the caller guarantees it).
 //
-// Out: `out_dir` must not exist or be empty, and must not lie inside the
-// root's host directory. The kept entries are recreated at the same inside
-// paths under it: directories, regular files (copy_file_range), symlinks as
-// symlinks (same target), hardlinks among kept entries as hardlinks, device
-// nodes and FIFOs with mknod; mode, ownership (when root), atime/mtime and
-// the security.capability xattr preserved. Nothing is written outside out_dir.
+// Out: `out_dir` must not exist or be empty, and must neither lie inside
+// nor hold the tree being pruned (the host directory of `inventory.top`:
+// with --sysroot / that is ROOT, not "/"). The kept entries are recreated at
+// the same inside paths under it: directories, regular files
+// (copy_file_range), symlinks as symlinks (same target), hardlinks among kept
+// entries as hardlinks, device nodes and FIFOs with mknod; mode, ownership
+// (when root), atime/mtime and the security.capability xattr preserved.
+// Nothing is written outside out_dir.
 //
 // InPlace: removes exactly the entries with keep[i] == false, children
 // before parents, never following a symlink (every step is relative to an

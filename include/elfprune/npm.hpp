@@ -26,7 +26,9 @@ struct NpmTree {
   // Package directories needed only through build tools: a build tool
   // itself, or a package reachable from the roots only through one.
   std::set<std::string> build_only;
-  std::vector<std::string> warnings;  // unreadable or malformed package.json
+  // Unreadable, missing or malformed package.json, skipped symlinked
+  // packages, build tools kept because something requires them at run time.
+  std::vector<std::string> warnings;
 };
 
 // Known build-only packages (node-gyp, node-addon-api, nan, node-pre-gyp,
@@ -37,6 +39,13 @@ bool is_npm_build_tool(const std::string& name);
 // work out the build-only set. The runtime roots are the package.json files
 // not inside node_modules (the projects), or, when there are none, every
 // top-level package of each node_modules directory.
+//
+// A package directory that is a symlink (npm link, workspaces, pnpm) stands
+// for its target when that is a package or project in the tree, as Node
+// resolves real paths; otherwise it is skipped with a warning. A build tool
+// that a runtime package's own JavaScript require()s or imports (outside its
+// install scripts, build/ and node_modules) is runtime, with a warning:
+// bcrypt finds its addon through @mapbox/node-pre-gyp at run time.
 NpmTree read_npm_tree(const Root& root, const Inventory& inventory);
 
 }  // namespace elfprune

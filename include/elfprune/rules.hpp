@@ -43,15 +43,36 @@ struct RuleInputs {
   const NpmTree* npm = nullptr;           // build-only npm packages, when any
 };
 
-// Classify every inventory entry: path -> the first rule that matches it.
-// Entries no rule matches are absent. Licence and copyright files, the
-// dpkg database (image scanners read it), and C/C.UTF-8/POSIX locales are
-// never matched.
+// Classify every inventory entry: path -> the first rule that matches it, in
+// catalogue order (`drop` first, the conditional icu-data and python last).
+// Entries no rule matches are absent, and so is the inventory's top.
+//
+// Never matched by the catalogue: licence and copyright files (LICENSE*,
+// COPYING*, NOTICE*, */share/doc/*/copyright...), the dpkg database under
+// /var/lib/dpkg (image scanners read it), C/C.UTF-8/POSIX locales, and
+// built addons (*.node). A --drop GLOB is the user's word and may match them.
+//
+// Directories: a directory is matched when its rule covers it as a whole
+// (/usr/share/man, a build-only npm package, build/ of a node-gyp package);
+// what lies under it is matched entry by entry, and some of it may still be
+// kept (a licence, a *.node, a --keep). So the plan removes a matched
+// directory only once nothing under it is kept. Directories a rule empties
+// without naming stay: /var/cache, /var/lib/apt/lists and their
+// subdirectories (daemons expect /var/cache/nginx to exist), /usr/share/locale.
+//
+// Symlinks: a link no rule names, whose target (resolved inside the root) a
+// rule matches, gets the target's rule and condition, so no kept link dangles
+// (node_modules/.bin/node-gyp, /usr/bin/pdb3.11, /etc/alternatives/*.1.gz).
+// A link to a directory only when everything under that directory matched.
 std::unordered_map<std::string, RuleMatch> classify(const Root& root, const Inventory& inventory,
                                                     const RuleInputs& inputs);
 
 // fnmatch(3)-style glob on a whole inside path, where `*` does not cross
 // `/`, `**` does, and a pattern without `/` matches the last component.
+// `/**/` also matches a single `/` (/usr/**/x matches /usr/x); `DIR/**`
+// matches what is under DIR, not DIR itself. A pattern with a `/` that does
+// not start with one is anchored at `/`. `?`, `[a-z]`, `[!a]` (or `[^a]`) and
+// `\` escapes as in fnmatch; a leading dot needs no special match.
 bool glob_match(std::string_view pattern, std::string_view path);
 
 }  // namespace elfprune
