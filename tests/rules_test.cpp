@@ -60,12 +60,27 @@ TEST(RulesCatalogue, ListsEveryRuleOnceWithDropFirstAndConditionalLast) {
     EXPECT_FALSE(r.matches.empty()) << r.id;
   }
   const std::vector<std::string> want = {"drop",         "node-build",   "node-package-managers",
-                                         "source-trees", "headers",      "static-libs",
+                                         "source-trees", "headers",      "typescript-declarations",
+                                         "static-libs",
                                          "pkgconfig",    "cmake",        "debug",
                                          "docs",         "man",          "info",
                                          "locales",      "i18n-sources", "completions",
                                          "caches",       "icu-data",     "python"};
   EXPECT_EQ(ids, want);
+}
+
+TEST_F(RulesTest, TypescriptDeclarationsAreBuildOnly) {
+  file("/usr/share/nodejs/@types/node/fs.d.ts");
+  file("/app/node_modules/lib/index.d.ts");
+  file("/app/node_modules/lib/index.d.mts");
+  file("/app/node_modules/lib/index.js");
+  file("/app/tsconfig.tsbuildinfo");
+  const auto m = run();
+  EXPECT_EQ(rule(m, "/usr/share/nodejs/@types/node/fs.d.ts"), "typescript-declarations");
+  EXPECT_EQ(rule(m, "/app/node_modules/lib/index.d.ts"), "typescript-declarations");
+  EXPECT_EQ(rule(m, "/app/node_modules/lib/index.d.mts"), "typescript-declarations");
+  EXPECT_EQ(rule(m, "/app/tsconfig.tsbuildinfo"), "typescript-declarations");
+  EXPECT_EQ(rule(m, "/app/node_modules/lib/index.js"), "");
 }
 
 TEST_F(RulesTest, HeadersUnderPrefixIncludeAndLooseHeaders) {
