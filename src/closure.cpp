@@ -91,15 +91,6 @@ bool is_shared_hierarchy(const std::string& dir) {
 
 namespace {
 
-std::string head_of(const Root& root, const std::string& canonical, std::size_t n) {
-  std::string buf(n, '\0');
-  int fd = ::open(root.host(canonical).c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) return {};
-  ssize_t got = ::pread(fd, buf.data(), buf.size(), 0);
-  ::close(fd);
-  buf.resize(got > 0 ? static_cast<std::size_t>(got) : 0);
-  return buf;
-}
 
 // Packages a package expansion does not walk into: shared-library packages
 // are followed by the loader (which knows exactly which of their files are
@@ -120,6 +111,12 @@ class Walker {
         out_.warnings.push_back(fmt::format("{}: entry does not exist", e));
       }
     }
+    // The package database stays with the packages it describes: image
+    // scanners read it to tell what is installed.
+    if (in_.use_dpkg && dpkg_.present) {
+      reach("/var/lib/dpkg/status", Reason{EdgeKind::Package, "", "the dpkg database"},
+            Expand::DataOnly, false);
+    }
     for (const auto& g : in_.keep_globs) {
       bool any = false;
       for (const auto& entry : inv_.entries) {
@@ -138,7 +135,11 @@ class Walker {
   }
 
  private:
-  enum class Expand { Full, NoResolve };
+  // Full: ELF files are resolved as programs; NoResolve: a library whose
+  // dependencies its loader's resolution already gave; DataOnly: kept as
+  // is, never inspected (the dpkg database: its maintainer scripts are not
+  // run in the image).
+  enum class Expand { Full, NoResolve, DataOnly };
 
   const Root& root_;
   const Inventory& inv_;
@@ -181,7 +182,8 @@ class Walker {
         for (std::size_t i = it->second + 1; i < inv_.entries.size(); ++i) {
           const auto& e = inv_.entries[i];
           if (e.path.rfind(prefix, 0) != 0) break;  // sorted: the subtree is contiguous
-          add(e.path, Reason{EdgeKind::Contains, path, ""}, Expand::Full, false);
+          add(e.path, Reason{EdgeKind::Contains, path, ""},
+              mode == Expand::DataOnly ? Expand::DataOnly : Expand::Full, false);
         }
       }
     }
@@ -195,12 +197,29 @@ class Walker {
   // its copyright file (image scanners and licence audits read them).
   void keep_copyright(const std::string& path) {
     if (!in_.use_dpkg || !dpkg_.present) return;
+    // Directories (and /lib, a symlink to one) are listed by many packages.
+    const InventoryEntry* entry = inv_.find(path);
+    if (entry == nullptr || entry->type == FileType::Directory ||
+        (entry->type == FileType::Symlink && root_.is_directory(path))) {
+      return;
+    }
     const DpkgPackage* pkg = dpkg_.owner_of(path);
     if (pkg == nullptr || !copyrights_done_.insert(pkg->name).second) return;
     const std::string copyright = fmt::format("/usr/share/doc/{}/copyright", pkg->name);
     if (copyright != path) {
       reach(copyright, Reason{EdgeKind::Package, path, fmt::format("the licence of {}", pkg->name)},
-            Expand::NoResolve, false);
+            Expand::DataOnly, false);
+    }
+    // And its file lists, which scanners read to tell which package a file
+    // belongs to (maintainer scripts are not kept: nothing runs them).
+    for (const char* arch : {"", ":amd64", ":arm64", ":i386", ":all"}) {
+      for (const char* kind : {"list", "md5sums"}) {
+        const std::string meta = fmt::format("/var/lib/dpkg/info/{}{}.{}", pkg->name, arch, kind);
+        if (inv_.find(meta) != nullptr) {
+          add(meta, Reason{EdgeKind::Package, path, fmt::format("the dpkg record of {}", pkg->name)},
+              Expand::DataOnly, false);
+        }
+      }
     }
   }
 
@@ -216,8 +235,8 @@ class Walker {
 
   void expand(const std::string& path, Expand mode, EdgeKind kind) {
     const InventoryEntry* entry = inv_.find(path);
-    if (entry == nullptr || entry->type != FileType::Regular) return;
-    const std::string head = head_of(root_, path, 256);
+    if (entry == nullptr || entry->type != FileType::Regular || mode == Expand::DataOnly) return;
+    const std::string head = root_.read_head(path, 256);
     if (has_elf_magic(head)) {
       expand_elf(path, mode);
       scan(path);
@@ -396,7 +415,7 @@ Closure compute_closure(const Root& root, const Inventory& inventory, Resolver& 
 void add_loader_deps(const Root& root, Resolver& resolver, const std::vector<std::string>& paths,
                      Closure& closure) {
   for (const auto& path : paths) {
-    const std::string head = head_of(root, path, 256);
+    const std::string head = root.read_head(path, 256);
     auto& deps = closure.loader_deps[path];
     if (has_elf_magic(head)) {
       auto info = resolver.elf_info(path);

@@ -15,29 +15,17 @@
 #include <string_view>
 #include <vector>
 
+#include "elfprune/root.hpp"
+
 namespace elfprune::emit_detail {
 
 // Chain directories are only ever used as dirfd arguments, so O_PATH: it
 // needs search permission alone, which matters for non-root runs.
 constexpr int kDirFlags = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
 
-inline std::string errno_text(int err) {
-  std::string s = std::strerror(err);
-  if (!s.empty()) s[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(s[0])));
-  return s;
-}
+using elfprune::errno_text;
 
-inline std::vector<std::string> components(std::string_view path) {
-  std::vector<std::string> out;
-  std::size_t i = 0;
-  while (i < path.size()) {
-    std::size_t j = path.find('/', i);
-    if (j == std::string_view::npos) j = path.size();
-    if (j > i) out.emplace_back(path.substr(i, j - i));
-    i = j + 1;
-  }
-  return out;
-}
+inline std::vector<std::string> components(std::string_view path) { return path_components(path); }
 
 inline std::string inside_path(const std::vector<std::string>& comps, std::size_t n) {
   if (n == 0) return "/";

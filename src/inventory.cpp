@@ -15,16 +15,6 @@
 namespace elfprune {
 namespace {
 
-FileType type_of(mode_t mode) {
-  if (S_ISREG(mode)) return FileType::Regular;
-  if (S_ISDIR(mode)) return FileType::Directory;
-  if (S_ISLNK(mode)) return FileType::Symlink;
-  if (S_ISFIFO(mode)) return FileType::Fifo;
-  if (S_ISSOCK(mode)) return FileType::Socket;
-  if (S_ISCHR(mode)) return FileType::CharDevice;
-  if (S_ISBLK(mode)) return FileType::BlockDevice;
-  return FileType::Other;
-}
 
 std::string join(const std::string& dir, std::string_view name) {
   return dir == "/" ? fmt::format("/{}", name) : fmt::format("{}/{}", dir, name);
@@ -91,7 +81,7 @@ class Walker {
   static InventoryEntry entry_of(const std::string& path, const struct stat& st) {
     InventoryEntry e;
     e.path = path;
-    e.type = type_of(st.st_mode);
+    e.type = file_type_of(st.st_mode);
     e.size = static_cast<std::uint64_t>(st.st_size);
     e.mode = st.st_mode;
     e.uid = st.st_uid;

@@ -19,7 +19,9 @@ namespace {
 // The kernel's limit for symlinks followed in one lookup (MAXSYMLINKS).
 constexpr int kMaxSymlinks = 40;
 
-std::vector<std::string> split_components(std::string_view path) {
+}  // namespace
+
+std::vector<std::string> path_components(std::string_view path) {
   std::vector<std::string> out;
   std::size_t i = 0;
   while (i < path.size()) {
@@ -31,6 +33,8 @@ std::vector<std::string> split_components(std::string_view path) {
   return out;
 }
 
+namespace {
+
 std::string join_components(const std::vector<std::string>& comps) {
   if (comps.empty()) return "/";
   std::string out;
@@ -41,7 +45,9 @@ std::string join_components(const std::vector<std::string>& comps) {
   return out;
 }
 
-FileType type_of(mode_t mode) {
+}  // namespace
+
+FileType file_type_of(mode_t mode) {
   if (S_ISREG(mode)) return FileType::Regular;
   if (S_ISDIR(mode)) return FileType::Directory;
   if (S_ISLNK(mode)) return FileType::Symlink;
@@ -67,6 +73,8 @@ std::string errno_text(int err) {
   }
 }
 
+namespace {
+
 Result<std::string> read_link(const std::string& host_path, const std::string& display) {
   std::string buf(256, '\0');
   for (;;) {
@@ -86,7 +94,7 @@ Result<std::string> read_link(const std::string& host_path, const std::string& d
 std::string lexically_absolute(std::string_view path, std::string_view base) {
   std::vector<std::string> comps;
   auto push = [&comps](std::string_view p) {
-    for (auto& c : split_components(p)) {
+    for (auto& c : path_components(p)) {
       if (c == ".") continue;
       if (c == "..") {
         if (!comps.empty()) comps.pop_back();
@@ -121,7 +129,7 @@ fs::path Root::host(std::string_view canonical) const {
 Result<FileStat> Root::resolve(std::string_view path, bool follow_last) const {
   const std::string display(path);
   std::deque<std::string> pending;
-  for (auto& c : split_components(path)) pending.push_back(std::move(c));
+  for (auto& c : path_components(path)) pending.push_back(std::move(c));
 
   std::vector<std::string> current;
   std::vector<std::string> followed;
@@ -153,7 +161,7 @@ Result<FileStat> Root::resolve(std::string_view path, bool follow_last) const {
       current.pop_back();
       // An absolute target is re-rooted: it restarts at `/` of the root.
       if (!target->empty() && target->front() == '/') current.clear();
-      auto comps = split_components(*target);
+      auto comps = path_components(*target);
       for (auto it = comps.rbegin(); it != comps.rend(); ++it) pending.push_front(*it);
       have_stat = false;
       continue;
@@ -169,7 +177,7 @@ Result<FileStat> Root::resolve(std::string_view path, bool follow_last) const {
   if (!have_stat) {
     if (::lstat(host(out.path).c_str(), &st) != 0) return make_error(display, errno_text(errno));
   }
-  out.type = type_of(st.st_mode);
+  out.type = file_type_of(st.st_mode);
   out.dev = st.st_dev;
   out.ino = st.st_ino;
   out.size = static_cast<std::uint64_t>(st.st_size);
@@ -193,6 +201,16 @@ Root Root::without(std::shared_ptr<const std::unordered_set<std::string>> hidden
 bool Root::is_directory(std::string_view path) const {
   auto st = resolve(path);
   return st && st->type == FileType::Directory;
+}
+
+std::string Root::read_head(std::string_view canonical, std::size_t n) const {
+  std::string buf(n, '\0');
+  int fd = ::open(host(canonical).c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return {};
+  ssize_t got = ::pread(fd, buf.data(), buf.size(), 0);
+  ::close(fd);
+  buf.resize(got > 0 ? static_cast<std::size_t>(got) : 0);
+  return buf;
 }
 
 Result<std::string> Root::read_file(std::string_view path, std::size_t limit) const {

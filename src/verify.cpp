@@ -13,15 +13,6 @@
 namespace elfprune {
 namespace {
 
-std::string head_of(const Root& root, const std::string& canonical) {
-  std::string buf(256, '\0');
-  int fd = ::open(root.host(canonical).c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) return {};
-  ssize_t got = ::pread(fd, buf.data(), buf.size(), 0);
-  ::close(fd);
-  buf.resize(got > 0 ? static_cast<std::size_t>(got) : 0);
-  return buf;
-}
 
 std::set<std::string> realpaths(const Resolution& r) {
   std::set<std::string> out;
@@ -52,7 +43,7 @@ VerifyResult verify(const Root& before, const Root& after, const Inventory& inve
       continue;
     }
     if (e.type != FileType::Regular) continue;
-    const std::string head = head_of(before, e.path);
+    const std::string head = before.read_head(e.path, 256);
     if (has_elf_magic(head)) {
       auto info = was.elf_info(e.path);
       if (!info || !(*info)->dynamic) continue;

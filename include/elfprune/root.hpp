@@ -32,6 +32,15 @@ struct FileStat {
   std::vector<std::string> symlinks;
 };
 
+// The FileType of an st_mode.
+FileType file_type_of(mode_t mode);
+
+// The non-empty components of a path ("/a//b/" -> {"a", "b"}).
+std::vector<std::string> path_components(std::string_view path);
+
+// strerror(err) in the house style: lower case, the common ones reworded.
+std::string errno_text(int err);
+
 // Lexically join `path` onto `base` (an absolute path inside the root) and
 // fold `.`, `..` and repeated slashes. `..` stops at `/`. Used only where
 // the loader itself folds nothing but the kernel will (no symlinks crossed).
@@ -62,6 +71,10 @@ class Root {
 
   bool exists(std::string_view path) const { return resolve(path).ok(); }
   bool is_directory(std::string_view path) const;
+
+  // The first `n` bytes of a canonical path (from `resolve`), without
+  // following a final symlink or blocking on a FIFO; "" when unreadable.
+  std::string read_head(std::string_view canonical, std::size_t n) const;
 
   // Read a whole file (symlinks resolved inside the root), at most `limit` bytes.
   Result<std::string> read_file(std::string_view path, std::size_t limit = 64u << 20) const;
