@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "elfprune/glob.hpp"
 #include "elfprune/inventory.hpp"
 #include "elfprune/npm.hpp"
 #include "elfprune/root.hpp"
@@ -67,12 +68,5 @@ struct RuleInputs {
 std::unordered_map<std::string, RuleMatch> classify(const Root& root, const Inventory& inventory,
                                                     const RuleInputs& inputs);
 
-// fnmatch(3)-style glob on a whole inside path, where `*` does not cross
-// `/`, `**` does, and a pattern without `/` matches the last component.
-// `/**/` also matches a single `/` (/usr/**/x matches /usr/x); `DIR/**`
-// matches what is under DIR, not DIR itself. A pattern with a `/` that does
-// not start with one is anchored at `/`. `?`, `[a-z]`, `[!a]` (or `[^a]`) and
-// `\` escapes as in fnmatch; a leading dot needs no special match.
-bool glob_match(std::string_view pattern, std::string_view path);
 
 }  // namespace elfprune
