@@ -1,13 +1,12 @@
 #include "elfprune/closure.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <deque>
 #include <set>
-
-#include <fmt/format.h>
 
 #include "elfprune/elf.hpp"
 #include "elfprune/pathrefs.hpp"
@@ -18,36 +17,60 @@ namespace elfprune {
 
 std::string_view edge_name(EdgeKind kind) {
   switch (kind) {
-    case EdgeKind::Entry: return "entry";
-    case EdgeKind::Keep: return "keep";
-    case EdgeKind::Everything: return "everything";
-    case EdgeKind::Symlink: return "symlink";
-    case EdgeKind::Interpreter: return "interpreter";
-    case EdgeKind::Needed: return "needed";
-    case EdgeKind::Dlopen: return "dlopen";
-    case EdgeKind::Shebang: return "shebang";
-    case EdgeKind::PathRef: return "path-reference";
-    case EdgeKind::StoreRef: return "store-reference";
-    case EdgeKind::Package: return "package";
-    case EdgeKind::Contains: return "contains";
+    case EdgeKind::Entry:
+      return "entry";
+    case EdgeKind::Keep:
+      return "keep";
+    case EdgeKind::Everything:
+      return "everything";
+    case EdgeKind::Symlink:
+      return "symlink";
+    case EdgeKind::Interpreter:
+      return "interpreter";
+    case EdgeKind::Needed:
+      return "needed";
+    case EdgeKind::Dlopen:
+      return "dlopen";
+    case EdgeKind::Shebang:
+      return "shebang";
+    case EdgeKind::PathRef:
+      return "path-reference";
+    case EdgeKind::StoreRef:
+      return "store-reference";
+    case EdgeKind::Package:
+      return "package";
+    case EdgeKind::Contains:
+      return "contains";
   }
   return "entry";
 }
 
 std::string describe(const Reason& r) {
   switch (r.kind) {
-    case EdgeKind::Entry: return "entry";
-    case EdgeKind::Keep: return fmt::format("--keep {}", r.detail);
-    case EdgeKind::Everything: return "no entries: every file is kept unless a rule removes it";
-    case EdgeKind::Symlink: return fmt::format("symlink on the way to {}", r.detail);
-    case EdgeKind::Interpreter: return fmt::format("interpreter of {}", r.from);
-    case EdgeKind::Needed: return fmt::format("{} is needed by {}", r.detail, r.from);
-    case EdgeKind::Dlopen: return fmt::format("{} is a dlopen dependency of {}", r.detail, r.from);
-    case EdgeKind::Shebang: return fmt::format("interpreter of script {}", r.from);
-    case EdgeKind::PathRef: return fmt::format("named in {}", r.from);
-    case EdgeKind::StoreRef: return fmt::format("store path named in {}", r.from);
-    case EdgeKind::Package: return r.detail;
-    case EdgeKind::Contains: return fmt::format("inside {}", r.from);
+    case EdgeKind::Entry:
+      return "entry";
+    case EdgeKind::Keep:
+      return fmt::format("--keep {}", r.detail);
+    case EdgeKind::Everything:
+      return "no entries: every file is kept unless a rule removes it";
+    case EdgeKind::Symlink:
+      return fmt::format("symlink on the way to {}", r.detail);
+    case EdgeKind::Interpreter:
+      return fmt::format("interpreter of {}", r.from);
+    case EdgeKind::Needed:
+      return fmt::format("{} is needed by {}", r.detail, r.from);
+    case EdgeKind::Dlopen:
+      return fmt::format("{} is a dlopen dependency of {}", r.detail, r.from);
+    case EdgeKind::Shebang:
+      return fmt::format("interpreter of script {}", r.from);
+    case EdgeKind::PathRef:
+      return fmt::format("named in {}", r.from);
+    case EdgeKind::StoreRef:
+      return fmt::format("store path named in {}", r.from);
+    case EdgeKind::Package:
+      return r.detail;
+    case EdgeKind::Contains:
+      return fmt::format("inside {}", r.from);
   }
   return "";
 }
@@ -67,21 +90,58 @@ std::vector<std::pair<std::string, Reason>> Closure::chain(const std::string& pa
 }
 
 bool is_shared_hierarchy(const std::string& dir) {
-  static const std::set<std::string> kShared = {
-      "/",          "/bin",           "/sbin",      "/lib",        "/lib32",     "/lib64",
-      "/libx32",    "/usr",           "/usr/bin",   "/usr/sbin",   "/usr/lib",   "/usr/lib32",
-      "/usr/lib64", "/usr/libx32",    "/usr/libexec", "/usr/include", "/usr/share", "/usr/local",
-      "/usr/local/bin", "/usr/local/sbin", "/usr/local/lib", "/usr/local/share", "/etc", "/var",
-      "/var/lib",   "/var/cache",     "/var/log",   "/var/tmp",    "/var/run",   "/run",
-      "/tmp",       "/home",          "/root",      "/opt",        "/srv",       "/mnt",
-      "/media",     "/dev",           "/proc",      "/sys",        "/boot",      "/nix",
-      "/nix/store", "/usr/src",       "/etc/alternatives"};
+  static const std::set<std::string> kShared = {"/",
+                                                "/bin",
+                                                "/sbin",
+                                                "/lib",
+                                                "/lib32",
+                                                "/lib64",
+                                                "/libx32",
+                                                "/usr",
+                                                "/usr/bin",
+                                                "/usr/sbin",
+                                                "/usr/lib",
+                                                "/usr/lib32",
+                                                "/usr/lib64",
+                                                "/usr/libx32",
+                                                "/usr/libexec",
+                                                "/usr/include",
+                                                "/usr/share",
+                                                "/usr/local",
+                                                "/usr/local/bin",
+                                                "/usr/local/sbin",
+                                                "/usr/local/lib",
+                                                "/usr/local/share",
+                                                "/etc",
+                                                "/var",
+                                                "/var/lib",
+                                                "/var/cache",
+                                                "/var/log",
+                                                "/var/tmp",
+                                                "/var/run",
+                                                "/run",
+                                                "/tmp",
+                                                "/home",
+                                                "/root",
+                                                "/opt",
+                                                "/srv",
+                                                "/mnt",
+                                                "/media",
+                                                "/dev",
+                                                "/proc",
+                                                "/sys",
+                                                "/boot",
+                                                "/nix",
+                                                "/nix/store",
+                                                "/usr/src",
+                                                "/etc/alternatives"};
   if (kShared.count(dir) != 0) return true;
   // /lib/<triplet> and /usr/lib/<triplet> (multiarch): shared by every library.
   for (std::string_view prefix : {"/lib/", "/usr/lib/", "/usr/local/lib/"}) {
     if (dir.rfind(prefix, 0) == 0) {
       std::string_view rest = std::string_view(dir).substr(prefix.size());
-      if (rest.find('/') == std::string_view::npos && rest.find("-linux-") != std::string_view::npos) {
+      if (rest.find('/') == std::string_view::npos &&
+          rest.find("-linux-") != std::string_view::npos) {
         return true;
       }
     }
@@ -90,7 +150,6 @@ bool is_shared_hierarchy(const std::string& dir) {
 }
 
 namespace {
-
 
 // Packages a package expansion does not walk into: shared-library packages
 // are followed by the loader (which knows exactly which of their files are
@@ -167,7 +226,8 @@ class Walker {
                                    bool whole) {
     auto st = root_.resolve(p);
     if (!st) return std::nullopt;
-    for (const auto& link : st->symlinks) add(link, Reason{EdgeKind::Symlink, why.from, p}, mode, false);
+    for (const auto& link : st->symlinks)
+      add(link, Reason{EdgeKind::Symlink, why.from, p}, mode, false);
     add(st->path, why, mode, whole && st->type == FileType::Directory);
     return st->path;
   }
@@ -216,7 +276,8 @@ class Walker {
       for (const char* kind : {"list", "md5sums"}) {
         const std::string meta = fmt::format("/var/lib/dpkg/info/{}{}.{}", pkg->name, arch, kind);
         if (inv_.find(meta) != nullptr) {
-          add(meta, Reason{EdgeKind::Package, path, fmt::format("the dpkg record of {}", pkg->name)},
+          add(meta,
+              Reason{EdgeKind::Package, path, fmt::format("the dpkg record of {}", pkg->name)},
               Expand::DataOnly, false);
         }
       }
@@ -269,8 +330,9 @@ class Walker {
       for (const auto& soname : dep.sonames) {
         auto res = resolver_.resolve(path, {soname});
         if (!res) break;
-        bool ok = std::none_of(res->missing.begin(), res->missing.end(),
-                               [&](const MissingLibrary& m) { return m.dlopen && m.name == soname; });
+        bool ok =
+            std::none_of(res->missing.begin(), res->missing.end(),
+                         [&](const MissingLibrary& m) { return m.dlopen && m.name == soname; });
         if (!ok) continue;
         take_resolution(path, *res, /*only_dlopen=*/true);
         found = true;
@@ -289,8 +351,9 @@ class Walker {
     for (const auto& lib : res.libraries) canonical.emplace(lib.path, lib.realpath);
     auto& deps = out_.loader_deps[path];
     if (res.interpreter && !only_dlopen) {
-      if (auto interp = reach(*res.interpreter, Reason{EdgeKind::Interpreter, path, *res.interpreter},
-                              Expand::NoResolve, false)) {
+      if (auto interp =
+              reach(*res.interpreter, Reason{EdgeKind::Interpreter, path, *res.interpreter},
+                    Expand::NoResolve, false)) {
         note_dep(deps, *res.interpreter, *interp);
       }
     }
@@ -323,7 +386,8 @@ class Walker {
     // With `#!/usr/bin/env node`, env is a mere launcher: node is the
     // interpreter whose package matters.
     const EdgeKind kind = sb.env_program.empty() ? EdgeKind::Shebang : EdgeKind::Interpreter;
-    if (auto interp = reach(sb.interpreter, Reason{kind, path, sb.interpreter}, Expand::Full, false)) {
+    if (auto interp =
+            reach(sb.interpreter, Reason{kind, path, sb.interpreter}, Expand::Full, false)) {
       note_dep(deps, sb.interpreter, *interp);
     } else {
       out_.warnings.push_back(fmt::format("{}: interpreter {} not found", path, sb.interpreter));
@@ -392,8 +456,8 @@ class Walker {
     // (python3-minimal's interpreter, libpython3.11-stdlib's modules).
     for (const auto& [name, other] : dpkg_.packages) {
       if (other.source == pkg.source && other.name != pkg.name) {
-        expand_package(other, from, fmt::format("{} comes from the same source as {}", other.name,
-                                                pkg.name));
+        expand_package(other, from,
+                       fmt::format("{} comes from the same source as {}", other.name, pkg.name));
       }
     }
   }

@@ -1,9 +1,8 @@
 #include "elfprune/deps_report.hpp"
 
-#include <map>
-
 #include <fmt/format.h>
 
+#include <map>
 #include <nlohmann/json.hpp>
 
 namespace elfprune {
@@ -45,8 +44,8 @@ std::string render_deps_json(const DepsReport& report) {
 
 namespace {
 
-void render_children(std::string& out, const Resolution& r, const std::string& parent,
-                     int depth, std::map<std::string, bool>& shown) {
+void render_children(std::string& out, const Resolution& r, const std::string& parent, int depth,
+                     std::map<std::string, bool>& shown) {
   const std::string indent(static_cast<std::size_t>(depth) * 4, ' ');
   for (const LoadedLibrary& l : r.libraries) {
     if (l.needed_by != parent) continue;

@@ -25,7 +25,9 @@ constexpr int kDirFlags = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
 
 using elfprune::errno_text;
 
-inline std::vector<std::string> components(std::string_view path) { return path_components(path); }
+inline std::vector<std::string> components(std::string_view path) {
+  return path_components(path);
+}
 
 inline std::string inside_path(const std::vector<std::string>& comps, std::size_t n) {
   if (n == 0) return "/";

@@ -33,9 +33,8 @@ std::optional<std::string> expand_dst(std::string_view input, const DstValues& v
       std::string_view name;
       const std::string* value;
     };
-    const Token tokens[] = {{"ORIGIN", &values.origin},
-                            {"PLATFORM", &values.platform},
-                            {"LIB", &values.lib}};
+    const Token tokens[] = {
+        {"ORIGIN", &values.origin}, {"PLATFORM", &values.platform}, {"LIB", &values.lib}};
     bool matched = false;
     for (const Token& t : tokens) {
       if (musl && t.name != "ORIGIN") continue;

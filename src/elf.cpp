@@ -4,6 +4,7 @@
 #include "elfprune/elf.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,8 +15,6 @@
 #include <cerrno>
 #include <cstring>
 #include <mutex>
-
-#include <fmt/format.h>
 
 namespace elfprune {
 namespace {
@@ -110,7 +109,10 @@ void quiet_lief() {
 }  // namespace
 
 bool has_elf_magic(std::string_view bytes) {
-  return bytes.size() >= 4 && bytes.substr(0, 4) == std::string_view("\x7f" "ELF", 4);
+  return bytes.size() >= 4 && bytes.substr(0, 4) == std::string_view(
+                                                        "\x7f"
+                                                        "ELF",
+                                                        4);
 }
 
 Result<ElfHeader> parse_elf_header(std::string_view bytes) {
@@ -159,9 +161,8 @@ Result<ElfInfo> read_elf(const std::filesystem::path& host_path, std::string_vie
   // LIEF 0.9 trusts these offsets; check them against the file first.
   const HeaderLayout l = layout_of(head->bytes, *header);
   const std::uint64_t phent = header->elf_class == elfconst::kClass64 ? 56 : 32;
-  if (l.phnum > 0 &&
-      (header->phentsize != phent || l.phoff > head->size ||
-       static_cast<std::uint64_t>(l.phnum) * phent > head->size - l.phoff)) {
+  if (l.phnum > 0 && (header->phentsize != phent || l.phoff > head->size ||
+                      static_cast<std::uint64_t>(l.phnum) * phent > head->size - l.phoff)) {
     return make_error(shown, "program headers lie outside the file");
   }
   const std::uint64_t shent = header->elf_class == elfconst::kClass64 ? 64 : 40;
@@ -210,9 +211,14 @@ Result<ElfInfo> read_elf(const std::filesystem::path& host_path, std::string_vie
         case DYNAMIC_TAGS::DT_SONAME:
           info.soname = static_cast<const LIEF::ELF::DynamicSharedObject&>(e).name();
           break;
-        case DYNAMIC_TAGS::DT_FLAGS: info.flags = e.value(); break;
-        case DYNAMIC_TAGS::DT_FLAGS_1: info.flags_1 = e.value(); break;
-        default: break;
+        case DYNAMIC_TAGS::DT_FLAGS:
+          info.flags = e.value();
+          break;
+        case DYNAMIC_TAGS::DT_FLAGS_1:
+          info.flags_1 = e.value();
+          break;
+        default:
+          break;
       }
     }
     for (const LIEF::ELF::Note& note : bin->notes()) {
@@ -237,16 +243,26 @@ Result<ElfInfo> read_elf(const std::filesystem::path& host_path, std::string_vie
 
 std::string machine_name(std::uint16_t machine) {
   switch (machine) {
-    case elfconst::kMachine386: return "i386";
-    case elfconst::kMachineX86_64: return "x86-64";
-    case elfconst::kMachineAarch64: return "AArch64";
-    case 40: return "ARM";
-    case 8: return "MIPS";
-    case 20: return "PowerPC";
-    case 21: return "PowerPC64";
-    case 22: return "S/390";
-    case 243: return "RISC-V";
-    default: return fmt::format("machine {}", machine);
+    case elfconst::kMachine386:
+      return "i386";
+    case elfconst::kMachineX86_64:
+      return "x86-64";
+    case elfconst::kMachineAarch64:
+      return "AArch64";
+    case 40:
+      return "ARM";
+    case 8:
+      return "MIPS";
+    case 20:
+      return "PowerPC";
+    case 21:
+      return "PowerPC64";
+    case 22:
+      return "S/390";
+    case 243:
+      return "RISC-V";
+    default:
+      return fmt::format("machine {}", machine);
   }
 }
 

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,11 +11,8 @@
 #include <cstring>
 #include <unordered_set>
 
-#include <fmt/format.h>
-
 namespace elfprune {
 namespace {
-
 
 std::string join(const std::string& dir, std::string_view name) {
   return dir == "/" ? fmt::format("/{}", name) : fmt::format("{}/{}", dir, name);
@@ -34,7 +32,8 @@ class Walker {
       DIR* d = ::fdopendir(fd);
       if (d == nullptr) {
         ::close(fd);
-        inv_.problems.push_back(make_error(dir, fmt::format("cannot list: {}", std::strerror(errno))));
+        inv_.problems.push_back(
+            make_error(dir, fmt::format("cannot list: {}", std::strerror(errno))));
         return;
       }
       while (dirent* e = ::readdir(d)) {
@@ -68,8 +67,8 @@ class Walker {
       if (is_dir) {
         int sub = ::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (sub < 0) {
-          inv_.problems.push_back(make_error(path, fmt::format("cannot open directory: {}",
-                                                               std::strerror(errno))));
+          inv_.problems.push_back(
+              make_error(path, fmt::format("cannot open directory: {}", std::strerror(errno))));
           continue;
         }
         walk(sub, path);
@@ -121,9 +120,8 @@ std::uint64_t Inventory::total_bytes() const {
 }
 
 std::size_t Inventory::file_count() const {
-  return static_cast<std::size_t>(std::count_if(entries.begin(), entries.end(), [](const auto& e) {
-    return e.type != FileType::Directory;
-  }));
+  return static_cast<std::size_t>(std::count_if(
+      entries.begin(), entries.end(), [](const auto& e) { return e.type != FileType::Directory; }));
 }
 
 bool Inventory::contains(const std::string& path) const {
@@ -140,7 +138,8 @@ Result<Inventory> take_inventory(const Root& root, const std::string& top) {
   inv.top = st->path;
   const std::string host = root.host(st->path).string();
   int fd = ::open(host.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return make_error(top, fmt::format("cannot open directory: {}", std::strerror(errno)));
+  if (fd < 0)
+    return make_error(top, fmt::format("cannot open directory: {}", std::strerror(errno)));
   struct stat tst {};
   if (::fstat(fd, &tst) == 0) inv.entries.push_back(Walker::entry_of(inv.top, tst));
   Walker(inv, tst.st_dev).walk(fd, inv.top);
@@ -156,7 +155,8 @@ Result<Inventory> take_inventory(const Root& root, const std::string& top) {
   };
   std::vector<std::pair<std::string, std::size_t>> order;
   order.reserve(inv.entries.size());
-  for (std::size_t i = 0; i < inv.entries.size(); ++i) order.emplace_back(key(inv.entries[i].path), i);
+  for (std::size_t i = 0; i < inv.entries.size(); ++i)
+    order.emplace_back(key(inv.entries[i].path), i);
   std::sort(order.begin(), order.end());
   std::vector<InventoryEntry> sorted;
   sorted.reserve(inv.entries.size());

@@ -61,10 +61,14 @@ std::vector<std::string> find_system_dirs(std::string_view image) {
 
 std::string platform_for(std::uint16_t machine, std::uint8_t elf_class) {
   switch (machine) {
-    case elfconst::kMachineX86_64: return elf_class == elfconst::kClass64 ? "x86_64" : "i686";
-    case elfconst::kMachine386: return "i686";
-    case elfconst::kMachineAarch64: return "aarch64";
-    default: return "";
+    case elfconst::kMachineX86_64:
+      return elf_class == elfconst::kClass64 ? "x86_64" : "i686";
+    case elfconst::kMachine386:
+      return "i686";
+    case elfconst::kMachineAarch64:
+      return "aarch64";
+    default:
+      return "";
   }
 }
 
@@ -139,8 +143,8 @@ void configure_musl(const Root& root, LoaderConfig& cfg) {
       cfg.musl_path = {"/lib", "/usr/local/lib", "/usr/lib"};
       cfg.notes.push_back(fmt::format("{} missing: musl's built-in path", path_file));
     } else {
-      cfg.notes.push_back(fmt::format("{}: {}: no system directories", path_file,
-                                      st.error().message));
+      cfg.notes.push_back(
+          fmt::format("{}: {}: no system directories", path_file, st.error().message));
     }
     return;
   }
@@ -255,9 +259,8 @@ std::string default_interpreter(const Root& root, std::uint8_t elf_class, std::u
   return first != nullptr ? first : "/lib64/ld-linux-x86-64.so.2";
 }
 
-LoaderConfig detect_loader(const Root& root, const std::string& interpreter,
-                           std::uint8_t elf_class, std::uint16_t machine,
-                           const LoaderOptions& options) {
+LoaderConfig detect_loader(const Root& root, const std::string& interpreter, std::uint8_t elf_class,
+                           std::uint16_t machine, const LoaderOptions& options) {
   LoaderConfig cfg;
   cfg.interpreter = interpreter;
   cfg.elf_class = elf_class;

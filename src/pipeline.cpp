@@ -1,11 +1,11 @@
 #include "elfprune/pipeline.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <set>
 #include <unordered_set>
-
-#include <fmt/format.h>
 
 #include "elfprune/elf.hpp"
 #include "elfprune/shebang.hpp"
@@ -26,7 +26,8 @@ bool host_inside(const std::string& child, const std::string& parent) {
   return child == parent || child.rfind(parent + "/", 0) == 0;
 }
 
-void progress(PruneContext& ctx, std::string_view pass, std::size_t done = 0, std::size_t total = 0) {
+void progress(PruneContext& ctx, std::string_view pass, std::size_t done = 0,
+              std::size_t total = 0) {
   if (ctx.options.progress) ctx.options.progress(pass, done, total);
 }
 
@@ -75,7 +76,8 @@ Result<bool> check_options(const PruneOptions& o) {
       return make_error(o.sysroot, "--sysroot is not a directory", ErrorKind::Usage);
     }
     if (!host_inside(root, canonical_host(o.sysroot))) {
-      return make_error(o.root, fmt::format("not inside --sysroot {}", o.sysroot), ErrorKind::Usage);
+      return make_error(o.root, fmt::format("not inside --sysroot {}", o.sysroot),
+                        ErrorKind::Usage);
     }
   }
   if (o.mode == EmitMode::Out) {
@@ -248,14 +250,17 @@ void pass_report(PruneContext& ctx) {
                                     fmt::join(steps, "; ")));
     }
   }
-  for (const auto& p : ctx.inventory.problems) r.warnings.push_back(fmt::format("{}: {}", p.path, p.message));
+  for (const auto& p : ctx.inventory.problems)
+    r.warnings.push_back(fmt::format("{}: {}", p.path, p.message));
   for (const auto& w : ctx.dpkg.warnings) r.warnings.push_back(w);
   for (const auto& w : ctx.npm.warnings) r.warnings.push_back(w);
   for (const auto& w : ctx.closure.warnings) r.warnings.push_back(w);
   for (const auto& w : ctx.plan.warnings) r.warnings.push_back(w);
   for (const auto& n : ctx.verified.notes) r.warnings.push_back(n);
-  for (const auto& p : ctx.emitted.problems) r.problems.push_back(fmt::format("{}: {}", p.path, p.message));
-  for (const auto& p : ctx.verified.problems) r.problems.push_back(fmt::format("{}: {}", p.path, p.message));
+  for (const auto& p : ctx.emitted.problems)
+    r.problems.push_back(fmt::format("{}: {}", p.path, p.message));
+  for (const auto& p : ctx.verified.problems)
+    r.problems.push_back(fmt::format("{}: {}", p.path, p.message));
   r.verified = true;
 }
 
@@ -279,7 +284,8 @@ Result<std::unique_ptr<PruneContext>> prune(PruneOptions options) {
   if (in_place && !ctx->verified.problems.empty()) {
     // The result would be broken: in place, that is not undoable, so
     // nothing is removed.
-    ctx->report.warnings.push_back("verification failed before removing anything: nothing was removed");
+    ctx->report.warnings.push_back(
+        "verification failed before removing anything: nothing was removed");
     pass_report(*ctx);
     return ctx;
   }

@@ -10,19 +10,19 @@ std::string basename_of(const std::string& path) {
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
-bool names_icu(const std::string& path) { return basename_of(path).rfind("libicu", 0) == 0; }
+bool names_icu(const std::string& path) {
+  return basename_of(path).rfind("libicu", 0) == 0;
+}
 
 bool names_python(const std::string& path) {
   const std::string base = basename_of(path);
   return base.rfind("python", 0) == 0 || base.rfind("libpython", 0) == 0;
 }
 
-
 bool is_skeleton(const std::string& dir) {
-  static const char* const kSkeleton[] = {"/tmp", "/var/tmp", "/run", "/var/run", "/var/lock",
-                                          "/proc", "/sys",    "/dev", "/home",    "/root",
-                                          "/mnt",  "/media",  "/srv", "/opt",     "/var",
-                                          "/etc",  "/usr",    "/var/log"};
+  static const char* const kSkeleton[] = {
+      "/tmp",  "/var/tmp", "/run",   "/var/run", "/var/lock", "/proc", "/sys", "/dev", "/home",
+      "/root", "/mnt",     "/media", "/srv",     "/opt",      "/var",  "/etc", "/usr", "/var/log"};
   for (const char* s : kSkeleton) {
     if (dir == s) return true;
   }
@@ -74,9 +74,12 @@ Plan make_plan(const Inventory& inventory, const Closure& closure,
   }
   auto rule_applies = [&](const RuleMatch& m) {
     switch (m.condition) {
-      case RuleCondition::Always: return true;
-      case RuleCondition::IcuUnused: return !icu_needed;
-      case RuleCondition::PythonUnused: return !python_needed;
+      case RuleCondition::Always:
+        return true;
+      case RuleCondition::IcuUnused:
+        return !icu_needed;
+      case RuleCondition::PythonUnused:
+        return !python_needed;
     }
     return true;
   };
@@ -92,7 +95,8 @@ Plan make_plan(const Inventory& inventory, const Closure& closure,
       continue;
     }
     auto it = closure.reached.find(e.path);
-    d.reason = it != closure.reached.end() ? describe(it->second) : describe(Reason{EdgeKind::Everything, "", ""});
+    d.reason = it != closure.reached.end() ? describe(it->second)
+                                           : describe(Reason{EdgeKind::Everything, "", ""});
     const RuleMatch* m = match_of(e.path);
     if (m != nullptr && rule_applies(*m)) {
       if (is_entry(e.path)) {

@@ -1,9 +1,8 @@
 #include "elfprune/report.hpp"
 
-#include <algorithm>
-
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 namespace elfprune {
@@ -70,7 +69,8 @@ nlohmann::ordered_json items_json(const std::vector<ReportItem>& items, bool wit
   auto arr = nlohmann::ordered_json::array();
   for (const auto& i : items) {
     nlohmann::ordered_json o{{"path", i.path}, {"bytes", i.bytes}, {"reason", i.reason}};
-    if (with_rule) o["rule"] = i.rule.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(i.rule);
+    if (with_rule)
+      o["rule"] = i.rule.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(i.rule);
     if (!i.group.empty()) o["group"] = i.group;
     arr.push_back(std::move(o));
   }
@@ -88,13 +88,15 @@ std::string render_report_text(const PruneReport& r) {
   out += fmt::format("before: {} in {} files\n", human_bytes(r.before.bytes), r.before.files);
   out += fmt::format("after:  {} in {} files ({} of the bytes)\n", human_bytes(r.after.bytes),
                      r.after.files, percent(r.after.bytes, r.before.bytes));
-  out += fmt::format("{}: {} in {} files\n", verb, human_bytes(r.before.bytes - std::min(r.before.bytes, r.after.bytes)),
+  out += fmt::format("{}: {} in {} files\n", verb,
+                     human_bytes(r.before.bytes - std::min(r.before.bytes, r.after.bytes)),
                      r.before.files - std::min(r.before.files, r.after.files));
   totals_table(out, r.removed_by_rule, fmt::format("{} by rule", verb), 30);
   totals_table(out, r.kept_by_group, "kept by package", 15);
   totals_table(out, r.removed_by_group, fmt::format("{} by package", verb), 15);
   largest(out, r.kept, "largest kept", 15);
-  largest(out, r.removed, fmt::format("largest {}", r.mode == "dry-run" ? "to remove" : "removed"), 15);
+  largest(out, r.removed, fmt::format("largest {}", r.mode == "dry-run" ? "to remove" : "removed"),
+          15);
   if (!r.hints.empty()) {
     out += "\nhints:\n";
     for (const auto& h : r.hints) out += fmt::format("  {}\n", h);
@@ -114,8 +116,9 @@ std::string render_report_text(const PruneReport& r) {
     out += fmt::format("\nPROBLEMS ({}): the result is broken\n", r.problems.size());
     for (const auto& p : r.problems) out += fmt::format("  {}\n", p);
   } else if (r.verified) {
-    out += "\nverified: every kept program still resolves, no kept symlink dangles, every kept "
-           "script has its interpreter\n";
+    out +=
+        "\nverified: every kept program still resolves, no kept symlink dangles, every kept "
+        "script has its interpreter\n";
   }
   return out;
 }

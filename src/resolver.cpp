@@ -2,11 +2,11 @@
 // shared/docs/loader-resolution.md; glibc function names to elf/dl-load.c.
 #include "elfprune/resolver.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <map>
 #include <set>
-
-#include <fmt/format.h>
 
 #include "elfprune/dst.hpp"
 #include "elfprune/search_path.hpp"
@@ -15,14 +15,22 @@ namespace elfprune {
 
 std::string_view via_name(Via via) {
   switch (via) {
-    case Via::Rpath: return "rpath";
-    case Via::Runpath: return "runpath";
-    case Via::LdLibraryPath: return "ld_library_path";
-    case Via::Cache: return "ld.so.cache";
-    case Via::Default: return "default";
-    case Via::Direct: return "direct";
-    case Via::Loaded: return "loaded";
-    case Via::MuslLibc: return "musl_libc";
+    case Via::Rpath:
+      return "rpath";
+    case Via::Runpath:
+      return "runpath";
+    case Via::LdLibraryPath:
+      return "ld_library_path";
+    case Via::Cache:
+      return "ld.so.cache";
+    case Via::Default:
+      return "default";
+    case Via::Direct:
+      return "direct";
+    case Via::Loaded:
+      return "loaded";
+    case Via::MuslLibc:
+      return "musl_libc";
   }
   return "default";
 }
@@ -264,8 +272,12 @@ class Session {
       std::string why;
       FileStat st;
       switch (verify(candidate, why, st)) {
-        case Verdict::Accept: found = Found{candidate, st, via}; return true;
-        case Verdict::Fatal: miss.reason = why; return true;
+        case Verdict::Accept:
+          found = Found{candidate, st, via};
+          return true;
+        case Verdict::Fatal:
+          miss.reason = why;
+          return true;
         case Verdict::Skip:
           if (!why.empty()) miss.reason = why;
           break;
@@ -327,8 +339,7 @@ class Session {
     // (for the cache: only entries inside a default directory).
     const bool nodeflib = loader.info->nodeflib();
     if (cfg_.cache) {
-      auto cached =
-          cfg_.cache->lookup(name, cfg_.cache_abi_flags, cfg_.hwcaps_subdirs);
+      auto cached = cfg_.cache->lookup(name, cfg_.cache_abi_flags, cfg_.hwcaps_subdirs);
       if (cached && !(nodeflib && in_default_dir(*cached))) {
         miss.searched.push_back(fmt::format("{} (ld.so.cache)", *cached));
         std::string why;
@@ -343,8 +354,11 @@ class Session {
                   "would make from /etc/ld.so.conf");
             }
             return;
-          case Verdict::Fatal: miss.reason = why; return;
-          case Verdict::Skip: break;  // a stale entry: fall through to the defaults
+          case Verdict::Fatal:
+            miss.reason = why;
+            return;
+          case Verdict::Skip:
+            break;  // a stale entry: fall through to the defaults
         }
       }
     }
@@ -367,8 +381,7 @@ class Session {
   }
 
   static bool musl_reserved(const std::string& name) {
-    static const char* const kReserved[] = {"c.",  "pthread.", "rt.",  "m.",
-                                            "dl.", "util.",    "xnet."};
+    static const char* const kReserved[] = {"c.", "pthread.", "rt.", "m.", "dl.", "util.", "xnet."};
     if (name.rfind("lib", 0) != 0) return false;
     for (const char* r : kReserved) {
       if (name.compare(3, std::string_view(r).size(), r) == 0) return true;
@@ -478,7 +491,9 @@ Result<std::shared_ptr<const ElfInfo>> Resolver::elf_info(const std::string& can
   return impl_->info(canonical);
 }
 
-Result<Resolution> Resolver::resolve(const std::string& file) { return resolve(file, {}); }
+Result<Resolution> Resolver::resolve(const std::string& file) {
+  return resolve(file, {});
+}
 
 Result<Resolution> Resolver::resolve(const std::string& file,
                                      const std::vector<std::string>& dlopen_names) {
@@ -533,7 +548,8 @@ Result<Resolution> Resolver::resolve(const std::string& file,
     io.origin = dirname_of(interp);
     if (auto iinfo = impl_->info(ist->path); iinfo) {
       io.info = *iinfo;
-      if (cfg.flavor == LoaderFlavor::Glibc && io.info->soname) io.names.push_back(*io.info->soname);
+      if (cfg.flavor == LoaderFlavor::Glibc && io.info->soname)
+        io.names.push_back(*io.info->soname);
     } else {
       out.warnings.push_back(fmt::format("interpreter {}: {}", interp, iinfo.error().message));
     }

@@ -1,6 +1,7 @@
 #include "elfprune/root.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -8,8 +9,6 @@
 #include <cstring>
 #include <deque>
 #include <vector>
-
-#include <fmt/format.h>
 
 namespace fs = std::filesystem;
 
@@ -60,11 +59,16 @@ FileType file_type_of(mode_t mode) {
 
 std::string errno_text(int err) {
   switch (err) {
-    case ENOENT: return "no such file or directory";
-    case ENOTDIR: return "not a directory";
-    case ELOOP: return "too many levels of symbolic links";
-    case EACCES: return "permission denied";
-    case ENAMETOOLONG: return "file name too long";
+    case ENOENT:
+      return "no such file or directory";
+    case ENOTDIR:
+      return "not a directory";
+    case ELOOP:
+      return "too many levels of symbolic links";
+    case EACCES:
+      return "permission denied";
+    case ENAMETOOLONG:
+      return "file name too long";
     default: {
       std::string s = std::strerror(err);
       if (!s.empty()) s[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(s[0])));

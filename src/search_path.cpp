@@ -20,7 +20,8 @@ std::vector<std::string> parse_search_list(std::string_view list, std::string_vi
   std::size_t i = 0;
   for (;;) {
     std::size_t j = list.find_first_of(separators, i);
-    std::string_view elem = list.substr(i, j == std::string_view::npos ? std::string_view::npos : j - i);
+    std::string_view elem =
+        list.substr(i, j == std::string_view::npos ? std::string_view::npos : j - i);
     bool keep = false;
     std::string dir;  // "" stands for the working directory
     if (elem.empty()) {

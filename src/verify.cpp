@@ -1,18 +1,16 @@
 #include "elfprune/verify.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <set>
-
-#include <fmt/format.h>
 
 #include "elfprune/elf.hpp"
 #include "elfprune/shebang.hpp"
 
 namespace elfprune {
 namespace {
-
 
 std::set<std::string> realpaths(const Resolution& r) {
   std::set<std::string> out;
@@ -38,7 +36,8 @@ VerifyResult verify(const Root& before, const Root& after, const Inventory& inve
       if (before.resolve(e.path)) {
         result.problems.push_back({e.path, fmt::format("symlink to {} dangles", e.link_target)});
       } else {
-        result.notes.push_back(fmt::format("{}: symlink to {} dangled already", e.path, e.link_target));
+        result.notes.push_back(
+            fmt::format("{}: symlink to {} dangled already", e.path, e.link_target));
       }
       continue;
     }
@@ -82,7 +81,8 @@ VerifyResult verify(const Root& before, const Root& after, const Inventory& inve
       ++result.scripts_checked;
       if (!after.resolve(sb->interpreter)) {
         if (before.resolve(sb->interpreter)) {
-          result.problems.push_back({e.path, fmt::format("interpreter {} is gone", sb->interpreter)});
+          result.problems.push_back(
+              {e.path, fmt::format("interpreter {} is gone", sb->interpreter)});
         } else {
           result.notes.push_back(
               fmt::format("{}: interpreter {} was missing already", e.path, sb->interpreter));

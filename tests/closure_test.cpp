@@ -53,7 +53,8 @@ TEST_F(ClosureTest, EntryKeepsInterpreterLibrariesAndSymlinksOnTheWay) {
   compile_c("int foo(void) { return 1; }", host("/usr/lib/x86_64-linux-gnu/libfoo.so.1.0"),
             "-shared -fPIC -Wl,-soname,libfoo.so.1");
   make_symlink(host("/usr/lib/x86_64-linux-gnu/libfoo.so.1"), "libfoo.so.1.0");
-  program("/usr/bin/prog", {}, "'" + host("/usr/lib/x86_64-linux-gnu/libfoo.so.1.0").string() + "'");
+  program("/usr/bin/prog", {},
+          "'" + host("/usr/lib/x86_64-linux-gnu/libfoo.so.1.0").string() + "'");
   Closure c = close({"/usr/bin/prog"});
   EXPECT_EQ(c.reached.at("/usr/bin/prog").kind, EdgeKind::Entry);
   EXPECT_EQ(c.reached.at("/usr/lib/x86_64-linux-gnu/libfoo.so.1.0").kind, EdgeKind::Needed);
@@ -65,7 +66,8 @@ TEST_F(ClosureTest, EntryKeepsInterpreterLibrariesAndSymlinksOnTheWay) {
   EXPECT_TRUE(c.contains("/usr/lib/x86_64-linux-gnu/libc.so.6"));
   // The protection list of the program names its libraries and the links to them.
   const auto& deps = c.loader_deps.at("/usr/bin/prog");
-  EXPECT_NE(std::find(deps.begin(), deps.end(), "/usr/lib/x86_64-linux-gnu/libfoo.so.1"), deps.end());
+  EXPECT_NE(std::find(deps.begin(), deps.end(), "/usr/lib/x86_64-linux-gnu/libfoo.so.1"),
+            deps.end());
   EXPECT_NE(std::find(deps.begin(), deps.end(), "/usr/lib/x86_64-linux-gnu/libfoo.so.1.0"),
             deps.end());
 }

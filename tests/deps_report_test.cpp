@@ -13,13 +13,14 @@ DepsReport sample() {
   r.realpath = "/usr/bin/node";
   r.interpreter = "/lib64/ld-linux-x86-64.so.2";
   r.libraries.push_back({"libnode.so.108", "/lib/x86_64-linux-gnu/libnode.so.108",
-                         "/usr/lib/x86_64-linux-gnu/libnode.so.108", "/usr/bin/node",
-                         Via::Cache});
+                         "/usr/lib/x86_64-linux-gnu/libnode.so.108", "/usr/bin/node", Via::Cache});
   r.libraries.push_back({"libz.so.1", "/lib/x86_64-linux-gnu/libz.so.1",
                          "/usr/lib/x86_64-linux-gnu/libz.so.1.2.13",
                          "/lib/x86_64-linux-gnu/libnode.so.108", Via::Cache});
-  r.missing.push_back({"libfoo.so.1", "/lib/x86_64-linux-gnu/libnode.so.108",
-                       {"/lib/x86_64-linux-gnu/libfoo.so.1"}, "not found"});
+  r.missing.push_back({"libfoo.so.1",
+                       "/lib/x86_64-linux-gnu/libnode.so.108",
+                       {"/lib/x86_64-linux-gnu/libfoo.so.1"},
+                       "not found"});
   DepsReport report;
   report.root = "/srv/root";
   report.objects.push_back(r);

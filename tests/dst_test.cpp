@@ -13,8 +13,7 @@ TEST(ExpandDst, Origin) {
 }
 
 TEST(ExpandDst, LibAndPlatform) {
-  EXPECT_EQ(*expand_dst("/usr/$LIB/$PLATFORM", kValues, false),
-            "/usr/lib/x86_64-linux-gnu/x86_64");
+  EXPECT_EQ(*expand_dst("/usr/$LIB/$PLATFORM", kValues, false), "/usr/lib/x86_64-linux-gnu/x86_64");
   EXPECT_EQ(*expand_dst("/usr/${LIB}", kValues, false), "/usr/lib/x86_64-linux-gnu");
 }
 

@@ -1,10 +1,9 @@
 #include "elfprune/elf.hpp"
 
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include <fstream>
-
-#include <gtest/gtest.h>
 
 #include "test_support.hpp"
 
@@ -33,9 +32,16 @@ TEST(ElfHeader, ParsesHostLibrary) {
 
 TEST(ElfHeader, RejectsTextAndShortInput) {
   EXPECT_EQ(parse_elf_header("#!/bin/sh\n").error().message, "not an ELF file");
-  EXPECT_EQ(parse_elf_header(std::string_view("\x7f" "ELF\x02\x01", 6)).error().message,
+  EXPECT_EQ(parse_elf_header(std::string_view("\x7f"
+                                              "ELF\x02\x01",
+                                              6))
+                .error()
+                .message,
             "truncated ELF header");
-  EXPECT_EQ(parse_elf_header(std::string("\x7f" "ELF\x07\x01\x01", 7) + std::string(60, '\0'))
+  EXPECT_EQ(parse_elf_header(std::string("\x7f"
+                                         "ELF\x07\x01\x01",
+                                         7) +
+                             std::string(60, '\0'))
                 .error()
                 .message,
             "invalid ELF class 7");
@@ -43,7 +49,8 @@ TEST(ElfHeader, RejectsTextAndShortInput) {
 
 TEST(ReadElf, DynamicFieldsOfACompiledLibrary) {
   TempDir dir;
-  compile_c("int f(void) { return 1; }", dir / "libdep.so", "-shared -fPIC -Wl,-soname,libdep.so.1");
+  compile_c("int f(void) { return 1; }", dir / "libdep.so",
+            "-shared -fPIC -Wl,-soname,libdep.so.1");
   compile_c("int f(void); int g(void) { return f(); }", dir / "libx.so",
             "-shared -fPIC -Wl,-soname,libx.so.2 -Wl,--enable-new-dtags "
             "-Wl,-rpath,'$ORIGIN/../lib:/opt/x' -Wl,-z,nodefaultlib -L" +

@@ -3,11 +3,11 @@
 // end-to-end tests compare the same rules with the real loader.
 #include "elfprune/resolver.hpp"
 
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <fstream>
 #include <set>
-
-#include <gtest/gtest.h>
 
 #include "test_support.hpp"
 
@@ -29,8 +29,7 @@ class ResolverTest : public ::testing::Test {
 
   // A shared library at `inside` whose SONAME is its file name, linked
   // against `deps` (inside paths of libraries built before).
-  void lib(std::string_view inside, std::vector<std::string> deps = {},
-           std::string flags = "") {
+  void lib(std::string_view inside, std::vector<std::string> deps = {}, std::string flags = "") {
     const std::string soname = fs::path(inside).filename().string();
     // --no-as-needed: the scenario's DT_NEEDED entries matter, not symbol use.
     std::string cmd = "-shared -fPIC -Wl,--no-as-needed -Wl,-soname," + soname + " " + flags;
@@ -109,8 +108,7 @@ TEST_F(ResolverTest, RunpathIsNotInherited) {
   // Every default directory was tried, the runpath directory was not.
   EXPECT_NE(std::find(b->searched.begin(), b->searched.end(), "/usr/lib/libb.so"),
             b->searched.end());
-  EXPECT_EQ(std::find(b->searched.begin(), b->searched.end(), "/opt/a/libb.so"),
-            b->searched.end());
+  EXPECT_EQ(std::find(b->searched.begin(), b->searched.end(), "/opt/a/libb.so"), b->searched.end());
 }
 
 TEST_F(ResolverTest, RpathIsInheritedThroughTheLoaderChain) {
@@ -219,7 +217,8 @@ TEST_F(ResolverTest, SonameMatchesAnAlreadyLoadedLibrary) {
   lib("/opt/a/libother.so", {"/opt/a/libs.so.1"});
   // prog needs "libs.so" (a stub with that SONAME stands in at link time):
   // the file found has SONAME libs.so.1, which libother then matches.
-  compile_c("int s(void) { return 0; }", host("/stub/libs.so"), "-shared -fPIC -Wl,-soname,libs.so");
+  compile_c("int s(void) { return 0; }", host("/stub/libs.so"),
+            "-shared -fPIC -Wl,-soname,libs.so");
   exe("/usr/bin/prog", {"/stub/libs.so", "/opt/a/libother.so"},
       "-Wl,--no-as-needed -Wl,--enable-new-dtags -Wl,-rpath,/opt/a");
   std::filesystem::remove_all(host("/stub"));
@@ -285,7 +284,8 @@ TEST_F(ResolverTest, NeededNameWithSlashIsOpenedAsWritten) {
   // Link against the library by a relative path without a SONAME.
   compile_c("int s(void) { return 0; }", host("/sub/libnoname.so"), "-shared -fPIC");
   const std::string cmd = "cd '" + root_dir().string() +
-                          "' && mkdir -p usr/bin && cc -Wl,--no-as-needed -o usr/bin/prog -x c - -x none sub/libnoname.so <<'EOF'\n"
+                          "' && mkdir -p usr/bin && cc -Wl,--no-as-needed -o usr/bin/prog -x c - "
+                          "-x none sub/libnoname.so <<'EOF'\n"
                           "int main(void) { return 0; }\nEOF";
   ASSERT_EQ(test::run_command(cmd).status, 0);
   Resolution r = resolve("/usr/bin/prog");
@@ -349,12 +349,14 @@ TEST(ResolverMusl, SystemPathFileAndReservedNames) {
   fs::create_directories(tmp / "opt/m");
   fs::create_directories(tmp / "usr/bin");
   ASSERT_EQ(test::run_command("musl-gcc -shared -fPIC -Wl,-soname,libm1.so -o '" +
-                              (tmp / "opt/m/libm1.so").string() + "' -x c - <<'EOF'\n"
+                              (tmp / "opt/m/libm1.so").string() +
+                              "' -x c - <<'EOF'\n"
                               "int m1(void) { return 1; }\nEOF")
                 .status,
             0);
-  ASSERT_EQ(test::run_command("musl-gcc -o '" + (tmp / "usr/bin/prog").string() + "' -x c - -x none '" +
-                              (tmp / "opt/m/libm1.so").string() + "' -lm <<'EOF'\n"
+  ASSERT_EQ(test::run_command("musl-gcc -o '" + (tmp / "usr/bin/prog").string() +
+                              "' -x c - -x none '" + (tmp / "opt/m/libm1.so").string() +
+                              "' -lm <<'EOF'\n"
                               "int m1(void); int main(void) { return m1(); }\nEOF")
                 .status,
             0);

@@ -1,8 +1,7 @@
 #include "elfprune/root.hpp"
 
-#include <sys/stat.h>
-
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include "test_support.hpp"
 

@@ -59,13 +59,13 @@ TEST(RulesCatalogue, ListsEveryRuleOnceWithDropFirstAndConditionalLast) {
     EXPECT_FALSE(r.description.empty()) << r.id;
     EXPECT_FALSE(r.matches.empty()) << r.id;
   }
-  const std::vector<std::string> want = {"drop",         "node-build",   "node-package-managers",
-                                         "source-trees", "headers",      "typescript-declarations",
-                                         "static-libs",
-                                         "pkgconfig",    "cmake",        "debug",
-                                         "docs",         "man",          "info",
-                                         "locales",      "i18n-sources", "completions",
-                                         "caches",       "icu-data",     "python"};
+  const std::vector<std::string> want = {"drop",         "node-build", "node-package-managers",
+                                         "source-trees", "headers",    "typescript-declarations",
+                                         "static-libs",  "pkgconfig",  "cmake",
+                                         "debug",        "docs",       "man",
+                                         "info",         "locales",    "i18n-sources",
+                                         "completions",  "caches",     "icu-data",
+                                         "python"};
   EXPECT_EQ(ids, want);
 }
 

@@ -4,9 +4,8 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <cstring>
-
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <stdexcept>
 #include <string>
@@ -49,7 +48,9 @@ void copy_file(const fs::path& from, const fs::path& to) {
   fs::copy_file(from, to, fs::copy_options::overwrite_existing);
 }
 
-fs::path fixtures_dir() { return fs::path(ELFPRUNE_FIXTURES_DIR); }
+fs::path fixtures_dir() {
+  return fs::path(ELFPRUNE_FIXTURES_DIR);
+}
 
 CommandResult run_command(const std::string& command) {
   CommandResult r;
@@ -69,8 +70,8 @@ void compile_c(std::string_view source, const fs::path& out, std::string_view fl
   fs::create_directories(out.parent_path());
   const fs::path src = out.string() + ".c";
   write_file(src, source);
-  const std::string cmd = "cc -o '" + out.string() + "' '" + src.string() + "' " +
-                          std::string(flags);
+  const std::string cmd =
+      "cc -o '" + out.string() + "' '" + src.string() + "' " + std::string(flags);
   CommandResult r = run_command(cmd);
   fs::remove(src);
   if (r.status != 0) throw std::runtime_error("compile failed: " + cmd + "\n" + r.output);
@@ -105,7 +106,10 @@ void retag_dynamic(const fs::path& file, std::int64_t from, std::int64_t to) {
     std::memcpy(&v, data.data() + o, 8);
     return v;
   };
-  if (data.size() < 64 || data.compare(0, 6, std::string("\x7f" "ELF\x02\x01", 6)) != 0) {
+  if (data.size() < 64 || data.compare(0, 6,
+                                       std::string("\x7f"
+                                                   "ELF\x02\x01",
+                                                   6)) != 0) {
     throw std::runtime_error("retag_dynamic: not ELF64 LE: " + file.string());
   }
   const std::uint64_t phoff = u64(0x20);

@@ -45,7 +45,8 @@ TEST_F(VerifyTest, IntactTreePasses) {
 }
 
 TEST_F(VerifyTest, RemovedLibraryIsAProblem) {
-  compile_c("int f(void) { return 0; }", host("/opt/lib/libf.so"), "-shared -fPIC -Wl,-soname,libf.so");
+  compile_c("int f(void) { return 0; }", host("/opt/lib/libf.so"),
+            "-shared -fPIC -Wl,-soname,libf.so");
   compile_c("int f(void); int main(void) { return f(); }", host("/usr/bin/prog"),
             "-Wl,-rpath,/opt/lib '" + host("/opt/lib/libf.so").string() + "'");
   VerifyResult r = check({"/opt/lib/libf.so"});
@@ -59,8 +60,9 @@ TEST_F(VerifyTest, AnotherLibraryFoundLaterIsAProblem) {
     compile_c("int f(void) { return 0; }", host(std::string(dir) + "/libf.so"),
               "-shared -fPIC -Wl,-soname,libf.so");
   }
-  compile_c("int f(void); int main(void) { return f(); }", host("/usr/bin/prog"),
-            "-Wl,--enable-new-dtags -Wl,-rpath,/opt/a:/opt/b '" + host("/opt/a/libf.so").string() + "'");
+  compile_c(
+      "int f(void); int main(void) { return f(); }", host("/usr/bin/prog"),
+      "-Wl,--enable-new-dtags -Wl,-rpath,/opt/a:/opt/b '" + host("/opt/a/libf.so").string() + "'");
   VerifyResult r = check({"/opt/a/libf.so"});
   ASSERT_EQ(r.problems.size(), 1u);
   EXPECT_EQ(r.problems[0].message, "now loads /opt/b/libf.so, which it did not load before");

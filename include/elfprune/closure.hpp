@@ -51,7 +51,7 @@ struct ClosureInputs {
 };
 
 struct Closure {
-  bool everything = false;  // no entries were given
+  bool everything = false;                          // no entries were given
   std::unordered_map<std::string, Reason> reached;  // canonical or symlink path -> reason
   // Loader dependencies of each kept ELF object: its interpreter, the
   // libraries it loads, and the symlinks on the way. A rule never removes

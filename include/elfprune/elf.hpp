@@ -51,8 +51,8 @@ struct ElfInfo {
   std::optional<std::string> rpath;    // DT_RPATH, raw (may be empty)
   std::optional<std::string> runpath;  // DT_RUNPATH, raw
   std::optional<std::string> soname;
-  std::uint64_t flags = 0;    // DT_FLAGS
-  std::uint64_t flags_1 = 0;  // DT_FLAGS_1
+  std::uint64_t flags = 0;               // DT_FLAGS
+  std::uint64_t flags_1 = 0;             // DT_FLAGS_1
   std::vector<DlopenDependency> dlopen;  // from FDO .note.dlopen notes
   std::vector<std::string> warnings;     // recoverable oddities (bad dlopen JSON, ...)
 
@@ -68,8 +68,7 @@ Result<ElfHeader> parse_elf_header(std::string_view bytes);
 
 // Read the first bytes of `host_path` and parse them. `display` is the path
 // used in error messages (the path inside the root).
-Result<ElfHeader> read_elf_header(const std::filesystem::path& host_path,
-                                  std::string_view display);
+Result<ElfHeader> read_elf_header(const std::filesystem::path& host_path, std::string_view display);
 
 // Full inspection through LIEF. Not ELF, truncated or malformed files give
 // an error naming `display`, never a crash.

@@ -4,8 +4,8 @@
 
 #include <sys/types.h>
 
-#include <ctime>
 #include <cstdint>
+#include <ctime>
 #include <string>
 #include <unordered_map>
 #include <vector>

@@ -29,10 +29,10 @@ struct LoaderConfig {
   std::uint16_t machine = elfconst::kMachineX86_64;
 
   // glibc
-  std::vector<std::string> default_dirs;  // without trailing slash
-  std::string lib_token;                  // value of $LIB
-  std::string platform_token;             // value of $PLATFORM
-  std::vector<std::string> hwcaps_subdirs;  // "x86-64-v3", most capable first
+  std::vector<std::string> default_dirs;           // without trailing slash
+  std::string lib_token;                           // value of $LIB
+  std::string platform_token;                      // value of $PLATFORM
+  std::vector<std::string> hwcaps_subdirs;         // "x86-64-v3", most capable first
   std::vector<std::string> legacy_hwcaps_subdirs;  // "tls/x86_64", ... (glibc <= 2.36)
   std::optional<LdCache> cache;
   bool cache_emulated = false;  // built from ld.so.conf because the root has no cache
@@ -55,8 +55,7 @@ std::string default_interpreter(const Root& root, std::uint8_t elf_class, std::u
 
 // Detect the loader configuration of `root` for objects loaded by
 // `interpreter` (an inside path) with the given class and machine.
-LoaderConfig detect_loader(const Root& root, const std::string& interpreter,
-                           std::uint8_t elf_class, std::uint16_t machine,
-                           const LoaderOptions& options);
+LoaderConfig detect_loader(const Root& root, const std::string& interpreter, std::uint8_t elf_class,
+                           std::uint16_t machine, const LoaderOptions& options);
 
 }  // namespace elfprune

@@ -13,8 +13,8 @@
 namespace elfprune {
 
 struct NpmPackage {
-  std::string dir;      // inside path of the package directory
-  std::string name;     // from package.json ("@scope/name" for scoped ones)
+  std::string dir;   // inside path of the package directory
+  std::string name;  // from package.json ("@scope/name" for scoped ones)
   std::string version;
   // dependencies + optionalDependencies + peerDependencies names (not devDependencies)
   std::vector<std::string> dependencies;

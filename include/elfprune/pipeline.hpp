@@ -24,8 +24,8 @@
 namespace elfprune {
 
 struct PruneOptions {
-  std::string root;     // host path of ROOT
-  std::string sysroot;  // host path of --sysroot; empty: ROOT is its own root
+  std::string root;                  // host path of ROOT
+  std::string sysroot;               // host path of --sysroot; empty: ROOT is its own root
   std::vector<std::string> entries;  // inside paths
   std::vector<std::string> keep_globs;
   std::vector<std::string> drop_globs;

@@ -19,8 +19,8 @@ struct ReportItem {
   std::string path;
   std::uint64_t bytes = 0;
   std::string reason;
-  std::string rule;  // removed entries: the rule, or "" when unreachable
-  std::string group; // the dpkg package, npm package or store path it belongs to
+  std::string rule;   // removed entries: the rule, or "" when unreachable
+  std::string group;  // the dpkg package, npm package or store path it belongs to
 };
 
 struct PruneReport {
@@ -30,8 +30,8 @@ struct PruneReport {
   std::string out_dir;
   std::vector<std::string> entries;
   Totals before, after;
-  std::vector<ReportItem> removed;  // every removed entry
-  std::vector<ReportItem> kept;     // every kept entry
+  std::vector<ReportItem> removed;                // every removed entry
+  std::vector<ReportItem> kept;                   // every kept entry
   std::map<std::string, Totals> removed_by_rule;  // "unreachable" for closure removals
   std::map<std::string, Totals> kept_by_group;
   std::map<std::string, Totals> removed_by_group;

@@ -38,8 +38,8 @@ struct MissingLibrary {
 };
 
 struct Resolution {
-  std::string file;      // as given, absolute inside the root
-  std::string realpath;  // canonical
+  std::string file;                        // as given, absolute inside the root
+  std::string realpath;                    // canonical
   std::optional<std::string> interpreter;  // PT_INTERP, or the implied loader
   bool interpreter_implied = false;        // no PT_INTERP: the root's loader is assumed
   std::string interpreter_realpath;

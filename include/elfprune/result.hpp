@@ -21,8 +21,8 @@ struct Error {
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}               // NOLINT(google-explicit-constructor)
-  Result(Error error) : v_(std::move(error)) {}           // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
+  Result(Error error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
@@ -41,8 +41,7 @@ class [[nodiscard]] Result {
   std::variant<T, Error> v_;
 };
 
-inline Error make_error(std::string path, std::string message,
-                        ErrorKind kind = ErrorKind::Input) {
+inline Error make_error(std::string path, std::string message, ErrorKind kind = ErrorKind::Input) {
   return Error{std::move(path), std::move(message), kind};
 }
 

@@ -8,11 +8,11 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_set>
 #include <vector>
-#include <memory>
 
 #include "elfprune/result.hpp"
 

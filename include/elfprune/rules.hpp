@@ -68,5 +68,4 @@ struct RuleInputs {
 std::unordered_map<std::string, RuleMatch> classify(const Root& root, const Inventory& inventory,
                                                     const RuleInputs& inputs);
 
-
 }  // namespace elfprune

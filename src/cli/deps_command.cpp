@@ -1,8 +1,8 @@
-#include <filesystem>
-
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <fmt/ostream.h>
+
+#include <CLI/CLI.hpp>
+#include <filesystem>
 
 #include "commands.hpp"
 #include "elfprune/deps_report.hpp"

@@ -1,13 +1,11 @@
 // `prune`, `why` and `rules`: thin wrappers over the pipeline.
-#include <unistd.h>
-
-#include <chrono>
-#include <fstream>
-
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <fmt/ostream.h>
+#include <unistd.h>
 
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
@@ -31,7 +29,8 @@ void add_selection_options(CLI::App* cmd, SelectionOptions& o) {
                   "files are pruned (--sysroot / for a Nix output or an npm tree)")
       ->check(CLI::ExistingDirectory);
   cmd->add_option("--store-dir", o.store_dir, "Nix store directory (default /nix/store)");
-  cmd->add_option("--hwcaps", o.hwcaps, "x86-64 level for glibc-hwcaps: host, baseline, v2, v3, v4");
+  cmd->add_option("--hwcaps", o.hwcaps,
+                  "x86-64 level for glibc-hwcaps: host, baseline, v2, v3, v4");
 }
 
 Result<PruneOptions> to_prune_options(const std::string& root, const SelectionOptions& o) {
@@ -46,7 +45,8 @@ Result<PruneOptions> to_prune_options(const std::string& root, const SelectionOp
   p.store_dir = o.store_dir;
   auto level = parse_hwcaps_level(o.hwcaps);
   if (!level) {
-    return make_error("--hwcaps", fmt::format("unknown level '{}' (host, baseline, v2, v3, v4)", o.hwcaps),
+    return make_error("--hwcaps",
+                      fmt::format("unknown level '{}' (host, baseline, v2, v3, v4)", o.hwcaps),
                       ErrorKind::Usage);
   }
   p.loader.hwcaps = *level;
@@ -129,7 +129,9 @@ int run_prune(const PruneCommandOptions& o, std::ostream& out, std::ostream& err
   }
   auto opts = to_prune_options(o.root, o.selection);
   if (!opts) return report_error(err, opts.error());
-  opts->mode = !o.out_dir.empty() ? EmitMode::Out : o.in_place ? EmitMode::InPlace : EmitMode::DryRun;
+  opts->mode = !o.out_dir.empty() ? EmitMode::Out
+               : o.in_place       ? EmitMode::InPlace
+                                  : EmitMode::DryRun;
   opts->out_dir = o.out_dir;
   ProgressLine line(err);
   opts->progress = [&line](std::string_view pass, std::size_t done, std::size_t total) {
@@ -174,7 +176,9 @@ int run_why(const WhyOptions& o, std::ostream& out, std::ostream& err) {
   std::string text = fmt::format("{}: {} ({})\n", path, d.keep ? "kept" : "removed", d.reason);
   if (d.keep && !ctx.closure.everything) {
     for (const auto& [p, why] : ctx.closure.chain(path)) {
-      chain.push_back({{"path", p}, {"edge", std::string(edge_name(why.kind))}, {"from", why.from},
+      chain.push_back({{"path", p},
+                       {"edge", std::string(edge_name(why.kind))},
+                       {"from", why.from},
                        {"detail", why.detail}});
       text += fmt::format("  {}  <- {}\n", p, describe(why));
     }

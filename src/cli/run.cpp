@@ -1,8 +1,8 @@
-#include <exception>
-
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <fmt/ostream.h>
+
+#include <CLI/CLI.hpp>
+#include <exception>
 
 #include "commands.hpp"
 #include "elfprune/cli.hpp"

@@ -1,10 +1,9 @@
 // `prune`, `why` and `rules` through the same entry point as main().
-#include <fstream>
-#include <sstream>
-
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "elfprune/cli.hpp"
 #include "test_support.hpp"
@@ -59,7 +58,8 @@ TEST_F(PruneCommandTest, DryRunJsonAndReportFile) {
   ASSERT_EQ(o.status, 0) << o.err;
   auto doc = nlohmann::json::parse(o.out);
   EXPECT_EQ(doc["mode"], "dry-run");
-  EXPECT_TRUE(doc["before"]["bytes"].get<std::uint64_t>() > doc["after"]["bytes"].get<std::uint64_t>());
+  EXPECT_TRUE(doc["before"]["bytes"].get<std::uint64_t>() >
+              doc["after"]["bytes"].get<std::uint64_t>());
   bool other_removed = false;
   for (const auto& r : doc["removed"]) other_removed |= r["path"] == "/opt/other";
   EXPECT_TRUE(other_removed);
@@ -70,8 +70,8 @@ TEST_F(PruneCommandTest, DryRunJsonAndReportFile) {
 }
 
 TEST_F(PruneCommandTest, WhyNamesTheChainOrTheRule) {
-  Outcome kept = run_tool({"why", root_, "/usr/lib/x86_64-linux-gnu/libc.so.6", "--entry",
-                           "/usr/bin/prog", "--json"});
+  Outcome kept = run_tool(
+      {"why", root_, "/usr/lib/x86_64-linux-gnu/libc.so.6", "--entry", "/usr/bin/prog", "--json"});
   ASSERT_EQ(kept.status, 0) << kept.err;
   auto k = nlohmann::json::parse(kept.out);
   EXPECT_TRUE(k["keep"].get<bool>());

@@ -1,12 +1,10 @@
 // The whole tool, in-process, through the same entry point as main().
-#include "elfprune/cli.hpp"
-
-#include <sstream>
-
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <sstream>
 
+#include "elfprune/cli.hpp"
 #include "test_support.hpp"
 
 namespace elfprune {
