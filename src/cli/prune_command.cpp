@@ -14,23 +14,40 @@
 namespace elfprune::cli {
 namespace {
 
+// One value per flag, repeatable: `--entry A --entry B`, so that a value
+// never swallows the ROOT that follows it.
+CLI::Option* repeatable(CLI::Option* opt, const char* type) {
+  return opt->expected(1)
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->type_name(type);
+}
+
 void add_selection_options(CLI::App* cmd, SelectionOptions& o) {
-  cmd->add_option("--entry", o.entries,
-                  "A program that must keep working (path inside ROOT); repeatable. Without "
-                  "entries every file is kept unless an artefact rule removes it");
-  cmd->add_option("--keep", o.keep_globs, "Keep paths matching GLOB whatever the rules say");
-  cmd->add_option("--drop", o.drop_globs, "Remove paths matching GLOB (rule 'drop')");
-  cmd->add_option("--keep-locale", o.keep_locales,
-                  "Keep translations and compiled locales of LANG (de, pt_BR, ...)");
-  cmd->add_option("--dlopen", o.dlopen_names,
-                  "A library the entries load with dlopen(): keep it and what it needs");
+  repeatable(
+      cmd->add_option("--entry", o.entries,
+                      "A program that must keep working (path inside ROOT); repeatable. "
+                      "Without entries every file is kept unless an artefact rule removes it"),
+      "PATH");
+  repeatable(
+      cmd->add_option("--keep", o.keep_globs, "Keep paths matching GLOB whatever the rules say"),
+      "GLOB");
+  repeatable(cmd->add_option("--drop", o.drop_globs, "Remove paths matching GLOB (rule 'drop')"),
+             "GLOB");
+  repeatable(cmd->add_option("--keep-locale", o.keep_locales,
+                             "Keep translations and compiled locales of LANG (de, pt_BR, ...)"),
+             "LANG");
+  repeatable(cmd->add_option("--dlopen", o.dlopen_names,
+                             "A library the entries load with dlopen(): keep it and what it needs"),
+             "SONAME");
   cmd->add_option("--sysroot", o.sysroot,
                   "ROOT is a directory inside DIR: absolute paths resolve in DIR, only ROOT's "
                   "files are pruned (--sysroot / for a Nix output or an npm tree)")
-      ->check(CLI::ExistingDirectory);
-  cmd->add_option("--store-dir", o.store_dir, "Nix store directory (default /nix/store)");
-  cmd->add_option("--hwcaps", o.hwcaps,
-                  "x86-64 level for glibc-hwcaps: host, baseline, v2, v3, v4");
+      ->type_name("DIR");  // checked with the other paths in check_options
+  cmd->add_option("--store-dir", o.store_dir, "Nix store directory (default /nix/store)")
+      ->type_name("DIR");
+  cmd->add_option("--hwcaps", o.hwcaps, "x86-64 level for glibc-hwcaps: host, baseline, v2, v3, v4")
+      ->type_name("LEVEL");
 }
 
 Result<PruneOptions> to_prune_options(const std::string& root, const SelectionOptions& o) {
@@ -96,14 +113,18 @@ void add_prune_command(CLI::App& app, PruneCommandOptions& o) {
       "(--out), pruning in place (--in-place) or only reporting (--dry-run). Every decision "
       "has a reason; the result is verified. Exit status: 0 done, 1 the result failed "
       "verification or could not be written, 2 bad usage or input.");
-  cmd->add_option("ROOT", o.root, "The root filesystem or package output to prune")->required();
+  cmd->add_option("ROOT", o.root, "The root filesystem or package output to prune")
+      ->required()
+      ->type_name("DIR");
   add_selection_options(cmd, o.selection);
-  auto* out = cmd->add_option("--out", o.out_dir, "Write the pruned tree to DIR (new or empty)");
+  auto* out = cmd->add_option("--out", o.out_dir, "Write the pruned tree to DIR (new or empty)")
+                  ->type_name("DIR");
   auto* in_place = cmd->add_flag("--in-place", o.in_place, "Remove files from ROOT itself");
   auto* dry = cmd->add_flag("--dry-run", o.dry_run, "Write nothing; report what would happen");
   out->excludes(in_place)->excludes(dry);
   in_place->excludes(dry);
-  cmd->add_option("--report", o.report_file, "Also write the JSON report to FILE");
+  cmd->add_option("--report", o.report_file, "Also write the JSON report to FILE")
+      ->type_name("FILE");
   cmd->add_flag("--json", o.json, "Print the JSON report instead of the summary");
 }
 

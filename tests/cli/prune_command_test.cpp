@@ -43,6 +43,20 @@ TEST_F(PruneCommandTest, NeedsExactlyOneMode) {
   EXPECT_EQ(run_tool({"prune", root_, "--dry-run", "--in-place"}).status, 2);
 }
 
+TEST_F(PruneCommandTest, EachFlagTakesOneValueSoRootIsNotSwallowed) {
+  Outcome o = run_tool({"prune", "--entry", "/usr/bin/prog", "--entry", "/usr/bin/prog", root_,
+                        "--dry-run", "--json", "--hwcaps", "baseline"});
+  ASSERT_EQ(o.status, 0) << o.err;
+  auto doc = nlohmann::json::parse(o.out);
+  EXPECT_EQ(doc["entries"].size(), 2u);
+}
+
+TEST_F(PruneCommandTest, MissingSysrootIsBadUsage) {
+  Outcome o = run_tool({"prune", root_, "--sysroot", "/no/such/dir", "--dry-run"});
+  EXPECT_EQ(o.status, 2);
+  EXPECT_EQ(o.err, "elfprune: error: /no/such/dir: --sysroot is not a directory\n");
+}
+
 TEST_F(PruneCommandTest, OutInsideRootIsBadUsage) {
   Outcome o = run_tool({"prune", root_, "--out", root_ + "/x", "--entry", "/usr/bin/prog"});
   EXPECT_EQ(o.status, 2);

@@ -1,0 +1,384 @@
+#!/usr/bin/env bash
+# Benchmark (not a test): elfprune against its peers, in the same run, on a
+# Debian 12 root (debootstrap minbase with nodejs, python3, perl).
+#
+#   (a) elfprune deps --root R --json FILE...   every dynamic ELF file of R
+#       lddtree -R R -l FILE...                 the same files (pax-utils)
+#       scanelf -q -F %n R/FILE...              the same files, no resolution
+#   (b) elfprune prune R --entry /usr/bin/node --out D
+#       lddtree -R R --copy-to-tree D /usr/bin/node
+#   (c) peak RSS of each (/usr/bin/time -f %M)
+#
+# Commands are alternated (A B C D E, A B C D E, ...) after one untimed
+# warm-up round; the table shows medians, ratios and peak RSS. See --help.
+set -euo pipefail
+
+usage() {
+  cat <<'EOF'
+usage: scripts/bench.sh [ROOT]
+
+Benchmark elfprune against lddtree and scanelf (pax-utils) on a Debian root.
+A benchmark, not a test: it prints timings and ratios, and fails only when a
+tool or input is missing.
+
+ROOT        the root to measure: $1, else $BENCH_ROOT, else the test suite's
+            cached root ${BUILD_DIR:-build}/debian-root (made by ./scripts/test.sh,
+            or by this script with --build-root). Only read, never written.
+
+Options:
+  -h, --help      this text
+  --build-root    build the default root with debootstrap if it is missing
+                  (tests/e2e/debian_root.py; needs root and network; minutes)
+
+Environment:
+  BUILD_DIR       build directory (default: build); the binary is
+                  $BUILD_DIR/src/elfprune (./scripts/build.sh makes it)
+  ELFPRUNE        the elfprune binary to use instead
+  BENCH_ROOT      the root, when no argument is given
+  BENCH_RUNS      timed runs of each command (default 3, at least 1)
+  BENCH_WARMUP    untimed warm-up rounds before the timed ones (default 1)
+  BENCH_PARTS     which parts to run: "a", "b" or "a b" (default "a b")
+  BENCH_XARGS     1: always batch the file list with xargs (default: only
+                  when one command line would be too long)
+  BENCH_BATCH     files per xargs batch (implies BENCH_XARGS=1; default:
+                  as many as fit)
+  TMPDIR          where the --out / --copy-to-tree trees are written
+                  (a fresh directory per run, deleted after it)
+
+Needs: lddtree and scanelf (Debian package pax-utils), python3-pyelftools for
+lddtree, GNU time (/usr/bin/time, package time), python3. hyperfine is not
+needed (the alternation and medians are done here).
+EOF
+}
+
+build_root=0
+root_arg=
+while (($#)); do
+  case $1 in
+    -h | --help) usage; exit 0 ;;
+    --build-root) build_root=1 ;;
+    -*) echo "bench: unknown option $1 (see --help)" >&2; exit 2 ;;
+    *)
+      if [[ -n $root_arg ]]; then echo "bench: more than one ROOT given" >&2; exit 2; fi
+      root_arg=$1 ;;
+  esac
+  shift
+done
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+build_dir=${BUILD_DIR:-build}
+[[ $build_dir = /* ]] || build_dir=$repo/$build_dir
+elfprune=${ELFPRUNE:-$build_dir/src/elfprune}
+runs=${BENCH_RUNS:-3}
+warmup=${BENCH_WARMUP:-1}
+parts=${BENCH_PARTS:-a b}
+if ! [[ $runs =~ ^[0-9]+$ ]] || ((runs < 1)); then
+  echo "bench: BENCH_RUNS must be a positive integer, not '$runs'" >&2; exit 2
+fi
+if ! [[ $warmup =~ ^[0-9]+$ ]]; then
+  echo "bench: BENCH_WARMUP must be a non-negative integer, not '$warmup'" >&2; exit 2
+fi
+((runs >= 3)) || echo "bench: note: BENCH_RUNS=$runs; the issue asks for a median of at least 3" >&2
+
+# --- tools ------------------------------------------------------------------
+missing=()
+command -v python3 >/dev/null 2>&1 || missing+=("python3 (apt-get install python3)")
+lddtree=$(command -v lddtree || true)
+scanelf=$(command -v scanelf || true)
+[[ -n $lddtree ]] || missing+=("lddtree (apt-get install pax-utils)")
+[[ -n $scanelf ]] || missing+=("scanelf (apt-get install pax-utils)")
+[[ -x /usr/bin/time ]] || missing+=("/usr/bin/time (apt-get install time)")
+# lddtree is a Python script run by `env python3`; the python3 first on PATH
+# (pyenv, a venv) may lack pyelftools. Run it with one that has it.
+lddtree_py=
+lddtree_py_note=
+if [[ -n $lddtree ]]; then
+  for py in python3 /usr/bin/python3; do
+    if command -v "$py" >/dev/null 2>&1 && "$py" -c 'import elftools' 2>/dev/null; then
+      lddtree_py=$(command -v "$py"); break
+    fi
+  done
+  if [[ -z $lddtree_py ]]; then
+    missing+=("pyelftools for lddtree (apt-get install python3-pyelftools)")
+  elif [[ $lddtree_py != "$(command -v python3)" ]]; then
+    lddtree_py_note="python3 on PATH ($(command -v python3)) has no pyelftools; lddtree runs with $lddtree_py"
+  fi
+fi
+if [[ ! -x $elfprune ]]; then
+  missing+=("elfprune binary $elfprune (run ./scripts/build.sh, or set BUILD_DIR / ELFPRUNE)")
+fi
+hyperfine_note="hyperfine: $(command -v hyperfine >/dev/null 2>&1 && echo present || echo 'not installed') (optional, not used)"
+
+# --- root -------------------------------------------------------------------
+default_root=$build_dir/debian-root
+root=${root_arg:-${BENCH_ROOT:-$default_root}}
+if [[ ! -d $root && $root == "$default_root" && $build_root == 1 && ${#missing[@]} -eq 0 ]]; then
+  echo "bench: building the Debian root at $root (tests/e2e/debian_root.py)" >&2
+  PYTHONPATH=$repo/tests/e2e python3 -c 'import sys, debian_root; debian_root.ensure_root(sys.argv[1])' "$root"
+fi
+if [[ ! -d $root ]]; then
+  if [[ $root == "$default_root" ]]; then
+    missing+=("the Debian root $root (run ./scripts/test.sh once, or pass --build-root, or give ROOT / BENCH_ROOT)")
+  else
+    missing+=("the root $root (not a directory)")
+  fi
+fi
+if ((${#missing[@]})); then
+  echo "bench: cannot run; missing:" >&2
+  printf '  - %s\n' "${missing[@]}" >&2
+  exit 2
+fi
+root=$(cd "$root" && pwd)
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/elfprune-bench.XXXXXX")
+cleanup() { rm -rf "$tmp"; }
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+case $tmp/ in "$root"/*)
+  echo "bench: the temporary directory $tmp lies inside the root; set TMPDIR elsewhere" >&2; exit 2 ;;
+esac
+
+# The timer: runs a command under /usr/bin/time, its stdout to a file or
+# /dev/null, its stderr to a log; appends "label wall user sys maxrss_kb rc".
+cat >"$tmp/timer.py" <<'PY'
+import os, subprocess, sys, time
+results, label, out, log, cmd = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:]
+tf = results + ".time"
+with open(out, "wb") as o, open(log, "ab") as e:
+    t0 = time.perf_counter()
+    rc = subprocess.run(["/usr/bin/time", "-f", "%U %S %M", "-o", tf] + cmd,
+                        stdout=o, stderr=e, stdin=subprocess.DEVNULL).returncode
+    wall = time.perf_counter() - t0
+with open(tf) as f:
+    last = [l for l in f.read().splitlines() if l.strip()][-1].split()
+os.unlink(tf)
+with open(results, "a") as r:
+    r.write(f"{label} {wall:.6f} {last[0]} {last[1]} {last[2]} {rc}\n")
+PY
+
+# --- inputs -----------------------------------------------------------------
+echo "bench: listing the dynamic ELF files of $root (tests/e2e/elf_files.py)" >&2
+PYTHONPATH=$repo/tests/e2e python3 - "$root" "$tmp" <<'PY'
+import os, sys, elf_files
+root, tmp = sys.argv[1], sys.argv[2]
+files = elf_files.dynamic_elf_files(root)
+with open(os.path.join(tmp, "files.in"), "wb") as f:      # paths inside the root
+    f.write(b"".join(p.encode() + b"\0" for p in files))
+with open(os.path.join(tmp, "files.host"), "wb") as f:    # the same files on the host
+    f.write(b"".join((root + p).encode() + b"\0" for p in files))
+sizes = [(os.lstat(root + p).st_size, p) for p in files]
+big = max(sizes)
+biggest_any = (0, "")
+for top, dirs, names in os.walk(root):
+    for n in names:
+        h = os.path.join(top, n)
+        st = os.lstat(h)
+        if os.path.isfile(h) and not os.path.islink(h) and st.st_size > biggest_any[0]:
+            biggest_any = (st.st_size, "/" + os.path.relpath(h, root))
+with open(os.path.join(tmp, "inputs.txt"), "w") as f:
+    f.write(f"{len(files)} {sum(s for s, _ in sizes)} {big[0]} {big[1]} {biggest_any[0]} {biggest_any[1]}\n")
+PY
+read -r nfiles files_bytes big_elf_bytes big_elf big_any_bytes big_any <"$tmp/inputs.txt"
+if ((nfiles == 0)); then echo "bench: no dynamic ELF file in $root" >&2; exit 2; fi
+if [[ " $parts " == *" b "* && ! -e $root/usr/bin/node && ! -L $root/usr/bin/node ]]; then
+  echo "bench: $root has no /usr/bin/node (part b needs the nodejs root)" >&2; exit 2
+fi
+
+# One command line, or batches when it would be too long. Every command gets
+# the same batches (xargs -n with the same count), sized for the longest
+# (host) paths.
+arg_max=$(getconf ARG_MAX)
+env_bytes=$(env | wc -c)
+budget=$(((arg_max - env_bytes) / 2 - 4096))
+((budget > 131072)) || budget=131072
+host_bytes=$(wc -c <"$tmp/files.host")
+maxlen=$(tr '\0' '\n' <"$tmp/files.host" | awk '{ if (length($0) > m) m = length($0) } END { print m + 1 }')
+batching=0
+[[ -n ${BENCH_BATCH:-} ]] && BENCH_XARGS=1
+if [[ ${BENCH_XARGS:-0} == 1 ]] || ((host_bytes + 8 * nfiles + ${#root} + 256 > budget)); then
+  batching=1
+  per_batch=$(((budget - ${#root} - 256) / (maxlen + 8)))
+  ((per_batch >= 1)) || per_batch=1
+  if [[ -n ${BENCH_BATCH:-} ]]; then
+    [[ $BENCH_BATCH =~ ^[1-9][0-9]*$ ]] || { echo "bench: BENCH_BATCH must be a positive integer" >&2; exit 2; }
+    ((BENCH_BATCH < per_batch)) && per_batch=$BENCH_BATCH
+  fi
+  nbatches=$(((nfiles + per_batch - 1) / per_batch))
+  files_how="batched with xargs: $nbatches invocation(s) of at most $per_batch files each (one command line of $host_bytes bytes would exceed the budget of $budget)"
+  [[ ${BENCH_XARGS:-0} == 1 ]] && files_how="batched with xargs (BENCH_XARGS=1): $nbatches invocation(s) of at most $per_batch files each"
+else
+  mapfile -d '' -t in_files <"$tmp/files.in"
+  mapfile -d '' -t host_files <"$tmp/files.host"
+  files_how="one invocation per command ($host_bytes bytes of arguments)"
+fi
+
+# with_files LIST CMD...: CMD with every file of LIST appended (or via xargs)
+with_files() {
+  local list=$1; shift
+  if ((batching)); then
+    cmd=(xargs -0 -n "$per_batch" -s "$((budget + 4096))" -a "$list" "$@")
+  elif [[ $list == "$tmp/files.in" ]]; then
+    cmd=("$@" "${in_files[@]}")
+  else
+    cmd=("$@" "${host_files[@]}")
+  fi
+}
+
+results=$tmp/results.txt
+: >"$results"
+log=$tmp/stderr.log
+
+# run_one LABEL ROUND: one measurement of one command (ROUND 0 = warm-up)
+run_one() {
+  local label=$1 round=$2 res=$results out=/dev/null dest
+  if ((round == 0)); then res=$tmp/warmup.txt; out=$tmp/out.$label; fi
+  case $label in
+    deps_elfprune) with_files "$tmp/files.in" "$elfprune" deps --root "$root" --json ;;
+    deps_lddtree) with_files "$tmp/files.in" "$lddtree_py" "$lddtree" -R "$root" -l ;;
+    deps_scanelf) with_files "$tmp/files.host" "$scanelf" -q -F %n ;;
+    prune_elfprune)
+      dest=$tmp/tree.$label.$round
+      cmd=("$elfprune" prune "$root" --entry /usr/bin/node --out "$dest") ;;
+    prune_lddtree)
+      dest=$tmp/tree.$label.$round
+      cmd=("$lddtree_py" "$lddtree" -R "$root" --copy-to-tree "$dest" /usr/bin/node) ;;
+  esac
+  echo "== round $round $label" >>"$log"
+  python3 "$tmp/timer.py" "$res" "$label" "$out" "$log" "${cmd[@]}"
+  if [[ -n ${dest:-} ]]; then
+    if ((round == 0)); then
+      local n b
+      n=$(find "$dest" -type f 2>/dev/null | wc -l)
+      b=$(du -sb "$dest" 2>/dev/null | cut -f1)
+      echo "$label $n ${b:-0}" >>"$tmp/trees.txt"
+    fi
+    rm -rf "$dest"
+  fi
+}
+
+labels=()
+[[ " $parts " == *" a "* ]] && labels+=(deps_elfprune deps_lddtree deps_scanelf)
+[[ " $parts " == *" b "* ]] && labels+=(prune_elfprune prune_lddtree)
+((${#labels[@]})) || { echo "bench: BENCH_PARTS='$parts' selects nothing (use a, b or 'a b')" >&2; exit 2; }
+
+cpu_model=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+echo "bench: $nfiles dynamic ELF files; ${files_how}" >&2
+echo "bench: ${#labels[@]} commands x ($warmup warm-up + $runs timed) rounds, alternated" >&2
+: >"$tmp/trees.txt"
+for ((r = 1; r <= warmup; r++)); do
+  echo "bench: warm-up round $r/$warmup" >&2
+  for l in "${labels[@]}"; do run_one "$l" 0; done
+done
+for ((r = 1; r <= runs; r++)); do
+  echo "bench: round $r/$runs" >&2
+  for l in "${labels[@]}"; do run_one "$l" "$r"; done
+done
+
+# --- report -----------------------------------------------------------------
+rev=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
+if [[ -n $(git -C "$repo" status --porcelain --untracked-files=no 2>/dev/null) ]]; then rev="$rev+dirty"; fi
+export BENCH_NFILES=$nfiles BENCH_FILES_BYTES=$files_bytes BENCH_BIG_ELF_BYTES=$big_elf_bytes \
+  BENCH_BIG_ELF=$big_elf BENCH_BIG_ANY_BYTES=$big_any_bytes BENCH_BIG_ANY=$big_any \
+  BENCH_FILES_HOW=$files_how BENCH_ROOTDIR=$root BENCH_CPU=$cpu_model BENCH_NPROC=$(nproc) \
+  BENCH_KERNEL="$(uname -sr)" BENCH_LOAD="$(cut -d' ' -f1-3 /proc/loadavg)" BENCH_REV=$rev \
+  BENCH_RUNS_N=$runs BENCH_WARMUP_N=$warmup BENCH_ELFPRUNE=$elfprune BENCH_TMP=$tmp \
+  BENCH_PAX="$(dpkg-query -W -f='${Version}' pax-utils 2>/dev/null || echo '?')" \
+  BENCH_LDDTREE_NOTE=$lddtree_py_note BENCH_HYPERFINE_NOTE=$hyperfine_note
+python3 - <<'PY'
+import os, statistics
+E = os.environ
+tmp = E["BENCH_TMP"]
+rows = {}
+for line in open(os.path.join(tmp, "results.txt")):
+    label, wall, user, sys_, rss, rc = line.split()
+    rows.setdefault(label, []).append((float(wall), float(user) + float(sys_), int(rss), int(rc)))
+warm = {}
+if os.path.exists(os.path.join(tmp, "warmup.txt")):
+    for line in open(os.path.join(tmp, "warmup.txt")):
+        label, *_, rc = line.split()
+        warm[label] = int(rc)
+trees = {}
+for line in open(os.path.join(tmp, "trees.txt")):
+    label, n, b = line.split()
+    trees[label] = (int(n), int(b))
+
+MB = 1024 * 1024
+n = E["BENCH_NFILES"]
+names = {
+    "deps_elfprune": f"(a) elfprune deps --root R --json  [{n} files]",
+    "deps_lddtree": f"(a) lddtree -R R -l                [{n} files]",
+    "deps_scanelf": f"(a) scanelf -q -F %n (no resolve)  [{n} files]",
+    "prune_elfprune": "(b) elfprune prune --entry node --out D",
+    "prune_lddtree": "(b) lddtree -R R --copy-to-tree D node",
+}
+med = {k: statistics.median(w for w, *_ in v) for k, v in rows.items()}
+peak = {k: max(r for _, _, r, _ in v) / 1024 for k, v in rows.items()}
+
+print("elfprune benchmark (a benchmark, not a test; the machine may be shared and noisy: read the ratios)")
+print(f"machine:  {E['BENCH_NPROC']} CPUs, {E['BENCH_CPU']}, {E['BENCH_KERNEL']}, load average at start {E['BENCH_LOAD']}")
+print(f"elfprune: {E['BENCH_ELFPRUNE']} (git {E['BENCH_REV']}); pax-utils {E['BENCH_PAX']}")
+if E.get("BENCH_LDDTREE_NOTE"):
+    print(f"note:     {E['BENCH_LDDTREE_NOTE']}")
+print(f"note:     {E['BENCH_HYPERFINE_NOTE']}")
+print(f"root:     {E['BENCH_ROOTDIR']}")
+print(f"inputs:   {n} dynamic ELF files, {int(E['BENCH_FILES_BYTES']) / MB:.1f} MB; {E['BENCH_FILES_HOW']}")
+print(f"largest:  ELF input {E['BENCH_BIG_ELF']} {int(E['BENCH_BIG_ELF_BYTES']) / MB:.1f} MB;"
+      f" any file in the root {E['BENCH_BIG_ANY']} {int(E['BENCH_BIG_ANY_BYTES']) / MB:.1f} MB")
+print(f"runs:     median of {E['BENCH_RUNS_N']} timed runs each, commands alternated,"
+      f" after {E['BENCH_WARMUP_N']} untimed warm-up round(s)")
+print()
+hdr = f"{'command':<46} {'median s':>9} {'min s':>8} {'max s':>8} {'cpu s':>8} {'peak RSS':>10}  exit"
+print(hdr)
+print("-" * len(hdr))
+for k in names:
+    if k not in rows:
+        continue
+    v = rows[k]
+    walls = [w for w, *_ in v]
+    cpu = statistics.median(c for _, c, _, _ in v)
+    rcs = sorted({rc for *_, rc in v})
+    print(f"{names[k]:<46} {med[k]:>9.3f} {min(walls):>8.3f} {max(walls):>8.3f} {cpu:>8.3f}"
+          f" {peak[k]:>7.1f} MB  {','.join(map(str, rcs))}")
+print("(cpu s = median user+sys of the command and its children; exit = exit statuses seen)")
+print()
+
+def ratio(a, b, what, target):
+    if a in med and b in med and med[b] > 0:
+        print(f"  {what:<46} {med[a] / med[b]:>8.3f}x   {target}")
+print("ratios of medians (wall time):")
+ratio("deps_elfprune", "deps_lddtree", "(a) elfprune deps / lddtree", "target <= 0.05x")
+ratio("deps_elfprune", "deps_scanelf", "(a) elfprune deps / scanelf", "goal <= 3x")
+ratio("prune_elfprune", "prune_lddtree", "(b) elfprune prune / lddtree --copy-to-tree", "target <= 1.5x")
+for a, b, what in (("deps_elfprune", "deps_lddtree", "(c) peak RSS elfprune deps / lddtree"),
+                   ("prune_elfprune", "prune_lddtree", "(c) peak RSS elfprune prune / lddtree")):
+    if a in peak and b in peak and peak[b] > 0:
+        print(f"  {what:<46} {peak[a] / peak[b]:>8.3f}x")
+print()
+big = int(E["BENCH_BIG_ELF_BYTES"]) / MB
+big_any = int(E["BENCH_BIG_ANY_BYTES"]) / MB
+print(f"RSS target: <= largest input file + 64 MB")
+for k, limit, of in (("deps_elfprune", big + 64, f"largest ELF input {big:.1f} MB"),
+                     ("prune_elfprune", big_any + 64, f"largest file in the root {big_any:.1f} MB")):
+    if k in peak:
+        verdict = "within" if peak[k] <= limit else "OVER"
+        print(f"  {names[k].split('[')[0].strip():<46} {peak[k]:>7.1f} MB  vs {limit:.1f} MB ({of} + 64): {verdict}")
+if trees:
+    print()
+    print("trees written in the warm-up round (the two commands do different amounts of work):")
+    for k in ("prune_elfprune", "prune_lddtree"):
+        if k in trees:
+            print(f"  {names[k]:<46} {trees[k][0]:>6} files {trees[k][1] / MB:>8.1f} MB")
+bad = {k: rc for k, rc in warm.items() if rc != 0}
+if bad or any(rc for v in rows.values() for *_, rc in v):
+    print()
+    print("warning: some commands exited non-zero:",
+          ", ".join(f"{k} (warm-up {rc})" for k, rc in bad.items()) or "in timed runs",
+          "- stderr of every run was logged (kept only while the benchmark runs)")
+PY
+if grep -qv '^== round ' "$log" 2>/dev/null; then
+  echo
+  echo "stderr of the warm-up round, first lines per command:"
+  awk '/^== round 0 /{ cur = $4; n = 0; next } /^== round /{ cur = ""; next }
+       cur != "" && n < 3 { print "  " cur ": " $0; n++ }' "$log"
+fi
