@@ -151,7 +151,8 @@ Result<ElfHeader> read_elf_header(const std::filesystem::path& host_path,
   return h;
 }
 
-Result<ElfInfo> read_elf(const std::filesystem::path& host_path, std::string_view display) {
+Result<ElfInfo> read_elf_with_lief(const std::filesystem::path& host_path,
+                                   std::string_view display) {
   const std::string shown(display);
   auto head = read_head(host_path, display);
   if (!head) return head.error();

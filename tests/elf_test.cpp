@@ -152,6 +152,30 @@ TEST(ReadElf, HostileProgramHeaderTableIsRejected) {
   EXPECT_EQ(info.error().message, "program headers lie outside the file");
 }
 
+TEST(ReadElf, FastReaderAgreesWithLief) {
+  TempDir dir;
+  compile_c("int f(void) { return 1; }", dir / "libdep.so",
+            "-shared -fPIC -Wl,-soname,libdep.so.1");
+  compile_c("int f(void); int main(void) { return f(); }", dir / "prog",
+            "-Wl,--no-as-needed -Wl,--disable-new-dtags -Wl,-rpath,/opt/a:/opt/b -Wl,-z,now '" +
+                (dir / "libdep.so").string() + "'");
+  for (const auto& p : {dir / "libdep.so", dir / "prog",
+                        std::filesystem::path("/lib/x86_64-linux-gnu/libc.so.6")}) {
+    auto fast = read_elf(p, p.string());
+    auto lief = read_elf_with_lief(p, p.string());
+    ASSERT_TRUE(fast.ok()) << fast.error().message;
+    ASSERT_TRUE(lief.ok()) << lief.error().message;
+    EXPECT_EQ(fast->interpreter, lief->interpreter) << p;
+    EXPECT_EQ(fast->needed, lief->needed) << p;
+    EXPECT_EQ(fast->rpath, lief->rpath) << p;
+    EXPECT_EQ(fast->runpath, lief->runpath) << p;
+    EXPECT_EQ(fast->soname, lief->soname) << p;
+    EXPECT_EQ(fast->flags, lief->flags) << p;
+    EXPECT_EQ(fast->flags_1, lief->flags_1) << p;
+    EXPECT_EQ(fast->dynamic, lief->dynamic) << p;
+  }
+}
+
 TEST(MachineName, KnownAndUnknown) {
   EXPECT_EQ(machine_name(elfconst::kMachineX86_64), "x86-64");
   EXPECT_EQ(machine_name(9999), "machine 9999");

@@ -70,9 +70,16 @@ Result<ElfHeader> parse_elf_header(std::string_view bytes);
 // used in error messages (the path inside the root).
 Result<ElfHeader> read_elf_header(const std::filesystem::path& host_path, std::string_view display);
 
-// Full inspection through LIEF. Not ELF, truncated or malformed files give
-// an error naming `display`, never a crash.
+// What the loader reads, with a bounds-checked reader of the ELF header,
+// program headers, PT_INTERP, PT_DYNAMIC (and its strings) and PT_NOTE: fast
+// and safe on any bytes. Not ELF, truncated or malformed files give an error
+// naming `display`, never a crash.
 Result<ElfInfo> read_elf(const std::filesystem::path& host_path, std::string_view display);
+
+// The same value through a full LIEF parse (every section, symbol and
+// relocation): slower, for full inspection and for checking the fast reader.
+Result<ElfInfo> read_elf_with_lief(const std::filesystem::path& host_path,
+                                   std::string_view display);
 
 // "x86-64", "AArch64", ... for messages.
 std::string machine_name(std::uint16_t machine);
