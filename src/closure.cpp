@@ -407,9 +407,10 @@ class Walker {
 
   // Absolute path strings and store paths inside an ELF file or script.
   void scan(const std::string& path) {
-    auto bytes = root_.read_file(path, std::size_t{1} << 30);
-    if (!bytes) return;
-    for (const auto& ref : scan_path_strings(*bytes)) {
+    auto mapped = root_.map_file(path);
+    if (!mapped) return;
+    const std::string_view bytes = mapped->bytes();
+    for (const auto& ref : scan_path_strings(bytes)) {
       if (ref == path) continue;
       auto st = root_.resolve(ref);
       if (!st) continue;
@@ -420,7 +421,7 @@ class Walker {
         reach(ref, Reason{EdgeKind::PathRef, path, ref}, Expand::Full, false);
       }
     }
-    for (const auto& store_path : scan_store_paths(*bytes, in_.store_dir)) {
+    for (const auto& store_path : scan_store_paths(bytes, in_.store_dir)) {
       reach(store_path, Reason{EdgeKind::StoreRef, path, store_path}, Expand::Full, true);
     }
   }

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -205,6 +206,50 @@ Root Root::without(std::shared_ptr<const std::unordered_set<std::string>> hidden
 bool Root::is_directory(std::string_view path) const {
   auto st = resolve(path);
   return st && st->type == FileType::Directory;
+}
+
+MappedFile::MappedFile(MappedFile&& other) noexcept : addr_(other.addr_), size_(other.size_) {
+  other.addr_ = nullptr;
+  other.size_ = 0;
+}
+
+MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
+  if (this != &other) {
+    if (addr_ != nullptr) ::munmap(addr_, size_);
+    addr_ = other.addr_;
+    size_ = other.size_;
+    other.addr_ = nullptr;
+    other.size_ = 0;
+  }
+  return *this;
+}
+
+MappedFile::~MappedFile() {
+  if (addr_ != nullptr) ::munmap(addr_, size_);
+}
+
+Result<MappedFile> Root::map_file(std::string_view path) const {
+  auto st = resolve(path);
+  if (!st) return st.error();
+  const std::string display(path);
+  if (st->type != FileType::Regular) return make_error(display, "not a regular file");
+  int fd = ::open(host(st->path).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return make_error(display, errno_text(errno));
+  struct stat fst {};
+  if (::fstat(fd, &fst) != 0 || !S_ISREG(fst.st_mode)) {
+    ::close(fd);
+    return make_error(display, "not a regular file");
+  }
+  if (fst.st_size == 0) {
+    ::close(fd);
+    return MappedFile();
+  }
+  const auto size = static_cast<std::size_t>(fst.st_size);
+  void* addr = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+  const int err = errno;
+  ::close(fd);
+  if (addr == MAP_FAILED) return make_error(display, errno_text(err));
+  return MappedFile(addr, size);
 }
 
 std::string Root::read_head(std::string_view canonical, std::size_t n) const {

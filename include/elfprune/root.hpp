@@ -46,6 +46,28 @@ std::string errno_text(int err);
 // the loader itself folds nothing but the kernel will (no symlinks crossed).
 std::string lexically_absolute(std::string_view path, std::string_view base = "/");
 
+// A read-only view of a whole file, mapped rather than copied: scanning a
+// 47 MB library for path strings should not first zero-fill and copy 47 MB.
+class MappedFile {
+ public:
+  MappedFile() = default;
+  MappedFile(void* addr, std::size_t size) : addr_(addr), size_(size) {}
+  MappedFile(MappedFile&& other) noexcept;
+  MappedFile& operator=(MappedFile&& other) noexcept;
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+  ~MappedFile();
+
+  std::string_view bytes() const {
+    return addr_ == nullptr ? std::string_view()
+                            : std::string_view(static_cast<const char*>(addr_), size_);
+  }
+
+ private:
+  void* addr_ = nullptr;
+  std::size_t size_ = 0;
+};
+
 class Root {
  public:
   // `host_dir` is where the root lies on this machine; it is made absolute
@@ -75,6 +97,9 @@ class Root {
   // The first `n` bytes of a canonical path (from `resolve`), without
   // following a final symlink or blocking on a FIFO; "" when unreadable.
   std::string read_head(std::string_view canonical, std::size_t n) const;
+
+  // Map a whole regular file (symlinks resolved inside the root) read-only.
+  Result<MappedFile> map_file(std::string_view path) const;
 
   // Read a whole file (symlinks resolved inside the root), at most `limit` bytes.
   Result<std::string> read_file(std::string_view path, std::size_t limit = 64u << 20) const;
