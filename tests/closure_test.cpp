@@ -53,8 +53,7 @@ TEST_F(ClosureTest, EntryKeepsInterpreterLibrariesAndSymlinksOnTheWay) {
   compile_c("int foo(void) { return 1; }", host("/usr/lib/x86_64-linux-gnu/libfoo.so.1.0"),
             "-shared -fPIC -Wl,-soname,libfoo.so.1");
   make_symlink(host("/usr/lib/x86_64-linux-gnu/libfoo.so.1"), "libfoo.so.1.0");
-  program("/usr/bin/prog", {},
-          "'" + host("/usr/lib/x86_64-linux-gnu/libfoo.so.1.0").string() + "'");
+  program("/usr/bin/prog", {}, test::quoted(host("/usr/lib/x86_64-linux-gnu/libfoo.so.1.0")));
   Closure c = close({"/usr/bin/prog"});
   EXPECT_EQ(c.reached.at("/usr/bin/prog").kind, EdgeKind::Entry);
   EXPECT_EQ(c.reached.at("/usr/lib/x86_64-linux-gnu/libfoo.so.1.0").kind, EdgeKind::Needed);
@@ -184,7 +183,7 @@ int main(void) { return 0; }
 TEST_F(ClosureTest, ChainLeadsBackToTheEntry) {
   compile_c("int foo(void) { return 1; }", host("/usr/lib/x86_64-linux-gnu/libfoo.so.1"),
             "-shared -fPIC -Wl,-soname,libfoo.so.1");
-  program("/usr/bin/prog", {}, "'" + host("/usr/lib/x86_64-linux-gnu/libfoo.so.1").string() + "'");
+  program("/usr/bin/prog", {}, test::quoted(host("/usr/lib/x86_64-linux-gnu/libfoo.so.1")));
   Closure c = close({"/usr/bin/prog"});
   auto chain = c.chain("/usr/lib/x86_64-linux-gnu/libfoo.so.1");
   ASSERT_EQ(chain.size(), 2u);

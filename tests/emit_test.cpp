@@ -453,7 +453,7 @@ TEST(EmitInPlace, RemovesExactlyThePlannedEntries) {
   std::string expected;
   std::istringstream lines(before);
   for (std::string line; std::getline(lines, line);) {
-    const std::string path = "/" + line.substr(0, line.find(' '));
+    const std::string path = std::string("/").append(line.substr(0, line.find(' ')));
     if (keep[inv.index.at(path)] && path != "/usr" && path != "/usr/lib" &&
         path != "/usr/share/doc/node") {
       expected += line + "\n";
@@ -462,7 +462,7 @@ TEST(EmitInPlace, RemovesExactlyThePlannedEntries) {
   std::string after;
   std::istringstream now(listing(dir.path()));
   for (std::string line; std::getline(now, line);) {
-    const std::string path = "/" + line.substr(0, line.find(' '));
+    const std::string path = std::string("/").append(line.substr(0, line.find(' ')));
     if (path != "/usr" && path != "/usr/lib" && path != "/usr/share/doc/node") after += line + "\n";
   }
   EXPECT_EQ(after, expected);

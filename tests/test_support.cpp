@@ -52,6 +52,15 @@ fs::path fixtures_dir() {
   return fs::path(ELFPRUNE_FIXTURES_DIR);
 }
 
+std::string quoted(const fs::path& path) {
+  std::string out;
+  out.reserve(path.native().size() + 2);
+  out.push_back('\'');
+  out.append(path.native());
+  out.push_back('\'');
+  return out;
+}
+
 CommandResult run_command(const std::string& command) {
   CommandResult r;
   // On its own line so that a command ending in a here-document still ends.

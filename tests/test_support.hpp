@@ -50,6 +50,9 @@ void make_glibc_root(const std::filesystem::path& root);
 // object: link with -f DIR (DT_AUXILIARY) and retag that entry.
 void retag_dynamic(const std::filesystem::path& file, std::int64_t from, std::int64_t to);
 
+// `path` in single quotes, for a shell command line.
+std::string quoted(const std::filesystem::path& path);
+
 // Run a shell command, returning its exit status and combined output.
 struct CommandResult {
   int status = -1;

@@ -61,7 +61,7 @@ TEST(Cli, DepsJsonAndExitOneWhenALibraryIsMissing) {
   test::compile_c("int f(void) { return 0; }", dir / "opt/libgone.so",
                   "-shared -fPIC -Wl,-soname,libgone.so");
   test::compile_c("int f(void); int main(void) { return f(); }", dir / "usr/bin/prog",
-                  "'" + (dir / "opt/libgone.so").string() + "'");
+                  test::quoted(dir / "opt/libgone.so"));
   std::filesystem::remove(dir / "opt/libgone.so");
   Outcome o = run_tool({"deps", "--root", dir.path().string(), "--json", "/usr/bin/prog"});
   EXPECT_EQ(o.status, 1);
