@@ -505,13 +505,13 @@ TEST_F(RulesTest, DebugInformation) {
 TEST_F(RulesTest, CachesKeepTheirDirectories) {
   file("/var/cache/apt/archives/bash_5.2_amd64.deb");
   file("/var/cache/debconf/templates.dat");
-  file("/var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_InRelease");
+  file("/var/lib/apt/lists/mirror.example_debian_dists_bookworm_InRelease");
   file("/root/.npm/_cacache/index-v5/ab/cd");
   file("/root/.cache/pip/x");
   const auto m = run();
   EXPECT_EQ(rule(m, "/var/cache/apt/archives/bash_5.2_amd64.deb"), "caches");
   EXPECT_EQ(rule(m, "/var/cache/debconf/templates.dat"), "caches");
-  EXPECT_EQ(rule(m, "/var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_InRelease"), "caches");
+  EXPECT_EQ(rule(m, "/var/lib/apt/lists/mirror.example_debian_dists_bookworm_InRelease"), "caches");
   EXPECT_EQ(rule(m, "/root/.npm/_cacache"), "caches");
   EXPECT_EQ(rule(m, "/root/.cache/pip/x"), "caches");
   EXPECT_EQ(rule(m, "/var/cache"), "");
