@@ -151,6 +151,13 @@ bool is_shared_hierarchy(const std::string& dir) {
 
 namespace {
 
+// A loader dependency as the protection rule needs it: the file and every
+// symlink on the way to it.
+void append_dependency(const FileStat& st, std::vector<std::string>& deps) {
+  deps.insert(deps.end(), st.symlinks.begin(), st.symlinks.end());
+  deps.push_back(st.path);
+}
+
 // Packages a package expansion does not walk into: shared-library packages
 // are followed by the loader (which knows exactly which of their files are
 // needed), and install-time-only packages are never needed at run time.
@@ -222,14 +229,13 @@ class Walker {
 
   // Reach the path string `p`: keep every symlink on the way, then what it
   // names. `whole` keeps a directory with everything below it.
-  std::optional<std::string> reach(const std::string& p, const Reason& why, Expand mode,
-                                   bool whole) {
+  std::optional<FileStat> reach(const std::string& p, const Reason& why, Expand mode, bool whole) {
     auto st = root_.resolve(p);
     if (!st) return std::nullopt;
     for (const auto& link : st->symlinks)
       add(link, Reason{EdgeKind::Symlink, why.from, p}, mode, false);
     add(st->path, why, mode, whole && st->type == FileType::Directory);
-    return st->path;
+    return std::move(*st);
   }
 
   void add(const std::string& path, const Reason& why, Expand mode, bool whole) {
@@ -354,7 +360,7 @@ class Walker {
       if (auto interp =
               reach(*res.interpreter, Reason{EdgeKind::Interpreter, path, *res.interpreter},
                     Expand::NoResolve, false)) {
-        note_dep(deps, *res.interpreter, *interp);
+        append_dependency(*interp, deps);
       }
     }
     for (const auto& lib : res.libraries) {
@@ -362,7 +368,7 @@ class Walker {
       auto from = canonical.count(lib.needed_by) ? canonical[lib.needed_by] : path;
       const EdgeKind kind = lib.dlopen ? EdgeKind::Dlopen : EdgeKind::Needed;
       if (auto target = reach(lib.path, Reason{kind, from, lib.name}, Expand::NoResolve, false)) {
-        note_dep(deps, lib.path, *target);
+        append_dependency(*target, deps);
       }
     }
     if (only_dlopen) return;
@@ -373,14 +379,6 @@ class Walker {
     }
   }
 
-  void note_dep(std::vector<std::string>& deps, const std::string& as_named,
-                const std::string& canonical) {
-    if (auto st = root_.resolve(as_named)) {
-      for (const auto& link : st->symlinks) deps.push_back(link);
-    }
-    deps.push_back(canonical);
-  }
-
   void expand_script(const std::string& path, const Shebang& sb) {
     auto& deps = out_.loader_deps[path];
     // With `#!/usr/bin/env node`, env is a mere launcher: node is the
@@ -388,7 +386,7 @@ class Walker {
     const EdgeKind kind = sb.env_program.empty() ? EdgeKind::Shebang : EdgeKind::Interpreter;
     if (auto interp =
             reach(sb.interpreter, Reason{kind, path, sb.interpreter}, Expand::Full, false)) {
-      note_dep(deps, sb.interpreter, *interp);
+      append_dependency(*interp, deps);
     } else {
       out_.warnings.push_back(fmt::format("{}: interpreter {} not found", path, sb.interpreter));
     }
@@ -396,7 +394,7 @@ class Walker {
       if (auto found = find_on_path(root_, sb.env_program)) {
         if (auto prog = reach(*found, Reason{EdgeKind::Shebang, path, sb.env_program}, Expand::Full,
                               false)) {
-          note_dep(deps, *found, *prog);
+          append_dependency(*prog, deps);
         }
       } else {
         out_.warnings.push_back(
@@ -482,31 +480,20 @@ void add_loader_deps(const Root& root, Resolver& resolver, const std::vector<std
   for (const auto& path : paths) {
     const std::string head = root.read_head(path, 256);
     auto& deps = closure.loader_deps[path];
+    auto add = [&](const std::string& named) {
+      if (auto st = root.resolve(named)) append_dependency(*st, deps);
+    };
     if (has_elf_magic(head)) {
       auto info = resolver.elf_info(path);
       if (!info || !(*info)->dynamic) continue;
       auto res = resolver.resolve(path);
       if (!res) continue;
-      auto add = [&](const std::string& named) {
-        if (auto st = root.resolve(named)) {
-          for (const auto& link : st->symlinks) deps.push_back(link);
-          deps.push_back(st->path);
-        }
-      };
       if (res->interpreter) add(*res->interpreter);
       for (const auto& lib : res->libraries) add(lib.path);
     } else if (auto sb = parse_shebang(head)) {
-      if (auto st = root.resolve(sb->interpreter)) {
-        for (const auto& link : st->symlinks) deps.push_back(link);
-        deps.push_back(st->path);
-      }
+      add(sb->interpreter);
       if (!sb->env_program.empty()) {
-        if (auto found = find_on_path(root, sb->env_program)) {
-          if (auto st = root.resolve(*found)) {
-            for (const auto& link : st->symlinks) deps.push_back(link);
-            deps.push_back(st->path);
-          }
-        }
+        if (auto found = find_on_path(root, sb->env_program)) add(*found);
       }
     }
   }

@@ -229,26 +229,17 @@ MappedFile::~MappedFile() {
 }
 
 Result<MappedFile> Root::map_file(std::string_view path) const {
-  auto st = resolve(path);
-  if (!st) return st.error();
-  const std::string display(path);
-  if (st->type != FileType::Regular) return make_error(display, "not a regular file");
-  int fd = ::open(host(st->path).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) return make_error(display, errno_text(errno));
-  struct stat fst {};
-  if (::fstat(fd, &fst) != 0 || !S_ISREG(fst.st_mode)) {
-    ::close(fd);
-    return make_error(display, "not a regular file");
-  }
-  if (fst.st_size == 0) {
+  auto opened = open_regular(path);
+  if (!opened) return opened.error();
+  const auto [fd, size] = *opened;
+  if (size == 0) {
     ::close(fd);
     return MappedFile();
   }
-  const auto size = static_cast<std::size_t>(fst.st_size);
   void* addr = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
   const int err = errno;
   ::close(fd);
-  if (addr == MAP_FAILED) return make_error(display, errno_text(err));
+  if (addr == MAP_FAILED) return make_error(std::string(path), errno_text(err));
   return MappedFile(addr, size);
 }
 
@@ -262,7 +253,7 @@ std::string Root::read_head(std::string_view canonical, std::size_t n) const {
   return buf;
 }
 
-Result<std::string> Root::read_file(std::string_view path, std::size_t limit) const {
+Result<std::pair<int, std::size_t>> Root::open_regular(std::string_view path) const {
   auto st = resolve(path);
   if (!st) return st.error();
   const std::string display(path);
@@ -276,8 +267,16 @@ Result<std::string> Root::read_file(std::string_view path, std::size_t limit) co
     ::close(fd);
     return make_error(display, "not a regular file");
   }
+  return std::pair<int, std::size_t>{fd, static_cast<std::size_t>(fst.st_size)};
+}
+
+Result<std::string> Root::read_file(std::string_view path, std::size_t limit) const {
+  auto opened = open_regular(path);
+  if (!opened) return opened.error();
+  const auto [fd, size] = *opened;
+  const std::string display(path);
   std::string data;
-  std::size_t want = std::min<std::size_t>(static_cast<std::size_t>(fst.st_size), limit);
+  std::size_t want = std::min(size, limit);
   data.resize(want);
   std::size_t got = 0;
   while (got < want) {

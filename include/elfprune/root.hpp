@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "elfprune/result.hpp"
@@ -110,6 +111,10 @@ class Root {
   Root without(std::shared_ptr<const std::unordered_set<std::string>> hidden) const;
 
  private:
+  // Resolve `path` and open it as a regular file: (fd, size), the caller
+  // closes the fd. Shared by read_file and map_file.
+  Result<std::pair<int, std::size_t>> open_regular(std::string_view path) const;
+
   bool is_hidden(const std::string& canonical) const {
     return hidden_ && hidden_->count(canonical) != 0;
   }
