@@ -190,7 +190,8 @@ void pass_verify(PruneContext& ctx) {
   } else {
     after.emplace(ctx.root.without(removed));
   }
-  ctx.verified = verify(ctx.root, *after, ctx.inventory, ctx.plan, ctx.options.loader);
+  ctx.verified =
+      verify(ctx.root, *after, ctx.inventory, ctx.plan, ctx.options.loader, ctx.resolver.get());
 }
 
 void pass_report(PruneContext& ctx) {

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <optional>
 #include <set>
 
 #include "elfprune/elf.hpp"
@@ -21,11 +22,13 @@ std::set<std::string> realpaths(const Resolution& r) {
 }  // namespace
 
 VerifyResult verify(const Root& before, const Root& after, const Inventory& inventory,
-                    const Plan& plan, const LoaderOptions& loader) {
+                    const Plan& plan, const LoaderOptions& loader, Resolver* before_resolver) {
   VerifyResult result;
   ResolveOptions ropts;
   ropts.loader = loader;
-  Resolver was(before, ropts);
+  std::optional<Resolver> own;
+  if (before_resolver == nullptr) before_resolver = &own.emplace(before, ropts);
+  Resolver& was = *before_resolver;
   Resolver now(after, ropts);
   for (std::size_t i = 0; i < inventory.entries.size(); ++i) {
     if (!plan.decisions[i].keep) continue;

@@ -29,7 +29,11 @@ struct VerifyResult {
 // `before` is the root as it was; `after` the result (a Root on --out, the
 // same root after --in-place, or before.without(removed) for a dry run).
 // Only kept entries of `inventory` are checked.
+// `before_resolver`, when given, is a resolver over `before` that already
+// parsed the files (the pipeline's): their dependencies are not worked out
+// a second time.
 VerifyResult verify(const Root& before, const Root& after, const Inventory& inventory,
-                    const Plan& plan, const LoaderOptions& loader);
+                    const Plan& plan, const LoaderOptions& loader,
+                    Resolver* before_resolver = nullptr);
 
 }  // namespace elfprune
