@@ -8,6 +8,8 @@ packages=(
   liblief-dev libcli11-dev libfmt-dev libgtest-dev nlohmann-json3-dev
   python3 python3-pyelftools
   debootstrap musl-tools pax-utils strace file
+  # a real nix-build for the Nix end-to-end tests (single user, offline)
+  nix-bin
   # 32-bit fixture libraries (the loader must skip a foreign class)
   gcc-multilib
   # aws-lambda-ric's install script builds curl and aws-lambda-cpp from source

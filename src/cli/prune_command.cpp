@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -75,10 +76,17 @@ int report_error(std::ostream& err, const Error& e) {
   return e.kind == ErrorKind::Failed ? 1 : 2;
 }
 
-// A one-line progress display on stderr, only when it is a terminal.
+// A one-line progress display on stderr, only when it is a terminal that
+// can erase a line: Nix runs builders on a pseudo-terminal without TERM, and
+// escape sequences would litter the build log.
+bool can_show_progress() {
+  const char* term = std::getenv("TERM");
+  return ::isatty(2) != 0 && term != nullptr && *term != '\0' && std::string_view(term) != "dumb";
+}
+
 class ProgressLine {
  public:
-  explicit ProgressLine(std::ostream& err) : err_(err), tty_(::isatty(2) != 0) {}
+  explicit ProgressLine(std::ostream& err) : err_(err), tty_(can_show_progress()) {}
   ~ProgressLine() {
     if (shown_) err_ << "\r\033[K" << std::flush;
   }

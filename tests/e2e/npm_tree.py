@@ -135,3 +135,31 @@ def scratch_copy(pristine, cache, label):
 
 def remove_scratch(tree):
     shutil.rmtree(os.path.dirname(tree), ignore_errors=True)
+
+
+IMPORT_JS = "import('aws-lambda-ric').then(m => console.log(typeof m, typeof m.run))"
+IMPORT_EXPECT = "object function"
+ADDON_JS = ("const r = require('module').createRequire(process.cwd() + '/');"
+            "console.log(Object.keys(r('aws-lambda-ric/dist/rapid-client.node')).sort().join(','))")
+ADDON_EXPECT = "done,error,next"
+
+
+def node_checks(checks, node, tree, when):
+    """The project works: import() of the package, and loading its addon."""
+    ok = True
+    for what, code, expect, env in (
+            ("import('aws-lambda-ric')", IMPORT_JS, IMPORT_EXPECT, {}),
+            ("require of the rapid-client.node addon", ADDON_JS, ADDON_EXPECT,
+             {"AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001"})):
+        env = {"PATH": "/usr/bin:/bin", **env}
+        try:
+            p = subprocess.run([node, "-e", code], cwd=tree, env=env, capture_output=True,
+                               text=True, timeout=60, stdin=subprocess.DEVNULL)
+            rc, out, err = p.returncode, p.stdout.strip(), p.stderr.strip()
+        except subprocess.TimeoutExpired:
+            rc, out, err = -1, "", "timed out after 60 s"
+        ok &= checks.check(rc == 0 and out == expect and not err,
+                           f"{when}: node -e \"{what}\" in DIR works",
+                           f"exit {rc}, stdout {out!r} (expected {expect!r})" +
+                           (f", stderr:\n    " + "\n    ".join(err.splitlines()[-15:]) if err else ""))
+    return ok

@@ -21,41 +21,12 @@ On a `cp -a` copy of the cached install (npm_tree.py):
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 
 import npm_tree
 import prune_common as pc
 
 LIMIT = 0.01
-IMPORT_JS = "import('aws-lambda-ric').then(m => console.log(typeof m, typeof m.run))"
-IMPORT_EXPECT = "object function"
-ADDON_JS = ("const r = require('module').createRequire(process.cwd() + '/');"
-            "console.log(Object.keys(r('aws-lambda-ric/dist/rapid-client.node')).sort().join(','))")
-ADDON_EXPECT = "done,error,next"
-
-
-def node_checks(checks, node, tree, when):
-    """The project works: import() of the package, and loading its addon."""
-    ok = True
-    for what, code, expect, env in (
-            ("import('aws-lambda-ric')", IMPORT_JS, IMPORT_EXPECT, {}),
-            ("require of the rapid-client.node addon", ADDON_JS, ADDON_EXPECT,
-             {"AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001"})):
-        env = {"PATH": "/usr/bin:/bin", **env}
-        try:
-            p = subprocess.run([node, "-e", code], cwd=tree, env=env, capture_output=True,
-                               text=True, timeout=60, stdin=subprocess.DEVNULL)
-            rc, out, err = p.returncode, p.stdout.strip(), p.stderr.strip()
-        except subprocess.TimeoutExpired:
-            rc, out, err = -1, "", "timed out after 60 s"
-        ok &= checks.check(rc == 0 and out == expect and not err,
-                           f"{when}: node -e \"{what}\" in DIR works",
-                           f"exit {rc}, stdout {out!r} (expected {expect!r})" +
-                           (f", stderr:\n    " + "\n    ".join(err.splitlines()[-15:]) if err else ""))
-    return ok
-
-
 def by_package(tree):
     """{top-level package dir: bytes} of the regular files left."""
     sizes = {}
@@ -89,7 +60,7 @@ def main():
 
 def run(checks, elfprune, node, tree):
     report_file = os.path.join(os.path.dirname(tree), "report.json")
-    if not node_checks(checks, node, tree, "before pruning"):
+    if not npm_tree.node_checks(checks, node, tree, "before pruning"):
         checks.fail("the unpruned install works (it does not: the install, not elfprune, is broken)")
         return
     before_files, before = pc.tree_size(tree)
@@ -113,7 +84,7 @@ def run(checks, elfprune, node, tree):
     py = sorted(path for path, _, _ in pc.walk(tree) if path.endswith(".py"))
     checks.check(not py, "no *.py file remains", f"{len(py)} left" + (f": {py[:8]}" if py else ""))
     checks.check(os.path.isfile(os.path.join(tree, npm_tree.ADDON)), f"{npm_tree.ADDON} is kept")
-    node_checks(checks, node, tree, "after pruning")
+    npm_tree.node_checks(checks, node, tree, "after pruning")
 
 
 if __name__ == "__main__":
