@@ -1,4 +1,4 @@
-// Private to emit.cpp: directory fds opened one component at a time with
+// Private to emit.cpp and edits.cpp: directory fds opened one component at a time with
 // O_NOFOLLOW, so that a path from the tree can never be redirected by a
 // symlink. Knows nothing about plans or inventories.
 #pragma once

@@ -34,6 +34,9 @@ constexpr std::int64_t kDtRpath = 15;
 constexpr std::int64_t kDtRunpath = 29;
 constexpr std::int64_t kDtFlags = 30;
 constexpr std::int64_t kDtFlags1 = 0x6ffffffb;
+constexpr std::int64_t kDtAuxiliary = 0x7ffffffd;
+constexpr std::int64_t kDtFilter = 0x7fffffff;
+constexpr std::uint32_t kShtDynsym = 11;
 // Caps that keep a hostile file from making us read or allocate without end.
 constexpr std::uint64_t kMaxTable = 64u << 20;
 constexpr std::size_t kMaxPhdrs = 65535;
@@ -172,6 +175,7 @@ Result<ElfInfo> read_elf(const std::filesystem::path& host_path, std::string_vie
       if (!bytes) return make_error(shown, "PT_INTERP lies outside the file");
       if (auto nul = bytes->find('\0'); nul != std::string::npos) bytes->resize(nul);
       info.interpreter = *bytes;
+      if (ph.filesz > 0) info.interpreter_slot = ElfStringSlot{ph.offset, ph.filesz - 1};
     } else if (ph.type == kPtNote) {
       auto bytes = file.read(ph.offset, ph.filesz);
       if (!bytes) continue;  // glibc ignores notes it cannot read; so do we
@@ -241,6 +245,7 @@ Result<ElfInfo> read_elf(const std::filesystem::path& host_path, std::string_vie
     auto s = file.read(*off, len);
     if (!s) return make_error(shown, "string table lies outside the file");
     strings = std::move(*s);
+    info.dynstr_offset = *off;
   }
   auto str = [&](std::uint64_t off, const char* what) -> Result<std::string> {
     auto s = string_at(strings, off);
@@ -251,6 +256,7 @@ Result<ElfInfo> read_elf(const std::filesystem::path& host_path, std::string_vie
     // glibc keeps the last entry of a tag that should appear once.
     switch (tag) {
       case kDtNeeded: {
+        info.dynstr_refs.push_back(val);
         auto s = str(val, "DT_NEEDED");
         if (!s) return s.error();
         info.needed.push_back(std::move(*s));
@@ -263,6 +269,11 @@ Result<ElfInfo> read_elf(const std::filesystem::path& host_path, std::string_vie
                           : tag == kDtRpath ? "DT_RPATH"
                                             : "DT_RUNPATH");
         if (!s) return s.error();
+        info.dynstr_refs.push_back(val);
+        if (tag != kDtSoname) {
+          (tag == kDtRpath ? info.rpath_slot : info.runpath_slot) =
+              ElfStringSlot{info.dynstr_offset + val, s->size()};
+        }
         (tag == kDtSoname  ? info.soname
          : tag == kDtRpath ? info.rpath
                            : info.runpath) = std::move(*s);
@@ -274,11 +285,42 @@ Result<ElfInfo> read_elf(const std::filesystem::path& host_path, std::string_vie
       case kDtFlags1:
         info.flags_1 = val;
         break;
+      case kDtAuxiliary:
+      case kDtFilter:
+        info.dynstr_refs.push_back(val);
+        break;
       default:
         break;
     }
   }
   return info;
+}
+
+std::vector<std::uint64_t> dynsym_name_offsets(std::string_view bytes) {
+  std::vector<std::uint64_t> names;
+  auto header = parse_elf_header(bytes.substr(0, std::min<std::size_t>(64, bytes.size())));
+  if (!header) return names;
+  const bool is64 = header->elf_class == elfconst::kClass64;
+  const Reader r(bytes, header->data == elfconst::kDataLsb);
+  const std::uint64_t shoff = r.u(is64 ? 40 : 32, is64 ? 8 : 4);
+  const std::uint64_t shentsize = r.u(is64 ? 58 : 46, 2);
+  const std::uint64_t shnum = r.u(is64 ? 60 : 48, 2);
+  const std::uint64_t want = is64 ? 64 : 40;
+  if (shentsize != want || shoff > bytes.size() || shnum > (bytes.size() - shoff) / want) {
+    return names;
+  }
+  for (std::uint64_t i = 0; i < shnum; ++i) {
+    const std::size_t o = static_cast<std::size_t>(shoff + i * want);
+    if (r.u(o + 4, 4) != kShtDynsym) continue;
+    const std::uint64_t off = r.u(o + (is64 ? 24 : 16), is64 ? 8 : 4);
+    const std::uint64_t size = r.u(o + (is64 ? 32 : 20), is64 ? 8 : 4);
+    const std::uint64_t ent = is64 ? 24 : 16;
+    if (off > bytes.size() || size > bytes.size() - off) continue;
+    for (std::uint64_t s = 0; s + ent <= size; s += ent) {
+      names.push_back(r.u(static_cast<std::size_t>(off + s), 4));
+    }
+  }
+  return names;
 }
 
 }  // namespace elfprune

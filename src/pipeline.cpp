@@ -173,12 +173,20 @@ Result<bool> pass_emit(PruneContext& ctx) {
   return true;
 }
 
-void pass_verify(PruneContext& ctx) {
-  progress(ctx, "verify");
+namespace {
+
+Root result_view(const PruneContext& ctx) {
   auto removed = std::make_shared<std::unordered_set<std::string>>();
   for (std::size_t i = 0; i < ctx.inventory.entries.size(); ++i) {
     if (!ctx.plan.decisions[i].keep) removed->insert(ctx.inventory.entries[i].path);
   }
+  return ctx.root.without(removed);
+}
+
+}  // namespace
+
+void pass_verify(PruneContext& ctx) {
+  progress(ctx, "verify");
   // The view of the result: the written tree itself where it is complete,
   // the root without the removed paths otherwise (a dry run, in place, or
   // --out of a directory inside a --sysroot, whose outside files --out does
@@ -188,10 +196,33 @@ void pass_verify(PruneContext& ctx) {
   if (ctx.options.mode == EmitMode::Out && ctx.options.sysroot.empty()) {
     after.emplace(ctx.options.out_dir);
   } else {
-    after.emplace(ctx.root.without(removed));
+    after.emplace(result_view(ctx));
   }
   ctx.verified =
       verify(ctx.root, *after, ctx.inventory, ctx.plan, ctx.options.loader, ctx.resolver.get());
+}
+
+void pass_edit(PruneContext& ctx, bool check_only) {
+  EditOptions eo;
+  eo.rewrites = ctx.options.rewrites;
+  eo.shrink_rpath = ctx.options.shrink_rpath;
+  eo.dlopen_names = ctx.options.dlopen_names;
+  eo.loader = ctx.options.loader;
+  if (!wants_edits(eo)) return;
+  progress(ctx, "edit");
+  const EmitMode mode = ctx.options.mode;
+  // The tree to read and resolve in: the written one where it is complete.
+  std::optional<Root> tree;
+  if (!check_only && mode == EmitMode::Out && ctx.options.sysroot.empty()) {
+    tree.emplace(ctx.options.out_dir);
+  } else if (!check_only && mode == EmitMode::InPlace) {
+    tree.emplace(ctx.root.host_dir());
+  } else {
+    tree.emplace(result_view(ctx));
+  }
+  if (!check_only && mode == EmitMode::Out) eo.write_dir = ctx.options.out_dir;
+  if (!check_only && mode == EmitMode::InPlace) eo.write_dir = ctx.root.host_dir();
+  ctx.edited = apply_edits(*tree, ctx.inventory, ctx.plan.keep_mask(), eo);
 }
 
 void pass_report(PruneContext& ctx) {
@@ -262,6 +293,10 @@ void pass_report(PruneContext& ctx) {
     r.problems.push_back(fmt::format("{}: {}", p.path, p.message));
   for (const auto& p : ctx.verified.problems)
     r.problems.push_back(fmt::format("{}: {}", p.path, p.message));
+  for (const auto& p : ctx.edited.problems)
+    r.problems.push_back(fmt::format("{}: {}", p.path, p.message));
+  for (const auto& e : ctx.edited.edits) r.edits.push_back({e.path, e.what});
+  r.edits_written = ctx.edited.verified;
   r.verified = true;
 }
 
@@ -281,17 +316,20 @@ Result<std::unique_ptr<PruneContext>> prune(PruneOptions options) {
   if (!planned) return planned.error();
   auto ctx = std::move(*planned);
   const bool in_place = ctx->options.mode == EmitMode::InPlace;
+  const bool dry_run = ctx->options.mode == EmitMode::DryRun;
   if (in_place) pass_verify(*ctx);
-  if (in_place && !ctx->verified.problems.empty()) {
-    // The result would be broken: in place, that is not undoable, so
-    // nothing is removed.
+  // Edits that cannot be made stop the run before anything is written.
+  pass_edit(*ctx, /*check_only=*/true);
+  if ((in_place && !ctx->verified.problems.empty()) || !ctx->edited.problems.empty()) {
+    // The result would be broken: nothing is removed or written.
     ctx->report.warnings.push_back(
-        "verification failed before removing anything: nothing was removed");
+        "the plan failed its checks before anything was written: nothing was changed");
     pass_report(*ctx);
     return ctx;
   }
   if (auto emitted = pass_emit(*ctx); !emitted) return emitted.error();
   if (!in_place) pass_verify(*ctx);
+  if (!dry_run) pass_edit(*ctx, /*check_only=*/false);
   pass_report(*ctx);
   return ctx;
 }

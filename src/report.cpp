@@ -112,6 +112,11 @@ std::string render_report_text(const PruneReport& r) {
       out += fmt::format("  {}\n", w);
     }
   }
+  if (!r.edits.empty()) {
+    out += fmt::format("\nedits ({}{}):\n", r.edits.size(),
+                       r.edits_written ? ", written and verified" : ", not written");
+    for (const auto& e : r.edits) out += fmt::format("  {}: {}\n", e.path, e.what);
+  }
   if (!r.problems.empty()) {
     out += fmt::format("\nPROBLEMS ({}): the result is broken\n", r.problems.size());
     for (const auto& p : r.problems) out += fmt::format("  {}\n", p);
@@ -145,6 +150,10 @@ std::string render_report_json(const PruneReport& r) {
   doc["warnings"] = r.warnings;
   doc["problems"] = r.problems;
   doc["verified"] = r.verified;
+  auto edits = nlohmann::ordered_json::array();
+  for (const auto& e : r.edits) edits.push_back({{"path", e.path}, {"edit", e.what}});
+  doc["edits"] = edits;
+  doc["edits_written"] = r.edits_written;
   doc["removed"] = items_json(r.removed, true);
   doc["kept"] = items_json(r.kept, false);
   return doc.dump(1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";

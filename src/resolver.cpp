@@ -249,6 +249,8 @@ class Session {
     std::string path;
     FileStat st;
     Via via;
+    std::string list_owner;  // RPATH/RUNPATH: the object whose list found it
+    std::string list_entry;  // and the element of that list, as written
   };
 
   // Try `dir/<subdir>/name` for each subdirectory the loader would (§3).
@@ -273,7 +275,7 @@ class Session {
       FileStat st;
       switch (verify(candidate, why, st)) {
         case Verdict::Accept:
-          found = Found{candidate, st, via};
+          found = Found{candidate, st, via, {}, {}};
           return true;
         case Verdict::Fatal:
           miss.reason = why;
@@ -287,9 +289,16 @@ class Session {
   }
 
   bool try_list(const std::vector<std::string>& dirs, const std::string& name, Via via,
-                MissingLibrary& miss, std::optional<Found>& found) {
+                MissingLibrary& miss, std::optional<Found>& found,
+                const Object* owner = nullptr) {
     for (const auto& d : dirs) {
-      if (try_dir(d, name, via, true, miss, found)) return true;
+      if (try_dir(d, name, via, true, miss, found)) {
+        if (owner != nullptr) {
+          found->list_owner = owner->realpath;
+          found->list_entry = list_entry_of(*owner, via == Via::Runpath, d);
+        }
+        return true;
+      }
     }
     return false;
   }
@@ -303,6 +312,23 @@ class Session {
                                   /*empty_is_ignored=*/true);
     note_relative(list, fmt::format("{} of {}", runpath ? "RUNPATH" : "RPATH", o.path));
     return list;
+  }
+
+  // The element of an object's RPATH/RUNPATH, as written, that expands to
+  // `dir` (what --shrink-rpath keeps). Only worked out on a hit.
+  std::string list_entry_of(const Object& o, bool runpath, const std::string& dir) const {
+    const auto& field = runpath ? o.info->runpath : o.info->rpath;
+    if (!field) return {};
+    std::string_view rest = *field;
+    while (true) {
+      const auto colon = rest.find(':');
+      const std::string_view element = rest.substr(0, colon);
+      auto dirs = parse_search_list(element, ":", dst_for(o), cfg_.flavor == LoaderFlavor::Musl,
+                                    /*empty_is_ignored=*/false);
+      if (!dirs.empty() && dirs.front() == dir) return std::string(element);
+      if (colon == std::string_view::npos) return {};
+      rest.remove_prefix(colon + 1);
+    }
   }
 
   bool in_default_dir(const std::string& path) const {
@@ -321,19 +347,19 @@ class Session {
       bool did_main = false;
       for (int l = loader_idx; l >= 0; l = objects_[l].loader) {
         auto dirs = rpath_of(objects_[l], false);
-        if (!dirs.empty() && try_list(dirs, name, Via::Rpath, miss, found)) return;
+        if (!dirs.empty() && try_list(dirs, name, Via::Rpath, miss, found, &objects_[l])) return;
         did_main |= objects_[l].is_main;
       }
       if (!did_main) {
         auto dirs = rpath_of(main(), false);
-        if (!dirs.empty() && try_list(dirs, name, Via::Rpath, miss, found)) return;
+        if (!dirs.empty() && try_list(dirs, name, Via::Rpath, miss, found, &main())) return;
       }
     }
     // 2. LD_LIBRARY_PATH.
     if (try_list(ld_library_path_, name, Via::LdLibraryPath, miss, found)) return;
     // 3. The requesting object's own RUNPATH, never inherited.
     if (auto dirs = rpath_of(loader, true); !dirs.empty()) {
-      if (try_list(dirs, name, Via::Runpath, miss, found)) return;
+      if (try_list(dirs, name, Via::Runpath, miss, found, &loader)) return;
     }
     // 4. ld.so.cache; 5. default directories — both off under DF_1_NODEFLIB
     // (for the cache: only entries inside a default directory).
@@ -346,7 +372,7 @@ class Session {
         FileStat st;
         switch (verify(*cached, why, st)) {
           case Verdict::Accept:
-            found = Found{*cached, st, Via::Cache};
+            found = Found{*cached, st, Via::Cache, {}, {}};
             if (cfg_.cache_emulated && !warned_emulated_) {
               warned_emulated_ = true;
               out_.warnings.push_back(
@@ -375,7 +401,7 @@ class Session {
       const bool use_runpath = o.info->runpath.has_value();
       if (!use_runpath && !o.info->rpath) continue;
       auto dirs = rpath_of(o, use_runpath);
-      if (try_list(dirs, name, use_runpath ? Via::Runpath : Via::Rpath, miss, found)) return;
+      if (try_list(dirs, name, use_runpath ? Via::Runpath : Via::Rpath, miss, found, &o)) return;
     }
     try_list(cfg_.musl_path, name, Via::Default, miss, found);
   }
@@ -396,7 +422,7 @@ class Session {
     const Object& o = objects_[idx];
     if (o.is_main || o.is_interp) return;
     out_.libraries.push_back(LoadedLibrary{raw, o.path, o.realpath, objects_[loader_idx].path,
-                                           Via::Loaded, dlopen_mode_});
+                                           Via::Loaded, dlopen_mode_, {}, {}});
   }
 
   void map_needed(int loader_idx, const std::string& raw) {
@@ -435,7 +461,7 @@ class Session {
       std::string why;
       FileStat st;
       if (verify(path, why, st) == Verdict::Accept) {
-        found = Found{path, st, Via::Direct};
+        found = Found{path, st, Via::Direct, {}, {}};
       } else if (!why.empty()) {
         miss.reason = why;
       }
@@ -475,7 +501,8 @@ class Session {
     // symlinks unresolved (§2).
     o.origin = dirname_of(found->path);
     out_.libraries.push_back(
-        LoadedLibrary{raw, found->path, found->st.path, loader.path, found->via, dlopen_mode_});
+        LoadedLibrary{raw,         found->path,       found->st.path,    loader.path,
+                      found->via,  dlopen_mode_,      found->list_owner, found->list_entry});
     objects_.push_back(std::move(o));
   }
 };

@@ -43,6 +43,14 @@ struct ElfHeader {
   bool ident_padding_zero = true;  // e_ident[EI_PAD..] all zero, as glibc demands
 };
 
+// Where a string the loader reads lies in the file, for in-place edits
+// (--rewrite-ref, --shrink-rpath): its file offset and how many bytes a
+// replacement may use, the terminating NUL not counted.
+struct ElfStringSlot {
+  std::uint64_t offset = 0;
+  std::uint64_t capacity = 0;
+};
+
 struct ElfInfo {
   ElfHeader header;
   bool dynamic = false;  // has a PT_DYNAMIC segment
@@ -55,6 +63,10 @@ struct ElfInfo {
   std::uint64_t flags_1 = 0;             // DT_FLAGS_1
   std::vector<DlopenDependency> dlopen;  // from FDO .note.dlopen notes
   std::vector<std::string> warnings;     // recoverable oddities (bad dlopen JSON, ...)
+  // Set by read_elf only (the fast reader), for editing.
+  std::optional<ElfStringSlot> interpreter_slot, rpath_slot, runpath_slot;
+  std::uint64_t dynstr_offset = 0;         // file offset of DT_STRTAB
+  std::vector<std::uint64_t> dynstr_refs;  // string-table offsets the dynamic entries name
 
   bool nodeflib() const { return (flags_1 & elfconst::kDf1Nodeflib) != 0; }
 };
@@ -80,6 +92,11 @@ Result<ElfInfo> read_elf(const std::filesystem::path& host_path, std::string_vie
 // relocation): slower, for full inspection and for checking the fast reader.
 Result<ElfInfo> read_elf_with_lief(const std::filesystem::path& host_path,
                                    std::string_view display);
+
+// String-table offsets of the names in .dynsym (found through the section
+// headers; empty when the file has none): strings an edit of the dynamic
+// string table must not overwrite, since linkers share string tails.
+std::vector<std::uint64_t> dynsym_name_offsets(std::string_view bytes);
 
 // "x86-64", "AArch64", ... for messages.
 std::string machine_name(std::uint16_t machine);

@@ -11,6 +11,7 @@
 
 #include "elfprune/closure.hpp"
 #include "elfprune/dpkg.hpp"
+#include "elfprune/edits.hpp"
 #include "elfprune/emit.hpp"
 #include "elfprune/inventory.hpp"
 #include "elfprune/npm.hpp"
@@ -34,6 +35,8 @@ struct PruneOptions {
   EmitMode mode = EmitMode::DryRun;
   std::string out_dir;  // host path, for EmitMode::Out
   std::string store_dir = "/nix/store";
+  std::vector<PathRewrite> rewrites;  // --rewrite-ref
+  bool shrink_rpath = false;
   LoaderOptions loader;
   // Progress callback: (pass name, done, total); total 0 when unknown.
   std::function<void(std::string_view, std::size_t, std::size_t)> progress;
@@ -54,6 +57,7 @@ struct PruneContext {
   Plan plan;
   EmitStats emitted;
   VerifyResult verified;
+  EditResult edited;
   PruneReport report;
 };
 
@@ -65,6 +69,9 @@ void pass_classify(PruneContext& ctx);
 void pass_plan(PruneContext& ctx);
 Result<bool> pass_emit(PruneContext& ctx);
 void pass_verify(PruneContext& ctx);
+// --rewrite-ref / --shrink-rpath: checked on the plan's view before anything
+// is written (check_only), then applied to the written tree and verified.
+void pass_edit(PruneContext& ctx, bool check_only);
 void pass_report(PruneContext& ctx);
 
 // Everything up to the plan (what `why` needs), or the whole pipeline.

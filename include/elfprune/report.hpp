@@ -39,6 +39,14 @@ struct PruneReport {
   std::vector<std::string> warnings;
   std::vector<std::string> problems;  // verification and emit failures
   bool verified = false;
+  // --rewrite-ref / --shrink-rpath: each file changed (or, in a dry run,
+  // that would be), and whether the written result was checked again.
+  struct Edit {
+    std::string path;
+    std::string what;
+  };
+  std::vector<Edit> edits;
+  bool edits_written = false;
 };
 
 // The human summary: before/after, totals by rule and by package, the 15

@@ -38,7 +38,9 @@ elfprunePostInstall() {
             continue
         fi
         echo "elfprune: pruning output $output ($dir)"
-        "$elfprune" prune "$dir" --in-place --sysroot / "${flags[@]}" || {
+        # Nix gives builders a terminal (TERM=xterm-256color); a progress
+        # line would only litter the build log.
+        TERM=dumb "$elfprune" prune "$dir" --in-place --sysroot / "${flags[@]}" || {
             local status=$?
             echo "elfprune: pruning $dir failed (exit $status); set dontElfprune=1 to skip" >&2
             return "$status"

@@ -42,6 +42,8 @@ struct PruneCommandOptions {
   bool in_place = false;
   bool dry_run = false;
   std::string report_file;
+  std::vector<std::string> rewrite_refs;  // FROM=TO
+  bool shrink_rpath = false;
   bool json = false;
 };
 

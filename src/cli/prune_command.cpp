@@ -77,8 +77,8 @@ int report_error(std::ostream& err, const Error& e) {
 }
 
 // A one-line progress display on stderr, only when it is a terminal that
-// can erase a line: Nix runs builders on a pseudo-terminal without TERM, and
-// escape sequences would litter the build log.
+// can erase a line (TERM set and not "dumb", as the Nix setup hook sets it:
+// escape sequences would litter a build log).
 bool can_show_progress() {
   const char* term = std::getenv("TERM");
   return ::isatty(2) != 0 && term != nullptr && *term != '\0' && std::string_view(term) != "dumb";
@@ -133,6 +133,15 @@ void add_prune_command(CLI::App& app, PruneCommandOptions& o) {
   in_place->excludes(dry);
   cmd->add_option("--report", o.report_file, "Also write the JSON report to FILE")
       ->type_name("FILE");
+  repeatable(cmd->add_option("--rewrite-ref", o.rewrite_refs,
+                             "In kept files, replace references to the path FROM (a store path "
+                             "or any absolute prefix) with TO: scripts and text directly, ELF "
+                             "PT_INTERP and RPATH/RUNPATH as strings, other binary content only "
+                             "when FROM and TO have the same length; repeatable"),
+             "FROM=TO");
+  cmd->add_flag("--shrink-rpath", o.shrink_rpath,
+                "Drop RPATH/RUNPATH elements of kept ELF files that find none of their "
+                "libraries, keeping those that serve .note.dlopen sonames and --dlopen names");
   cmd->add_flag("--json", o.json, "Print the JSON report instead of the summary");
 }
 
@@ -162,6 +171,12 @@ int run_prune(const PruneCommandOptions& o, std::ostream& out, std::ostream& err
                : o.in_place       ? EmitMode::InPlace
                                   : EmitMode::DryRun;
   opts->out_dir = o.out_dir;
+  for (const auto& spec : o.rewrite_refs) {
+    auto r = parse_path_rewrite(spec);
+    if (!r) return report_error(err, r.error());
+    opts->rewrites.push_back(std::move(*r));
+  }
+  opts->shrink_rpath = o.shrink_rpath;
   ProgressLine line(err);
   opts->progress = [&line](std::string_view pass, std::size_t done, std::size_t total) {
     line(pass, done, total);
