@@ -32,7 +32,8 @@ Result<bool> replace_file(int base, const std::string& inside, std::string_view 
   const auto comps = components(inside);
   if (comps.empty()) return make_error(inside, "not a file");
   DirChain::Step s = chain.open(comps, comps.size() - 1);
-  if (s.err != 0) return make_error(inside, fmt::format("cannot open its directory: {}", errno_text(s.err)));
+  if (s.err != 0)
+    return make_error(inside, fmt::format("cannot open its directory: {}", errno_text(s.err)));
   const std::string& name = comps.back();
   struct stat st {};
   if (::fstatat(s.fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) {
@@ -40,7 +41,8 @@ Result<bool> replace_file(int base, const std::string& inside, std::string_view 
   }
   const std::string tmp = fmt::format(".{}.elfprune-{}", name, ::getpid());
   Fd fd(::openat(s.fd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-  if (!fd.ok()) return make_error(inside, fmt::format("cannot write beside it: {}", errno_text(errno)));
+  if (!fd.ok())
+    return make_error(inside, fmt::format("cannot write beside it: {}", errno_text(errno)));
   auto fail = [&](const char* what) {
     const int err = errno;
     ::unlinkat(s.fd, tmp.c_str(), 0);
@@ -63,8 +65,8 @@ Result<bool> replace_file(int base, const std::string& inside, std::string_view 
 // Resolutions of every kept ELF object, for --shrink-rpath's bookkeeping
 // and for comparing the tree before and after the edits.
 struct Resolved {
-  std::vector<std::string> loaded;   // "name -> realpath", in order
-  std::set<std::string> missing;     // names
+  std::vector<std::string> loaded;  // "name -> realpath", in order
+  std::set<std::string> missing;    // names
 };
 
 class Editor {
@@ -148,7 +150,8 @@ class Editor {
       auto info = resolver.elf_info(e->path);
       if (!info || !(*info)->dynamic) continue;
       std::vector<std::string> names = dlopen_names;
-      for (const auto& d : (*info)->dlopen) names.insert(names.end(), d.sonames.begin(), d.sonames.end());
+      for (const auto& d : (*info)->dlopen)
+        names.insert(names.end(), d.sonames.begin(), d.sonames.end());
       auto res = resolver.resolve(e->path, names);
       if (!res) continue;
       Resolved r;
@@ -184,9 +187,10 @@ class Editor {
       const auto& slot = runpath ? info->runpath_slot : info->rpath_slot;
       if (!list || !slot || list->empty()) continue;
       if (unresolved_.count(e->path) != 0) {
-        result_.problems.push_back(edit_failure(
-            e->path, "--shrink-rpath: a library it needs is missing, so its search list is "
-                     "left as it is"));
+        result_.warnings.push_back(fmt::format(
+            "{}: --shrink-rpath: a library it needs is missing, so its search list is left as "
+            "it is",
+            e->path));
         continue;
       }
       auto it = usage_.find({e->path, runpath});
@@ -204,8 +208,9 @@ class Editor {
         continue;
       }
       if (write(e->path, bytes)) {
-        result_.edits.push_back({e->path, fmt::format("{} {} -> {}", runpath ? "RUNPATH" : "RPATH",
-                                                      *list, shrunk->empty() ? "(empty)" : *shrunk)});
+        result_.edits.push_back(
+            {e->path, fmt::format("{} {} -> {}", runpath ? "RUNPATH" : "RPATH", *list,
+                                  shrunk->empty() ? "(empty)" : *shrunk)});
       }
     }
   }
@@ -216,12 +221,14 @@ class Editor {
     for (const auto& [path, was] : before) {
       auto now = after.find(path);
       if (now == after.end()) {
-        result_.problems.push_back(edit_failure(path, "is no longer a dynamic ELF object after editing"));
+        result_.problems.push_back(
+            edit_failure(path, "is no longer a dynamic ELF object after editing"));
         continue;
       }
       for (const auto& m : now->second.missing) {
         if (was.missing.count(m) == 0) {
-          result_.problems.push_back(edit_failure(path, fmt::format("{} no longer resolves after editing", m)));
+          result_.problems.push_back(
+              edit_failure(path, fmt::format("{} no longer resolves after editing", m)));
         }
       }
       if (exact && now->second.loaded != was.loaded) {
@@ -233,9 +240,9 @@ class Editor {
     for (const auto& edit : result_.edits) {
       auto shebang = parse_shebang(tree_.read_head(edit.path, 256));
       if (shebang && !tree_.exists(shebang->interpreter)) {
-        result_.problems.push_back(edit_failure(
-            edit.path, fmt::format("its interpreter {} does not exist after rewriting",
-                                   shebang->interpreter)));
+        result_.problems.push_back(
+            edit_failure(edit.path, fmt::format("its interpreter {} does not exist after rewriting",
+                                                shebang->interpreter)));
       }
     }
     result_.verified = true;

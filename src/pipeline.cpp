@@ -296,6 +296,7 @@ void pass_report(PruneContext& ctx) {
   for (const auto& p : ctx.edited.problems)
     r.problems.push_back(fmt::format("{}: {}", p.path, p.message));
   for (const auto& e : ctx.edited.edits) r.edits.push_back({e.path, e.what});
+  for (const auto& w : ctx.edited.warnings) r.warnings.push_back(w);
   r.edits_written = ctx.edited.verified;
   r.verified = true;
 }

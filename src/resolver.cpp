@@ -249,8 +249,8 @@ class Session {
     std::string path;
     FileStat st;
     Via via;
-    std::string list_owner;  // RPATH/RUNPATH: the object whose list found it
-    std::string list_entry;  // and the element of that list, as written
+    std::string list_owner{};  // RPATH/RUNPATH: the object whose list found it
+    std::string list_entry{};  // and the element of that list, as written
   };
 
   // Try `dir/<subdir>/name` for each subdirectory the loader would (§3).
@@ -275,7 +275,7 @@ class Session {
       FileStat st;
       switch (verify(candidate, why, st)) {
         case Verdict::Accept:
-          found = Found{candidate, st, via, {}, {}};
+          found = Found{candidate, st, via};
           return true;
         case Verdict::Fatal:
           miss.reason = why;
@@ -289,11 +289,11 @@ class Session {
   }
 
   bool try_list(const std::vector<std::string>& dirs, const std::string& name, Via via,
-                MissingLibrary& miss, std::optional<Found>& found,
-                const Object* owner = nullptr) {
+                MissingLibrary& miss, std::optional<Found>& found, const Object* owner = nullptr) {
     for (const auto& d : dirs) {
       if (try_dir(d, name, via, true, miss, found)) {
-        if (owner != nullptr) {
+        // A stop without a find (a fatal candidate) has nothing to record.
+        if (owner != nullptr && found) {
           found->list_owner = owner->realpath;
           found->list_entry = list_entry_of(*owner, via == Via::Runpath, d);
         }
@@ -372,7 +372,7 @@ class Session {
         FileStat st;
         switch (verify(*cached, why, st)) {
           case Verdict::Accept:
-            found = Found{*cached, st, Via::Cache, {}, {}};
+            found = Found{*cached, st, Via::Cache};
             if (cfg_.cache_emulated && !warned_emulated_) {
               warned_emulated_ = true;
               out_.warnings.push_back(
@@ -422,7 +422,7 @@ class Session {
     const Object& o = objects_[idx];
     if (o.is_main || o.is_interp) return;
     out_.libraries.push_back(LoadedLibrary{raw, o.path, o.realpath, objects_[loader_idx].path,
-                                           Via::Loaded, dlopen_mode_, {}, {}});
+                                           Via::Loaded, dlopen_mode_});
   }
 
   void map_needed(int loader_idx, const std::string& raw) {
@@ -461,7 +461,7 @@ class Session {
       std::string why;
       FileStat st;
       if (verify(path, why, st) == Verdict::Accept) {
-        found = Found{path, st, Via::Direct, {}, {}};
+        found = Found{path, st, Via::Direct};
       } else if (!why.empty()) {
         miss.reason = why;
       }
@@ -500,9 +500,9 @@ class Session {
     // $ORIGIN of a library: the directory of the string it was opened under,
     // symlinks unresolved (§2).
     o.origin = dirname_of(found->path);
-    out_.libraries.push_back(
-        LoadedLibrary{raw,         found->path,       found->st.path,    loader.path,
-                      found->via,  dlopen_mode_,      found->list_owner, found->list_entry});
+    out_.libraries.push_back(LoadedLibrary{raw, found->path, found->st.path, loader.path,
+                                           found->via, dlopen_mode_, found->list_owner,
+                                           found->list_entry});
     objects_.push_back(std::move(o));
   }
 };

@@ -121,8 +121,9 @@ Result<bool> patch_elf_string(std::string& bytes, const ElfInfo& elf, const ElfS
     const auto symbols = dynsym_name_offsets(bytes);
     if (std::any_of(elf.dynstr_refs.begin(), elf.dynstr_refs.end(), shares) ||
         std::any_of(symbols.begin(), symbols.end(), shares)) {
-      return make_error(shown, "another dynamic string shares the bytes of the one to change; "
-                               "left as it is");
+      return make_error(shown,
+                        "another dynamic string shares the bytes of the one to change; "
+                        "left as it is");
     }
   }
   char* at = bytes.data() + slot.offset;

@@ -35,8 +35,9 @@ struct FileEdit {
 
 struct EditResult {
   std::vector<FileEdit> edits;
-  std::vector<Error> problems;  // a file that cannot be edited, or a failed check
-  bool verified = false;        // the written result was re-resolved
+  std::vector<Error> problems;        // a file that cannot be edited, or a failed check
+  std::vector<std::string> warnings;  // files left as they are, and why
+  bool verified = false;              // the written result was re-resolved
 };
 
 bool wants_edits(const EditOptions& options);

@@ -29,8 +29,8 @@ struct LoadedLibrary {
   bool dlopen = false;  // brought in by a dlopen request, not by DT_NEEDED
   // Via::Rpath / Via::Runpath: the object whose list held it (canonical; an
   // RPATH may be inherited) and the element of that list, as written.
-  std::string list_owner;
-  std::string list_entry;
+  std::string list_owner{};
+  std::string list_entry{};
 };
 
 struct MissingLibrary {
