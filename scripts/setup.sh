@@ -8,6 +8,8 @@ packages=(
   liblief-dev libcli11-dev libfmt-dev libgtest-dev nlohmann-json3-dev
   python3 python3-pyelftools
   debootstrap musl-tools pax-utils strace file
+  # chattr (immutable files in the --in-place tests); setpriv is util-linux's
+  e2fsprogs
   # 32-bit fixture libraries (the loader must skip a foreign class)
   gcc-multilib
   # aws-lambda-ric's install script builds curl and aws-lambda-cpp from source
