@@ -10,6 +10,8 @@ packages=(
   debootstrap musl-tools pax-utils strace file
   # a real nix-build for the Nix end-to-end tests (single user, offline)
   nix-bin
+  # chattr (immutable files in the --in-place tests); setpriv is util-linux's
+  e2fsprogs
   # 32-bit fixture libraries (the loader must skip a foreign class)
   gcc-multilib
   # aws-lambda-ric's install script builds curl and aws-lambda-cpp from source

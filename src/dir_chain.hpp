@@ -1,6 +1,6 @@
-// Private to emit.cpp and edits.cpp: directory fds opened one component at a time with
-// O_NOFOLLOW, so that a path from the tree can never be redirected by a
-// symlink. Knows nothing about plans or inventories.
+// Private to emit.cpp, in_place.cpp and edits.cpp: directory fds opened one
+// component at a time with O_NOFOLLOW, so that a path from the tree can never
+// be redirected by a symlink. Knows nothing about plans or inventories.
 #pragma once
 
 #include <fcntl.h>
@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "elfprune/emit.hpp"
 #include "elfprune/root.hpp"
 
 namespace elfprune::emit_detail {
@@ -24,6 +25,14 @@ namespace elfprune::emit_detail {
 constexpr int kDirFlags = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
 
 using elfprune::errno_text;
+
+constexpr std::size_t kProgressEvery = 1000;
+
+inline void report_progress(const EmitOptions& options, std::size_t done, std::size_t total) {
+  if (options.progress && (done % kProgressEvery == 0 || done == total)) {
+    options.progress(done, total);
+  }
+}
 
 inline std::vector<std::string> components(std::string_view path) {
   return path_components(path);

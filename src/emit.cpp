@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "dir_chain.hpp"
+#include "elfprune/in_place.hpp"
 
 namespace fs = std::filesystem;
 
@@ -38,7 +39,6 @@ namespace {
 
 using namespace emit_detail;  // NOLINT(google-build-using-namespace): private helpers
 
-constexpr std::size_t kProgressEvery = 1000;
 // The one xattr that changes what a program may do at run time (ping's
 // cap_net_raw). user.* is informational, trusted.* needs CAP_SYS_ADMIN and
 // holds overlayfs state that must not be copied, security.selinux and IMA
@@ -47,12 +47,6 @@ constexpr const char* kCapabilityXattr = "security.capability";
 
 Error failure(const std::string& path, std::string message) {
   return make_error(path, std::move(message), ErrorKind::Failed);
-}
-
-void report_progress(const EmitOptions& options, std::size_t done, std::size_t total) {
-  if (options.progress && (done % kProgressEvery == 0 || done == total)) {
-    options.progress(done, total);
-  }
 }
 
 // ---------------------------------------------------------------------------
@@ -370,69 +364,6 @@ class OutWriter {
   EmitStats stats_;
 };
 
-// ---------------------------------------------------------------------------
-// --in-place
-
-std::string removal_message(int err, bool is_dir) {
-  switch (err) {
-    case ENOTEMPTY:
-    case EEXIST:
-      return "directory not empty (something was added since the inventory), not removed";
-    case EISDIR:
-      return "is a directory now, not removed";
-    case ENOTDIR:
-      return is_dir ? "is no longer a directory (a symlink or file took its place), not removed"
-                    : "not removed: not a directory";
-    case EROFS:
-      return "cannot remove: read-only file system";
-    case EPERM:
-      return "cannot remove: operation not permitted (immutable or append-only attribute?)";
-    default:
-      return fmt::format("cannot remove: {}", errno_text(err));
-  }
-}
-
-EmitStats remove_in_place(const Inventory& inv, const std::vector<bool>& keep,
-                          const EmitOptions& options, int base) {
-  EmitStats stats;
-  DirChain chain(base);
-  // One problem per bad directory, not one per entry below it.
-  std::set<std::string> refused;
-  const std::size_t total = inv.entries.size();
-  std::size_t done = 0;
-  // Reverse order: a directory's subtree follows it, so children go first.
-  for (std::size_t i = total; i-- > 0; report_progress(options, ++done, total)) {
-    if (keep[i]) continue;
-    const InventoryEntry& e = inv.entries[i];
-    const auto comps = components(e.path);
-    if (comps.empty() || e.path == inv.top) {
-      stats.problems.push_back(failure(e.path, "not removing the pruned directory itself"));
-      continue;
-    }
-    const bool is_dir = e.type == FileType::Directory;
-    DirChain::Step s = chain.open(comps, comps.size() - 1);
-    if (s.err == ENOENT) {
-      ++stats.removed;  // a parent is gone already: an earlier, interrupted run
-      continue;
-    }
-    if (s.err != 0) {
-      const std::string bad = inside_path(comps, s.depth + 1);
-      if (refused.insert(bad).second) {
-        stats.problems.push_back(
-            failure(bad, chain_message(chain, comps, s) + "; nothing below it removed"));
-      }
-      continue;
-    }
-    if (::unlinkat(s.fd, comps.back().c_str(), is_dir ? AT_REMOVEDIR : 0) == 0 || errno == ENOENT) {
-      ++stats.removed;
-    } else {
-      stats.problems.push_back(failure(e.path, removal_message(errno, is_dir)));
-    }
-  }
-  if (options.progress && total == 0) options.progress(0, 0);
-  return stats;
-}
-
 }  // namespace
 
 Result<EmitStats> emit(const Root& root, const Inventory& inventory, const std::vector<bool>& keep,
@@ -442,13 +373,12 @@ Result<EmitStats> emit(const Root& root, const Inventory& inventory, const std::
                                               inventory.entries.size()));
   }
   if (options.mode == EmitMode::DryRun) return EmitStats{};
+  if (options.mode == EmitMode::InPlace) return remove_in_place(root, inventory, keep, options);
 
   Fd base(::open(root.host_dir().c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!base.ok()) {
     return failure(root.host_dir().string(), fmt::format("cannot open: {}", errno_text(errno)));
   }
-  if (options.mode == EmitMode::InPlace)
-    return remove_in_place(inventory, keep, options, base.get());
 
   auto out = open_out_dir(root, inventory, options.out_dir);
   if (!out) return out.error();

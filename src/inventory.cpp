@@ -20,7 +20,8 @@ std::string join(const std::string& dir, std::string_view name) {
 
 class Walker {
  public:
-  Walker(Inventory& inv, dev_t top_dev) : inv_(inv), top_dev_(top_dev) {}
+  Walker(Inventory& inv, dev_t top_dev, const std::vector<std::string>& hidden)
+      : inv_(inv), top_dev_(top_dev), hidden_(hidden) {}
 
   // Directories are opened relative to their parent's fd with O_NOFOLLOW, so
   // a symlink swapped in mid-walk is never followed out of the tree.
@@ -44,6 +45,9 @@ class Walker {
     }
     std::sort(names.begin(), names.end());
     for (const auto& name : names) {
+      if (dir == inv_.top && std::find(hidden_.begin(), hidden_.end(), name) != hidden_.end()) {
+        continue;
+      }
       struct stat st {};
       const std::string path = join(dir, name);
       if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
@@ -97,6 +101,7 @@ class Walker {
  private:
   Inventory& inv_;
   dev_t top_dev_;
+  const std::vector<std::string>& hidden_;
 };
 
 }  // namespace
@@ -130,7 +135,8 @@ bool Inventory::contains(const std::string& path) const {
                          path[top.size()] == '/');
 }
 
-Result<Inventory> take_inventory(const Root& root, const std::string& top) {
+Result<Inventory> take_inventory(const Root& root, const std::string& top,
+                                 const std::vector<std::string>& hidden) {
   auto st = root.resolve(top);
   if (!st) return st.error();
   if (st->type != FileType::Directory) return make_error(top, "not a directory");
@@ -142,7 +148,7 @@ Result<Inventory> take_inventory(const Root& root, const std::string& top) {
     return make_error(top, fmt::format("cannot open directory: {}", std::strerror(errno)));
   struct stat tst {};
   if (::fstat(fd, &tst) == 0) inv.entries.push_back(Walker::entry_of(inv.top, tst));
-  Walker(inv, tst.st_dev).walk(fd, inv.top);
+  Walker(inv, tst.st_dev, hidden).walk(fd, inv.top);
   ::close(fd);
   // Sorted by path with '/' ordered first, so that a directory's subtree is
   // contiguous and follows the directory itself. '/' becomes '\0', the one

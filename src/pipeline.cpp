@@ -100,9 +100,31 @@ Result<bool> check_options(const PruneOptions& o) {
   return true;
 }
 
+Result<bool> pass_interrupted(PruneContext& ctx) {
+  if (ctx.options.mode != EmitMode::InPlace) {
+    if (!has_journal(ctx.root, ctx.top)) return true;
+    return make_error(
+        lexically_absolute(kJournalName, ctx.top),
+        "an interrupted --in-place run left this journal: the tree is half-pruned and would "
+        "not be planned as a whole; run prune --in-place again to finish it (or delete the "
+        "journal to plan the tree as it is now)",
+        ErrorKind::Usage);
+  }
+  progress(ctx, "finish");
+  EmitOptions eo;
+  eo.progress = [&ctx](std::size_t done, std::size_t total) {
+    progress(ctx, "finish", done, total);
+  };
+  auto finished = finish_interrupted(ctx.root, ctx.top, eo);
+  if (!finished) return finished.error();
+  ctx.finished = std::move(*finished);
+  return true;
+}
+
 Result<bool> pass_inventory(PruneContext& ctx) {
   progress(ctx, "inventory");
-  auto inv = take_inventory(ctx.root, ctx.top);
+  auto inv =
+      take_inventory(ctx.root, ctx.top, {std::string(kJournalName), std::string(kJournalTempName)});
   if (!inv) return inv.error();
   ctx.inventory = std::move(*inv);
   for (const auto& e : ctx.options.entries) {
@@ -282,6 +304,14 @@ void pass_report(PruneContext& ctx) {
                                     fmt::join(steps, "; ")));
     }
   }
+  if (ctx.finished.found) {
+    r.warnings.push_back(fmt::format(
+        "{}: finished the interrupted --in-place run it records first: {} of {} entries removed",
+        lexically_absolute(kJournalName, ctx.top), ctx.finished.stats.removed,
+        ctx.finished.listed));
+  }
+  for (const auto& p : ctx.finished.stats.problems)
+    r.problems.push_back(fmt::format("{}: {}", p.path, p.message));
   for (const auto& p : ctx.inventory.problems)
     r.warnings.push_back(fmt::format("{}: {}", p.path, p.message));
   for (const auto& w : ctx.dpkg.warnings) r.warnings.push_back(w);
@@ -305,6 +335,7 @@ Result<std::unique_ptr<PruneContext>> plan_prune(PruneOptions options) {
   auto ok = check_options(options);
   if (!ok) return ok.error();
   auto ctx = std::make_unique<PruneContext>(std::move(options));
+  if (auto done = pass_interrupted(*ctx); !done) return done.error();
   if (auto inv = pass_inventory(*ctx); !inv) return inv.error();
   pass_close(*ctx);
   pass_classify(*ctx);

@@ -59,6 +59,17 @@ TEST(Inventory, DirectoryComesRightBeforeItsSubtree) {
   }
 }
 
+TEST(Inventory, HiddenNamesAreSkippedOnlyDirectlyInTheTop) {
+  TempDir dir;
+  write_file(dir / "srv/app/.journal", "");
+  write_file(dir / "srv/app/sub/.journal", "");
+  write_file(dir / "srv/.journal", "");
+  auto inv = take_inventory(Root(dir.path()), "/srv/app", {".journal"});
+  ASSERT_TRUE(inv.ok()) << inv.error().message;
+  EXPECT_EQ(paths_of(*inv),
+            (std::vector<std::string>{"/srv/app", "/srv/app/sub", "/srv/app/sub/.journal"}));
+}
+
 TEST(Inventory, SymlinkTargetIsRecordedAndNotFollowed) {
   TempDir dir;
   write_file(dir / "usr/lib/libc.so.6", "elf");

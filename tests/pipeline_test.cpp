@@ -10,6 +10,11 @@ namespace {
 
 namespace fs = std::filesystem;
 using test::compile_c;
+
+// The journal's path inside the root ("/" + name trips GCC 12's -Wrestrict).
+std::string journal_path() {
+  return std::string("/").append(kJournalName);
+}
 using test::make_symlink;
 using test::TempDir;
 using test::write_file;
@@ -82,6 +87,51 @@ TEST_F(PipelineTest, InPlaceRemovesThePlannedFilesAndIsIdempotent) {
   ASSERT_TRUE(second.ok());
   EXPECT_TRUE((*second)->report.removed.empty() ||
               (*second)->report.after.bytes == (*first)->report.after.bytes);
+}
+
+TEST_F(PipelineTest, InPlaceFinishesAnInterruptedRunBeforePlanning) {
+  // What a run killed after its first removal leaves: the journal, and a
+  // tree in which the plan of the whole tree is no longer visible.
+  write_file(root_ / std::string(kJournalName), encode_journal({{"usr/include/prog.h", false},
+                                                                {"opt/unrelated/data", false},
+                                                                {"opt/unrelated", true}}));
+  fs::remove(root_ / "usr/include/prog.h");
+  auto ctx = prune(options(EmitMode::InPlace));
+  ASSERT_TRUE(ctx.ok()) << ctx.error().message;
+  const PruneReport& r = (*ctx)->report;
+  EXPECT_TRUE(r.problems.empty());
+  EXPECT_FALSE(fs::exists(root_ / "opt/unrelated"));
+  EXPECT_FALSE(fs::exists(root_ / std::string(kJournalName)));
+  EXPECT_TRUE(fs::exists(root_ / "usr/bin/prog"));
+  // The journal is not tree content: neither planned nor reported.
+  for (const auto& item : r.removed) EXPECT_EQ(item.path.find(kJournalName), std::string::npos);
+  const std::string warning = journal_path() +
+                              ": finished the interrupted --in-place run it records first: 3 of "
+                              "3 entries removed";
+  EXPECT_NE(std::find(r.warnings.begin(), r.warnings.end(), warning), r.warnings.end());
+}
+
+TEST_F(PipelineTest, DryRunAndOutRefuseAHalfPrunedTree) {
+  write_file(root_ / std::string(kJournalName), encode_journal({{"opt/unrelated/data", false}}));
+  for (EmitMode mode : {EmitMode::DryRun, EmitMode::Out}) {
+    auto ctx = prune(options(mode));
+    ASSERT_FALSE(ctx.ok());
+    EXPECT_EQ(ctx.error().path, journal_path());
+    EXPECT_EQ(ctx.error().kind, ErrorKind::Usage);
+    EXPECT_NE(ctx.error().message.find("--in-place again"), std::string::npos);
+  }
+  EXPECT_FALSE(fs::exists(tmp_.path() / "out"));
+  EXPECT_TRUE(fs::exists(root_ / "opt/unrelated/data"));
+}
+
+TEST_F(PipelineTest, CorruptJournalStopsAnInPlaceRunBeforeAnythingIsRemoved) {
+  write_file(root_ / std::string(kJournalName), "elfprune in-place journal 1\nentries 1\n");
+  auto ctx = prune(options(EmitMode::InPlace));
+  ASSERT_FALSE(ctx.ok());
+  EXPECT_EQ(ctx.error().path, journal_path());
+  EXPECT_EQ(ctx.error().kind, ErrorKind::Input);
+  EXPECT_TRUE(fs::exists(root_ / "opt/unrelated/data"));
+  EXPECT_TRUE(fs::exists(root_ / "usr/include/prog.h"));
 }
 
 TEST_F(PipelineTest, WithoutEntriesOnlyRulesRemove) {

@@ -43,9 +43,9 @@ struct EmitStats {
 //
 // InPlace: removes exactly the entries with keep[i] == false, children
 // before parents, never following a symlink (every step is relative to an
-// O_NOFOLLOW directory fd); an entry already gone is fine, so a re-run after
-// an interruption finishes the job. A directory is removed only when it is
-// planned for removal and is empty.
+// O_NOFOLLOW directory fd), directories only when planned and empty; an entry
+// already gone is fine. The removals are journalled first so that a run
+// killed half-way is finished by the next one (in_place.hpp).
 //
 // DryRun: touches nothing.
 Result<EmitStats> emit(const Root& root, const Inventory& inventory, const std::vector<bool>& keep,

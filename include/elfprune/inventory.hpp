@@ -47,7 +47,9 @@ struct Inventory {
 
 // Walk `top` (a canonical directory inside `root`) without following
 // symlinks. Unreadable directories are recorded in `problems` and skipped.
-// Errors: `top` missing or not a directory.
-Result<Inventory> take_inventory(const Root& root, const std::string& top = "/");
+// `hidden`: names directly in `top` that are not tree content (elfprune's
+// own in-place journal), left out. Errors: `top` missing or not a directory.
+Result<Inventory> take_inventory(const Root& root, const std::string& top = "/",
+                                 const std::vector<std::string>& hidden = {});
 
 }  // namespace elfprune

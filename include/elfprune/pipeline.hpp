@@ -13,6 +13,7 @@
 #include "elfprune/dpkg.hpp"
 #include "elfprune/edits.hpp"
 #include "elfprune/emit.hpp"
+#include "elfprune/in_place.hpp"
 #include "elfprune/inventory.hpp"
 #include "elfprune/npm.hpp"
 #include "elfprune/plan.hpp"
@@ -46,8 +47,9 @@ struct PruneContext {
   explicit PruneContext(PruneOptions opts);
 
   PruneOptions options;
-  Root root;        // the root paths resolve in (the sysroot, or ROOT)
-  std::string top;  // ROOT inside `root`
+  Root root;             // the root paths resolve in (the sysroot, or ROOT)
+  std::string top;       // ROOT inside `root`
+  FinishedRun finished;  // an interrupted --in-place run this one finished first
   std::unique_ptr<Resolver> resolver;
   Inventory inventory;
   DpkgDb dpkg;
@@ -63,6 +65,13 @@ struct PruneContext {
 
 // Each pass; `prune` runs them all. Errors end the run (bad ROOT, bad
 // --out); problems on single files are collected in the context.
+//
+// pass_interrupted comes first: --in-place finishes the removals an
+// interrupted run journalled (in_place.hpp) before planning anything; the
+// other modes refuse a tree that holds such a journal, as it is half-pruned
+// and a plan of it would not be the plan of the tree (a usage error naming
+// the journal: finish it with --in-place, or delete it).
+Result<bool> pass_interrupted(PruneContext& ctx);
 Result<bool> pass_inventory(PruneContext& ctx);
 void pass_close(PruneContext& ctx);
 void pass_classify(PruneContext& ctx);
