@@ -62,6 +62,28 @@ Result<bool> replace_file(int base, const std::string& inside, std::string_view 
   return true;
 }
 
+// Replace the symlink at `inside` with one pointing at `target`, the same
+// way: made beside it, renamed over it.
+Result<bool> replace_symlink(int base, const std::string& inside, const std::string& target) {
+  DirChain chain(base);
+  const auto comps = components(inside);
+  if (comps.empty()) return make_error(inside, "not a symlink");
+  DirChain::Step s = chain.open(comps, comps.size() - 1);
+  if (s.err != 0) {
+    return make_error(inside, fmt::format("cannot open its directory: {}", errno_text(s.err)));
+  }
+  const std::string tmp = fmt::format(".{}.elfprune-{}", comps.back(), ::getpid());
+  if (::symlinkat(target.c_str(), s.fd, tmp.c_str()) != 0) {
+    return make_error(inside, fmt::format("cannot write beside it: {}", errno_text(errno)));
+  }
+  if (::renameat(s.fd, tmp.c_str(), s.fd, comps.back().c_str()) != 0) {
+    const int err = errno;
+    ::unlinkat(s.fd, tmp.c_str(), 0);
+    return make_error(inside, fmt::format("cannot replace: {}", errno_text(err)));
+  }
+  return true;
+}
+
 // Resolutions of every kept ELF object, for --shrink-rpath's bookkeeping
 // and for comparing the tree before and after the edits.
 struct Resolved {
@@ -98,7 +120,9 @@ class Editor {
  private:
   void collect_kept_files() {
     for (std::size_t i = 0; i < inv_.entries.size(); ++i) {
-      if (keep_[i] && inv_.entries[i].type == FileType::Regular) files_.push_back(&inv_.entries[i]);
+      if (!keep_[i]) continue;
+      if (inv_.entries[i].type == FileType::Regular) files_.push_back(&inv_.entries[i]);
+      if (inv_.entries[i].type == FileType::Symlink) links_.push_back(&inv_.entries[i]);
     }
   }
 
@@ -117,7 +141,28 @@ class Editor {
     return std::move(*info);
   }
 
+  void rewrite_links() {
+    for (const InventoryEntry* e : links_) {
+      auto refs = find_references(e->link_target, o_.rewrites);
+      if (refs.empty()) continue;
+      auto r = rewrite_references(e->link_target, nullptr, o_.rewrites, e->path);
+      if (!r || !*r) continue;  // a target holds no NUL: always text
+      const std::string& target = (*r)->bytes;
+      if (base_ >= 0) {
+        auto ok = replace_symlink(base_, e->path, target);
+        if (!ok) {
+          result_.problems.push_back(ok.error());
+          continue;
+        }
+      }
+      result_.edits.push_back(
+          {e->path, fmt::format("symlink target {} -> {}", e->link_target, target)});
+      rewritten_links_.push_back(e->path);
+    }
+  }
+
   void rewrite_references_pass() {
+    rewrite_links();
     for (const InventoryEntry* e : files_) {
       auto mapped = tree_.map_file(e->path);
       if (!mapped) continue;  // unreadable: the rest of the pipeline says so
@@ -236,6 +281,11 @@ class Editor {
             path, "loads other libraries after --shrink-rpath than before; the edit is wrong"));
       }
     }
+    for (const auto& link : rewritten_links_) {
+      if (!tree_.exists(link)) {
+        result_.problems.push_back(edit_failure(link, "dangles after rewriting its target"));
+      }
+    }
     // A rewritten script's interpreter must exist.
     for (const auto& edit : result_.edits) {
       auto shebang = parse_shebang(tree_.read_head(edit.path, 256));
@@ -254,6 +304,8 @@ class Editor {
   const EditOptions& o_;
   int base_ = -1;
   std::vector<const InventoryEntry*> files_;
+  std::vector<const InventoryEntry*> links_;
+  std::vector<std::string> rewritten_links_;
   // (object, RUNPATH?) -> the elements of its list that found something.
   std::map<std::pair<std::string, bool>, std::set<std::string>> usage_;
   std::set<std::string> unresolved_;  // objects with a missing DT_NEEDED

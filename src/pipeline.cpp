@@ -247,6 +247,56 @@ void pass_edit(PruneContext& ctx, bool check_only) {
   ctx.edited = apply_edits(*tree, ctx.inventory, ctx.plan.keep_mask(), eo);
 }
 
+void pass_store_removed(PruneContext& ctx) {
+  ctx.store_refs = StoreReferences(ctx.options.store_dir);
+  for (std::size_t i = 0; i < ctx.inventory.entries.size(); ++i) {
+    const InventoryEntry& e = ctx.inventory.entries[i];
+    if (ctx.plan.decisions[i].keep || !ctx.store_refs.in_store(e.path)) continue;
+    if (e.type == FileType::Symlink) {
+      ctx.store_refs.add(e.path, e.link_target, 0, false);
+    } else if (e.type == FileType::Regular) {
+      if (auto m = ctx.root.map_file(e.path)) ctx.store_refs.add(e.path, m->bytes(), e.size, false);
+    }
+  }
+}
+
+void pass_store_kept(PruneContext& ctx) {
+  const EmitMode mode = ctx.options.mode;
+  // Kept files as written: in OUT, or in ROOT (in place, or a dry run,
+  // whose edits are applied here in memory).
+  const Root written = mode == EmitMode::Out ? Root(ctx.options.out_dir) : ctx.root;
+  const bool apply_rewrites = mode == EmitMode::DryRun && !ctx.options.rewrites.empty();
+  for (std::size_t i = 0; i < ctx.inventory.entries.size(); ++i) {
+    const InventoryEntry& e = ctx.inventory.entries[i];
+    if (!ctx.plan.decisions[i].keep || !ctx.store_refs.in_store(e.path)) continue;
+    if (e.type == FileType::Symlink) {
+      std::string target = e.link_target;  // unless --rewrite-ref changed it
+      std::error_code ec;
+      if (auto t = fs::read_symlink(written.host(e.path), ec); !ec) target = t.string();
+      if (apply_rewrites) {
+        if (auto r = rewrite_references(target, nullptr, ctx.options.rewrites, e.path); r && *r)
+          target = (*r)->bytes;
+      }
+      ctx.store_refs.add(e.path, target, 0, true);
+    } else if (e.type == FileType::Regular) {
+      auto m = written.map_file(e.path);
+      if (!m) continue;
+      if (apply_rewrites && !find_references(m->bytes(), ctx.options.rewrites).empty()) {
+        auto elf = has_elf_magic(m->bytes())
+                       ? ctx.resolver->elf_info(e.path)
+                       : Result<std::shared_ptr<const ElfInfo>>(make_error(e.path, "not ELF"));
+        auto r = rewrite_references(m->bytes(), elf ? elf->get() : nullptr, ctx.options.rewrites,
+                                    e.path);
+        if (r && *r) {
+          ctx.store_refs.add(e.path, (*r)->bytes, e.size, true);
+          continue;
+        }
+      }
+      ctx.store_refs.add(e.path, m->bytes(), e.size, true);
+    }
+  }
+}
+
 void pass_report(PruneContext& ctx) {
   progress(ctx, "report");
   PruneReport& r = ctx.report;
@@ -327,6 +377,7 @@ void pass_report(PruneContext& ctx) {
     r.problems.push_back(fmt::format("{}: {}", p.path, p.message));
   for (const auto& e : ctx.edited.edits) r.edits.push_back({e.path, e.what});
   for (const auto& w : ctx.edited.warnings) r.warnings.push_back(w);
+  r.store_references = ctx.store_refs.result();
   r.edits_written = ctx.edited.verified;
   r.verified = true;
 }
@@ -359,9 +410,11 @@ Result<std::unique_ptr<PruneContext>> prune(PruneOptions options) {
     pass_report(*ctx);
     return ctx;
   }
+  pass_store_removed(*ctx);
   if (auto emitted = pass_emit(*ctx); !emitted) return emitted.error();
   if (!in_place) pass_verify(*ctx);
   if (!dry_run) pass_edit(*ctx, /*check_only=*/false);
+  pass_store_kept(*ctx);
   pass_report(*ctx);
   return ctx;
 }

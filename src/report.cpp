@@ -77,6 +77,38 @@ nlohmann::ordered_json items_json(const std::vector<ReportItem>& items, bool wit
   return arr;
 }
 
+// Store paths the kept files name (nix why-depends --precise for the whole
+// output), then those only removed files named: pruning releases them.
+void render_store_references(const PruneReport& r, std::string& out) {
+  std::size_t kept = 0;
+  for (const auto& s : r.store_references) kept += s.kept_by.empty() ? 0 : 1;
+  if (kept > 0) {
+    out += fmt::format("\nstore paths the kept files name ({}):\n", kept);
+    for (const auto& s : r.store_references) {
+      if (s.kept_by.empty()) continue;
+      out += fmt::format("  {}  by {} file{}: {}{}\n", s.store_path, s.kept_by.size(),
+                         s.kept_by.size() == 1 ? "" : "s", s.kept_by.front(),
+                         s.kept_by.size() > 1 ? ", ..." : "");
+      if (s.flag == "one-small-file") {
+        out += fmt::format("      held alive by one file of {}: is that reference needed?\n",
+                           human_bytes(s.kept_bytes));
+      }
+    }
+  }
+  std::vector<const StoreReference*> released;
+  for (const auto& s : r.store_references)
+    if (s.kept_by.empty()) released.push_back(&s);
+  if (!released.empty()) {
+    out += fmt::format("\nstore paths only removed files named, now out of the closure ({}):\n",
+                       released.size());
+    for (const auto* s : released) {
+      out += fmt::format("  {}  (by {} removed file{}, e.g. {})\n", s->store_path,
+                         s->removed_by.size(), s->removed_by.size() == 1 ? "" : "s",
+                         s->removed_by.front());
+    }
+  }
+}
+
 }  // namespace
 
 std::string render_report_text(const PruneReport& r) {
@@ -112,6 +144,7 @@ std::string render_report_text(const PruneReport& r) {
       out += fmt::format("  {}\n", w);
     }
   }
+  render_store_references(r, out);
   if (!r.edits.empty()) {
     out += fmt::format("\nedits ({}{}):\n", r.edits.size(),
                        r.edits_written ? ", written and verified" : ", not written");
@@ -126,6 +159,17 @@ std::string render_report_text(const PruneReport& r) {
         "script has its interpreter\n";
   }
   return out;
+}
+
+static nlohmann::ordered_json store_references_json(const PruneReport& r) {
+  auto refs = nlohmann::ordered_json::array();
+  for (const auto& s : r.store_references) {
+    refs.push_back({{"store_path", s.store_path},
+                    {"kept_by", s.kept_by},
+                    {"removed_by", s.removed_by},
+                    {"flag", s.flag}});
+  }
+  return refs;
 }
 
 std::string render_report_json(const PruneReport& r) {
@@ -154,6 +198,7 @@ std::string render_report_json(const PruneReport& r) {
   for (const auto& e : r.edits) edits.push_back({{"path", e.path}, {"edit", e.what}});
   doc["edits"] = edits;
   doc["edits_written"] = r.edits_written;
+  doc["store_references"] = store_references_json(r);
   doc["removed"] = items_json(r.removed, true);
   doc["kept"] = items_json(r.kept, false);
   return doc.dump(1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";

@@ -21,6 +21,7 @@
 #include "elfprune/resolver.hpp"
 #include "elfprune/root.hpp"
 #include "elfprune/rules.hpp"
+#include "elfprune/store_refs.hpp"
 #include "elfprune/verify.hpp"
 
 namespace elfprune {
@@ -60,6 +61,7 @@ struct PruneContext {
   EmitStats emitted;
   VerifyResult verified;
   EditResult edited;
+  StoreReferences store_refs{"/nix/store"};
   PruneReport report;
 };
 
@@ -81,6 +83,10 @@ void pass_verify(PruneContext& ctx);
 // --rewrite-ref / --shrink-rpath: checked on the plan's view before anything
 // is written (check_only), then applied to the written tree and verified.
 void pass_edit(PruneContext& ctx, bool check_only);
+// Store paths named by the files under the store directory: those of the
+// removed files before they go, those of the kept files as written.
+void pass_store_removed(PruneContext& ctx);
+void pass_store_kept(PruneContext& ctx);
 void pass_report(PruneContext& ctx);
 
 // Everything up to the plan (what `why` needs), or the whole pipeline.

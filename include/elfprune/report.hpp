@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "elfprune/store_refs.hpp"
+
 namespace elfprune {
 
 struct Totals {
@@ -47,6 +49,8 @@ struct PruneReport {
   };
   std::vector<Edit> edits;
   bool edits_written = false;
+  // Files under the store directory: the store paths they name.
+  std::vector<StoreReference> store_references;
 };
 
 // The human summary: before/after, totals by rule and by package, the 15

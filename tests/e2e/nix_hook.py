@@ -11,7 +11,8 @@ and points its Python scripts' shebangs at a "python" store path, twice:
 1. control (no hook): `nix-store -qR` holds the python store path (the
    builds are real, so Nix's own reference scan says so);
 2. with the hook sourced and postInstallHooks run: the build log shows the
-   elfprune summary, `nix-store -qR` does not hold the python store path,
+   elfprune summary (which names the python store path as released),
+   `nix-store -qR` does not hold the python store path,
    no *.py file is left, and node can still import the package and load its
    addon from the store path.
 """
@@ -58,6 +59,9 @@ def main():
     checks.check("elfprune: pruning output out" in log and "removed" in log,
                  "the build log shows the elfprune summary",
                  "\n    " + "\n    ".join(log.strip().splitlines()[-12:]))
+    checks.check(f"store paths only removed files named, now out of the closure" in log and
+                 python in log.split("now out of the closure")[-1],
+                 "the report names the python store path as released by the pruning")
     app = os.path.join(pruned, "lib", "app")
     py = sorted(p for p, _, _ in pc.walk(app) if p.endswith(".py"))
     checks.check(not py, "with the hook: no *.py file is left", f"{len(py)}: {py[:5]}")

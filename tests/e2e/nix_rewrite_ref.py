@@ -64,6 +64,10 @@ def main():
                  "bin/greet: 1 reference(s) rewritten (elf-strings): RUNPATH"):
         checks.check(what in log, f"the build log lists the edit '{what}'",
                      "\n    " + "\n    ".join(log.strip().splitlines()[-12:]))
+    named = log.split("store paths the kept files name")[-1].split("\n\n")[0]
+    checks.check(slim in named and full not in named,
+                 "the report lists the slim store path, not the full one, as named by kept files",
+                 named.strip())
     status = checks.finish()
     if status == 0:
         nix.delete(app)
