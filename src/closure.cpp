@@ -410,17 +410,25 @@ class Walker {
     const std::string_view bytes = mapped->bytes();
     for (const auto& ref : scan_path_strings(bytes)) {
       if (ref == path) continue;
-      auto st = root_.resolve(ref);
-      if (!st) continue;
-      if (st->type == FileType::Directory) {
-        if (is_shared_hierarchy(st->path) || is_ancestor_of_top(st->path)) continue;
-        reach(ref, Reason{EdgeKind::PathRef, path, ref}, Expand::Full, true);
-      } else {
-        reach(ref, Reason{EdgeKind::PathRef, path, ref}, Expand::Full, false);
-      }
+      reach_reference(path, ref);
+      if (auto to = rewritten_path(ref, in_.rewrites)) reach_reference(path, *to);
     }
     for (const auto& store_path : scan_store_paths(bytes, in_.store_dir)) {
       reach(store_path, Reason{EdgeKind::StoreRef, path, store_path}, Expand::Full, true);
+      if (auto to = rewritten_path(store_path, in_.rewrites)) {
+        reach(*to, Reason{EdgeKind::StoreRef, path, *to}, Expand::Full, true);
+      }
+    }
+  }
+
+  void reach_reference(const std::string& path, const std::string& ref) {
+    auto st = root_.resolve(ref);
+    if (!st) return;
+    if (st->type == FileType::Directory) {
+      if (is_shared_hierarchy(st->path) || is_ancestor_of_top(st->path)) return;
+      reach(ref, Reason{EdgeKind::PathRef, path, ref}, Expand::Full, true);
+    } else {
+      reach(ref, Reason{EdgeKind::PathRef, path, ref}, Expand::Full, false);
     }
   }
 

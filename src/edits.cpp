@@ -177,6 +177,16 @@ class Editor {
       }
       if (!*r) continue;
       const RewrittenFile& f = **r;
+      // A script whose new interpreter the result will not have: found
+      // before anything is written.
+      auto sb = parse_shebang(std::string_view(f.bytes).substr(0, 256));
+      auto was = parse_shebang(bytes.substr(0, 256));
+      if (sb && was && sb->interpreter != was->interpreter && !tree_.exists(sb->interpreter)) {
+        result_.problems.push_back(edit_failure(
+            e->path, fmt::format("its interpreter would be {}, which the result does not have",
+                                 sb->interpreter)));
+        continue;
+      }
       std::string what = fmt::format("{} reference(s) rewritten ({})", f.references,
                                      rewrite_method_name(f.method));
       if (!f.fields.empty()) what += fmt::format(": {}", fmt::join(f.fields, ", "));

@@ -143,6 +143,7 @@ void pass_close(PruneContext& ctx) {
   in.keep_globs = ctx.options.keep_globs;
   in.dlopen_names = ctx.options.dlopen_names;
   in.store_dir = ctx.options.store_dir;
+  in.rewrites = ctx.options.rewrites;
   ctx.closure = compute_closure(ctx.root, ctx.inventory, *ctx.resolver, ctx.dpkg, in);
   if (ctx.closure.everything && !ctx.options.keep_globs.empty()) {
     // Without entries everything is kept anyway; --keep still shields files

@@ -90,6 +90,14 @@ std::vector<Reference> find_references(std::string_view bytes,
   return kept;
 }
 
+std::optional<std::string> rewritten_path(std::string_view path,
+                                          const std::vector<PathRewrite>& rewrites) {
+  auto refs = find_references(path, rewrites);
+  if (refs.empty() || refs.front().offset != 0) return std::nullopt;
+  refs.resize(1);
+  return replaced(path, refs);
+}
+
 std::string_view rewrite_method_name(RewriteMethod m) {
   switch (m) {
     case RewriteMethod::Text:

@@ -172,14 +172,47 @@ TEST_F(EditsTest, ImpossibleRewriteChangesNothingInPlace) {
             "#!/bin/sh\nexec /opt/a/x\n");  // nothing rewritten
 }
 
-TEST_F(EditsTest, RewrittenScriptKeepsItsModeAndRuns) {
-  // The script's interpreter is a program printing its own name.
-  for (const char* v : {"old", "new"}) {
-    compile_c(std::string("#include <stdio.h>\nint main(void) { puts(\"") + v + "\"); }",
-              host(std::string("/opt/") + v + "/bin/greet"), "");
+class RewriteScriptTest : public EditsTest {
+ protected:
+  void SetUp() override {
+    EditsTest::SetUp();
+    // The script's interpreter is a program printing its own name.
+    for (const char* v : {"old", "new"}) {
+      compile_c(std::string("#include <stdio.h>\nint main(void) { puts(\"") + v + "\"); }",
+                host(std::string("/opt/") + v + "/bin/greet"), "");
+    }
+    write_file(host("/usr/bin/app"), "#!/opt/old/bin/greet\n");
+    fs::permissions(host("/usr/bin/app"), fs::perms(0755));
   }
-  write_file(host("/usr/bin/app"), "#!/opt/old/bin/greet\n");
-  fs::permissions(host("/usr/bin/app"), fs::perms(0755));
+};
+
+TEST_F(RewriteScriptTest, WithEntriesTheNewTargetIsKept) {
+  auto o = options(EmitMode::InPlace);
+  o.shrink_rpath = false;
+  o.entries = {"/usr/bin/app"};
+  o.rewrites = {PathRewrite{"/opt/old", "/opt/new"}};
+  auto ctx = prune(o);
+  ASSERT_TRUE(ctx.ok()) << ctx.error().message;
+  EXPECT_TRUE((*ctx)->report.problems.empty()) << (*ctx)->report.problems.front();
+  EXPECT_TRUE(fs::exists(host("/opt/new/bin/greet")));
+  EXPECT_EQ(chrooted("/usr/bin/app").output, "new\n");
+}
+
+TEST_F(RewriteScriptTest, MissingNewInterpreterChangesNothing) {
+  auto o = options(EmitMode::InPlace);
+  o.shrink_rpath = false;
+  o.rewrites = {PathRewrite{"/opt/old", "/opt/gone"}};
+  auto ctx = prune(o);
+  ASSERT_TRUE(ctx.ok()) << ctx.error().message;
+  const auto& problems = (*ctx)->report.problems;
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_NE(problems[0].find("/usr/bin/app: its interpreter would be /opt/gone/bin/greet"),
+            std::string::npos)
+      << problems[0];
+  EXPECT_EQ(chrooted("/usr/bin/app").output, "old\n");
+}
+
+TEST_F(RewriteScriptTest, RewrittenScriptKeepsItsModeAndRuns) {
   auto o = options(EmitMode::InPlace);
   o.shrink_rpath = false;
   o.rewrites = {PathRewrite{"/opt/old", "/opt/new"}};

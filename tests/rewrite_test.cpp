@@ -52,6 +52,14 @@ TEST(FindReferences, MatchesWholePathsOnly) {
   EXPECT_EQ(at, (std::vector<std::size_t>{0, 31, 44}));
 }
 
+TEST(RewrittenPath, OnlyAPrefixOfWholeComponents) {
+  const auto r = rules("/opt/old", "/opt/new");
+  EXPECT_EQ(rewritten_path("/opt/old/bin/x", r), std::optional<std::string>("/opt/new/bin/x"));
+  EXPECT_EQ(rewritten_path("/opt/old", r), std::optional<std::string>("/opt/new"));
+  EXPECT_EQ(rewritten_path("/opt/older/x", r), std::nullopt);
+  EXPECT_EQ(rewritten_path("/x/opt/old", r), std::nullopt);
+}
+
 TEST(RewriteReferences, TextIsRewrittenWhateverTheLengths) {
   const std::string script =
       "#!/nix/store/aaa-node-full/bin/node\nrequire('/nix/store/aaa-node-full/lib')\n";

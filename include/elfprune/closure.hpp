@@ -11,6 +11,7 @@
 #include "elfprune/dpkg.hpp"
 #include "elfprune/inventory.hpp"
 #include "elfprune/resolver.hpp"
+#include "elfprune/rewrite.hpp"
 #include "elfprune/root.hpp"
 
 namespace elfprune {
@@ -48,6 +49,10 @@ struct ClosureInputs {
   std::vector<std::string> dlopen_names;  // --dlopen, requested by every entry
   std::string store_dir = "/nix/store";
   bool use_dpkg = true;
+  // --rewrite-ref: a reference to FROM/x in a kept file will name TO/x, so
+  // TO/x is reached too (FROM/x stays reached: the tree as it is needs it
+  // until the edit is written).
+  std::vector<PathRewrite> rewrites;
 };
 
 struct Closure {

@@ -33,6 +33,11 @@ struct Reference {
 std::vector<Reference> find_references(std::string_view bytes,
                                        const std::vector<PathRewrite>& rewrites);
 
+// `path` with a FROM of `rewrites` at its start replaced; nullopt when none
+// matches.
+std::optional<std::string> rewritten_path(std::string_view path,
+                                          const std::vector<PathRewrite>& rewrites);
+
 // How a file's references were rewritten.
 enum class RewriteMethod {
   Text,        // no NUL byte in the file: replaced wherever they are
