@@ -18,6 +18,8 @@
 #include <optional>
 #include <utility>
 
+#include "pread_file.hpp"
+
 namespace elfprune {
 namespace {
 
@@ -68,42 +70,11 @@ HeaderLayout layout_of(std::string_view bytes, const ElfHeader& h) {
   return l;
 }
 
-// An open regular file: its first bytes and size, and the descriptor for
-// the guard's further reads (closed with the value).
-class OpenedHead {
- public:
-  OpenedHead(int fd, std::uint64_t size) : fd_(fd), size_(size) {}
-  OpenedHead(OpenedHead&& other) noexcept
-      : bytes(std::move(other.bytes)), fd_(std::exchange(other.fd_, -1)), size_(other.size_) {}
-  OpenedHead& operator=(OpenedHead&&) = delete;
-  OpenedHead(const OpenedHead&) = delete;
-  OpenedHead& operator=(const OpenedHead&) = delete;
-  ~OpenedHead() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-
-  std::uint64_t size() const { return size_; }
-
-  // `len` bytes at `off`, or nullopt when they are not all in the file.
-  std::optional<std::string> read(std::uint64_t off, std::uint64_t len) const {
-    if (off > size_ || len > size_ - off) return std::nullopt;
-    std::string buf(static_cast<std::size_t>(len), '\0');
-    std::size_t got = 0;
-    while (got < buf.size()) {
-      const ssize_t n =
-          ::pread(fd_, buf.data() + got, buf.size() - got, static_cast<off_t>(off + got));
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return std::nullopt;
-      got += static_cast<std::size_t>(n);
-    }
-    return buf;
-  }
-
+// An open regular file and its first bytes; the file stays open for the
+// guard's further reads.
+struct OpenedHead {
+  elf_detail::PreadFile file;
   std::string bytes;  // the first kHeader64Size bytes (fewer if the file is shorter)
-
- private:
-  int fd_;
-  std::uint64_t size_;
 };
 
 Result<OpenedHead> read_head(const std::filesystem::path& host_path, std::string_view display) {
@@ -126,11 +97,10 @@ Result<OpenedHead> read_head(const std::filesystem::path& host_path, std::string
     ::close(fd);
     return make_error(shown, "not a regular file");
   }
-  OpenedHead head(fd, static_cast<std::uint64_t>(st.st_size));
-  auto bytes = head.read(0, std::min<std::uint64_t>(kHeader64Size, head.size()));
+  elf_detail::PreadFile file(fd, static_cast<std::uint64_t>(st.st_size));
+  auto bytes = file.read(0, std::min<std::uint64_t>(kHeader64Size, file.size()));
   if (!bytes) return make_error(shown, "read error");
-  head.bytes = std::move(*bytes);
-  return head;
+  return OpenedHead{std::move(file), std::move(*bytes)};
 }
 
 // What LIEF 0.9 would choke on, checked before it sees the file; nullopt
@@ -139,8 +109,9 @@ Result<OpenedHead> read_head(const std::filesystem::path& host_path, std::string
 // offset + size and zero-fills it, so a single size beyond the end of the
 // file costs up to 2^64 bytes of memory and time (found by
 // tests/fuzz/elf_fuzz.cpp). Real files keep both inside the file.
-std::optional<std::string> lief_would_choke(const OpenedHead& file, const ElfHeader& h) {
-  const HeaderLayout l = layout_of(file.bytes, h);
+std::optional<std::string> lief_would_choke(const OpenedHead& head, const ElfHeader& h) {
+  const elf_detail::PreadFile& file = head.file;
+  const HeaderLayout l = layout_of(head.bytes, h);
   const bool is64 = h.elf_class == elfconst::kClass64;
   const bool le = h.data == elfconst::kDataLsb;
   const std::uint64_t phent = is64 ? 56 : 32;
