@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install every build and test dependency from Debian's packages.
+# Install every build and test dependency from Debian's packages, and the
+# packages named as arguments (scripts/fuzz.sh adds clang's).
 # Idempotent: runs `apt-get update` only when something is missing.
 set -euo pipefail
 
@@ -17,6 +18,7 @@ packages=(
   # aws-lambda-ric's install script builds curl and aws-lambda-cpp from source
   # (the npm end-to-end test)
   autoconf automake libtool make g++ libcurl4-openssl-dev
+  "$@"
 )
 # Node.js and npm for the npm end-to-end test, from Debian when the machine
 # has none of its own.

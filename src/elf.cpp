@@ -15,6 +15,10 @@
 #include <cerrno>
 #include <cstring>
 #include <mutex>
+#include <optional>
+#include <utility>
+
+#include "pread_file.hpp"
 
 namespace elfprune {
 namespace {
@@ -66,9 +70,11 @@ HeaderLayout layout_of(std::string_view bytes, const ElfHeader& h) {
   return l;
 }
 
+// An open regular file and its first bytes; the file stays open for the
+// guard's further reads.
 struct OpenedHead {
+  elf_detail::PreadFile file;
   std::string bytes;  // the first kHeader64Size bytes (fewer if the file is shorter)
-  std::uint64_t size = 0;
 };
 
 Result<OpenedHead> read_head(const std::filesystem::path& host_path, std::string_view display) {
@@ -91,14 +97,53 @@ Result<OpenedHead> read_head(const std::filesystem::path& host_path, std::string
     ::close(fd);
     return make_error(shown, "not a regular file");
   }
-  OpenedHead head;
-  head.size = static_cast<std::uint64_t>(st.st_size);
-  head.bytes.resize(kHeader64Size);
-  ssize_t n = ::pread(fd, head.bytes.data(), head.bytes.size(), 0);
-  ::close(fd);
-  if (n < 0) return make_error(shown, "read error");
-  head.bytes.resize(static_cast<std::size_t>(n));
-  return head;
+  elf_detail::PreadFile file(fd, static_cast<std::uint64_t>(st.st_size));
+  auto bytes = file.read(0, std::min<std::uint64_t>(kHeader64Size, file.size()));
+  if (!bytes) return make_error(shown, "read error");
+  return OpenedHead{std::move(file), std::move(*bytes)};
+}
+
+// What LIEF 0.9 would choke on, checked before it sees the file; nullopt
+// when nothing is known to. LIEF trusts the header's table offsets, and
+// before it reads a section or a segment it grows its copy of the file to
+// offset + size and zero-fills it, so a single size beyond the end of the
+// file costs up to 2^64 bytes of memory and time (found by
+// tests/fuzz/elf_fuzz.cpp). Real files keep both inside the file.
+std::optional<std::string> lief_would_choke(const OpenedHead& head, const ElfHeader& h) {
+  const elf_detail::PreadFile& file = head.file;
+  const HeaderLayout l = layout_of(head.bytes, h);
+  const bool is64 = h.elf_class == elfconst::kClass64;
+  const bool le = h.data == elfconst::kDataLsb;
+  const std::uint64_t phent = is64 ? 56 : 32;
+  const std::uint64_t shent = is64 ? 64 : 40;
+  const auto phdrs = file.read(l.phoff, l.phnum * phent);
+  if (l.phnum > 0 && (h.phentsize != phent || !phdrs)) {
+    return "program headers lie outside the file";
+  }
+  const auto shdrs = file.read(l.shoff, l.shnum * shent);
+  if (l.shnum > 0 && (l.shentsize != shent || !shdrs)) {
+    return "section headers lie outside the file";
+  }
+  auto inside = [&file](std::uint64_t offset, std::uint64_t size) {
+    return offset <= file.size() && size <= file.size() - offset;
+  };
+  for (std::uint16_t i = 0; i < l.phnum; ++i) {
+    const std::size_t at = i * phent;
+    const std::uint64_t offset = read_uint(*phdrs, at + (is64 ? 8 : 4), is64 ? 8 : 4, le);
+    const std::uint64_t filesz = read_uint(*phdrs, at + (is64 ? 32 : 16), is64 ? 8 : 4, le);
+    if (!inside(offset, filesz)) return fmt::format("segment {} lies outside the file", i);
+  }
+  constexpr std::uint64_t kShtNobits = 8;  // takes no room in the file
+  for (std::uint16_t i = 0; i < l.shnum; ++i) {
+    const std::size_t at = i * shent;
+    const std::uint64_t type = read_uint(*shdrs, at + 4, 4, le);
+    const std::uint64_t offset = read_uint(*shdrs, at + (is64 ? 24 : 16), is64 ? 8 : 4, le);
+    const std::uint64_t size = read_uint(*shdrs, at + (is64 ? 32 : 20), is64 ? 8 : 4, le);
+    if (type != kShtNobits && !inside(offset, size)) {
+      return fmt::format("section {} lies outside the file", i);
+    }
+  }
+  return std::nullopt;
 }
 
 void quiet_lief() {
@@ -159,18 +204,7 @@ Result<ElfInfo> read_elf_with_lief(const std::filesystem::path& host_path,
   auto header = parse_elf_header(head->bytes);
   if (!header) return make_error(shown, header.error().message);
 
-  // LIEF 0.9 trusts these offsets; check them against the file first.
-  const HeaderLayout l = layout_of(head->bytes, *header);
-  const std::uint64_t phent = header->elf_class == elfconst::kClass64 ? 56 : 32;
-  if (l.phnum > 0 && (header->phentsize != phent || l.phoff > head->size ||
-                      static_cast<std::uint64_t>(l.phnum) * phent > head->size - l.phoff)) {
-    return make_error(shown, "program headers lie outside the file");
-  }
-  const std::uint64_t shent = header->elf_class == elfconst::kClass64 ? 64 : 40;
-  if (l.shnum > 0 && (l.shentsize != shent || l.shoff > head->size ||
-                      static_cast<std::uint64_t>(l.shnum) * shent > head->size - l.shoff)) {
-    return make_error(shown, "section headers lie outside the file");
-  }
+  if (auto choke = lief_would_choke(*head, *header)) return make_error(shown, *choke);
 
   quiet_lief();
   std::unique_ptr<LIEF::ELF::Binary> bin;

@@ -17,6 +17,7 @@
 
 #include "elfprune/elf.hpp"
 #include "elfprune/root.hpp"
+#include "pread_file.hpp"
 
 namespace elfprune {
 namespace {
@@ -37,37 +38,7 @@ constexpr std::int64_t kDtFlags1 = 0x6ffffffb;
 constexpr std::int64_t kDtAuxiliary = 0x7ffffffd;
 constexpr std::int64_t kDtFilter = 0x7fffffff;
 constexpr std::uint32_t kShtDynsym = 11;
-// Caps that keep a hostile file from making us read or allocate without end.
-constexpr std::uint64_t kMaxTable = 64u << 20;
 constexpr std::size_t kMaxPhdrs = 65535;
-
-class File {
- public:
-  File(int fd, std::uint64_t size) : fd_(fd), size_(size) {}
-  ~File() { ::close(fd_); }
-  File(const File&) = delete;
-  File& operator=(const File&) = delete;
-
-  std::uint64_t size() const { return size_; }
-
-  // `len` bytes at `off`, or nullopt when any of them lies outside the file.
-  std::optional<std::string> read(std::uint64_t off, std::uint64_t len) const {
-    if (off > size_ || len > size_ - off || len > kMaxTable) return std::nullopt;
-    std::string buf(static_cast<std::size_t>(len), '\0');
-    std::size_t got = 0;
-    while (got < buf.size()) {
-      ssize_t n = ::pread(fd_, buf.data() + got, buf.size() - got, static_cast<off_t>(off + got));
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return std::nullopt;
-      got += static_cast<std::size_t>(n);
-    }
-    return buf;
-  }
-
- private:
-  int fd_;
-  std::uint64_t size_;
-};
 
 struct Phdr {
   std::uint32_t type = 0;
@@ -119,7 +90,7 @@ Result<ElfInfo> read_elf(const std::filesystem::path& host_path, std::string_vie
     ::close(fd);
     return make_error(shown, S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
   }
-  const File file(fd, static_cast<std::uint64_t>(st.st_size));
+  const elf_detail::PreadFile file(fd, static_cast<std::uint64_t>(st.st_size));
   const std::string head = file.read(0, std::min<std::uint64_t>(64, file.size())).value_or("");
   auto header = parse_elf_header(head);
   if (!header) return make_error(shown, header.error().message);

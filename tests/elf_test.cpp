@@ -152,6 +152,48 @@ TEST(ReadElf, HostileProgramHeaderTableIsRejected) {
   EXPECT_EQ(info.error().message, "program headers lie outside the file");
 }
 
+// Little-endian ELF64 fields of a compiled image, for the tests that break
+// one of its tables.
+std::uint64_t u64_at(const std::string& image, std::size_t off) {
+  std::uint64_t v = 0;
+  for (std::size_t i = 0; i < 8; ++i) {
+    v |= static_cast<std::uint64_t>(static_cast<unsigned char>(image[off + i])) << (8 * i);
+  }
+  return v;
+}
+void put_u64(std::string& image, std::size_t off, std::uint64_t v) {
+  for (std::size_t i = 0; i < 8; ++i) image[off + i] = static_cast<char>(v >> (8 * i));
+}
+
+// LIEF 0.9 zero-fills offset + size of every section and segment before
+// reading it: a size past the end of the file made it allocate gigabytes
+// (found by fuzzing, fixtures/fuzz-regressions/elf/). The adapter refuses
+// such a file; the fast reader, which reads neither, still reads it.
+TEST(ReadElfWithLief, SectionOrSegmentBeyondTheFileIsRefused) {
+  TempDir dir;
+  compile_c("int g(void) { return 2; }", dir / "libt.so", "-shared -fPIC -Wl,-soname,libt.so");
+  const std::string image = slurp(dir / "libt.so");
+  const std::size_t shoff = u64_at(image, 40);
+  const std::size_t phoff = u64_at(image, 32);
+  ASSERT_TRUE(read_elf_with_lief(dir / "libt.so", "/libt.so").ok());
+
+  std::string bad_section = image;
+  put_u64(bad_section, shoff + 64 + 32, std::uint64_t{1} << 40);  // section 1's sh_size
+  write_file(dir / "section.so", bad_section);
+  auto refused = read_elf_with_lief(dir / "section.so", "/section.so");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().path, "/section.so");
+  EXPECT_EQ(refused.error().message, "section 1 lies outside the file");
+  EXPECT_TRUE(read_elf(dir / "section.so", "/section.so").ok());
+
+  std::string bad_segment = image;
+  put_u64(bad_segment, phoff + 56 + 8, image.size() + 1);  // segment 1's p_offset
+  write_file(dir / "segment.so", bad_segment);
+  refused = read_elf_with_lief(dir / "segment.so", "/segment.so");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().message, "segment 1 lies outside the file");
+}
+
 TEST(ReadElf, FastReaderAgreesWithLief) {
   TempDir dir;
   compile_c("int f(void) { return 1; }", dir / "libdep.so",

@@ -1,0 +1,50 @@
+// The bodies of the fuzz targets, one function per parser of untrusted
+// bytes. The libFuzzer executables (fuzz_main.cpp, built with
+// -DELFPRUNE_FUZZ=ON) and the regression replay of the normal test suite
+// (tests/fuzz_regressions_test.cpp) call the same functions, so an input
+// checked in under fixtures/fuzz-regressions/<target>/ is replayed exactly as
+// the fuzzer ran it.
+#pragma once
+
+#include <array>
+#include <string_view>
+
+namespace elfprune::fuzz {
+
+// ELF files, through the fast reader and the LIEF adapter.
+void elf(std::string_view bytes);
+// /etc/ld.so.cache images, parsed and looked up.
+void ldcache(std::string_view bytes);
+// /etc/ld.so.conf and the files it includes (see ldconf_fuzz.cpp for the
+// input's layout).
+void ldconf(std::string_view bytes);
+// FDO .note.dlopen descriptors.
+void dlopen_note(std::string_view bytes);
+// The first bytes of a script.
+void shebang(std::string_view bytes);
+// File contents scanned for path and store path strings.
+void pathrefs(std::string_view bytes);
+
+struct Target {
+  std::string_view name;  // also the directory of its seeds and regression inputs
+  void (*run)(std::string_view bytes);
+};
+
+inline constexpr std::array<Target, 6> kTargets{{
+    {"elf", elf},
+    {"ldcache", ldcache},
+    {"ldconf", ldconf},
+    {"dlopen_note", dlopen_note},
+    {"shebang", shebang},
+    {"pathrefs", pathrefs},
+}};
+
+// An invariant that must hold for every input is broken: say which and
+// abort, which libFuzzer reports as a crash with its reproducer and the
+// replay test as a failure.
+[[noreturn]] void invariant_failed(const char* condition, const char* file, int line);
+
+}  // namespace elfprune::fuzz
+
+#define FUZZ_CHECK(condition) \
+  ((condition) ? (void)0 : ::elfprune::fuzz::invariant_failed(#condition, __FILE__, __LINE__))
