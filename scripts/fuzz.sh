@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 
 build_dir=${FUZZ_BUILD_DIR:-build-fuzz}
 seconds=${FUZZ_SECONDS:-30}
-targets=(${FUZZ_TARGETS:-elf ldcache ldconf dlopen_note shebang pathrefs})
+targets=(${FUZZ_TARGETS:-elf ldcache ldconf dlopen_note shebang pathrefs rewrite})
 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
   -DELFPRUNE_FUZZ=ON -DELFPRUNE_BUILD_TESTS=OFF >/dev/null

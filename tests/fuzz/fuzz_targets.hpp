@@ -24,19 +24,22 @@ void dlopen_note(std::string_view bytes);
 void shebang(std::string_view bytes);
 // File contents scanned for path and store path strings.
 void pathrefs(std::string_view bytes);
+// --rewrite-ref and --shrink-rpath edits of a file's bytes.
+void rewrite(std::string_view bytes);
 
 struct Target {
   std::string_view name;  // also the directory of its seeds and regression inputs
   void (*run)(std::string_view bytes);
 };
 
-inline constexpr std::array<Target, 6> kTargets{{
+inline constexpr std::array<Target, 7> kTargets{{
     {"elf", elf},
     {"ldcache", ldcache},
     {"ldconf", ldconf},
     {"dlopen_note", dlopen_note},
     {"shebang", shebang},
     {"pathrefs", pathrefs},
+    {"rewrite", rewrite},
 }};
 
 // An invariant that must hold for every input is broken: say which and

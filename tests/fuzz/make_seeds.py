@@ -69,7 +69,7 @@ def main():
                for p in sorted(args.source.glob(pattern))]
 
     seeds = {t: set() for t in ("elf", "ldcache", "ldconf", "dlopen_note", "shebang",
-                                "pathrefs")}
+                                "pathrefs", "rewrite")}
     for root in roots:
         for path in regular_files(root):
             data = path.read_bytes()
@@ -77,6 +77,7 @@ def main():
                 seeds["dlopen_note"].update(dlopen_descriptors(data))
                 if len(data) <= MAX_SEED:
                     seeds["elf"].add(data)
+                    seeds["rewrite"].add(data)
             if path.name == "ld.so.cache":
                 seeds["ldcache"].add(data)
             if data.startswith(b"#!"):
@@ -93,6 +94,7 @@ def main():
         data = path.read_bytes()
         seeds["shebang"].add(data[:256])
         seeds["pathrefs"].add(data[:MAX_SEED])
+        seeds["rewrite"].add(data[:MAX_SEED])
 
     if args.out.exists():
         shutil.rmtree(args.out)
