@@ -8,6 +8,9 @@
 #   (b) elfprune prune R --entry /usr/bin/node --out D
 #       lddtree -R R --copy-to-tree D /usr/bin/node
 #   (c) peak RSS of each (/usr/bin/time -f %M)
+#   (s) scaling: elfprune prune R --entry E --dry-run and --out D for entries
+#       with closures of different sizes (/bin/true, perl, python3, node):
+#       files and bytes kept, time, time per MB and per file
 #
 # Commands are alternated (A B C D E, A B C D E, ...) after one untimed
 # warm-up round; the table shows medians, ratios and peak RSS. See --help.
@@ -37,13 +40,18 @@ Environment:
   BENCH_ROOT      the root, when no argument is given
   BENCH_RUNS      timed runs of each command (default 3, at least 1)
   BENCH_WARMUP    untimed warm-up rounds before the timed ones (default 1)
-  BENCH_PARTS     which parts to run: "a", "b" or "a b" (default "a b")
+  BENCH_PARTS     which parts to run, of "a", "b" and "s" (default "a b s")
+  BENCH_ENTRIES   entries for part s (default "/bin/true /usr/bin/perl
+                  /usr/bin/python3 /usr/bin/node"; those missing are skipped)
   BENCH_XARGS     1: always batch the file list with xargs (default: only
                   when one command line would be too long)
   BENCH_BATCH     files per xargs batch (implies BENCH_XARGS=1; default:
                   as many as fit)
   TMPDIR          where the --out / --copy-to-tree trees are written
-                  (a fresh directory per run, deleted after it)
+                  (a fresh directory per run, all deleted at the end: on
+                  ext4 without a journal the inode allocator skips inodes
+                  freed in the last seconds to minutes, so deleting one
+                  run's tree right before the next slows the next one)
 
 Needs: lddtree and scanelf (Debian package pax-utils), python3-pyelftools for
 lddtree, GNU time (/usr/bin/time, package time), python3. hyperfine is not
@@ -71,7 +79,7 @@ build_dir=${BUILD_DIR:-build}
 elfprune=${ELFPRUNE:-$build_dir/src/elfprune}
 runs=${BENCH_RUNS:-3}
 warmup=${BENCH_WARMUP:-1}
-parts=${BENCH_PARTS:-a b}
+parts=${BENCH_PARTS:-a b s}
 if ! [[ $runs =~ ^[0-9]+$ ]] || ((runs < 1)); then
   echo "bench: BENCH_RUNS must be a positive integer, not '$runs'" >&2; exit 2
 fi
@@ -243,6 +251,12 @@ run_one() {
     prune_lddtree)
       dest=$tmp/tree.$label.$round
       cmd=("$lddtree_py" "$lddtree" -R "$root" --copy-to-tree "$dest" /usr/bin/node) ;;
+    scale_dry_*)
+      cmd=("$elfprune" prune "$root" --entry "${scale_entry[${label#scale_dry_}]}" --dry-run)
+      ((round == 0)) && cmd+=(--report "$tmp/report.$label.json") ;;
+    scale_out_*)
+      dest=$tmp/tree.$label.$round
+      cmd=("$elfprune" prune "$root" --entry "${scale_entry[${label#scale_out_}]}" --out "$dest") ;;
   esac
   echo "== round $round $label" >>"$log"
   python3 "$tmp/timer.py" "$res" "$label" "$out" "$log" "${cmd[@]}"
@@ -253,14 +267,24 @@ run_one() {
       b=$(du -sb "$dest" 2>/dev/null | cut -f1)
       echo "$label $n ${b:-0}" >>"$tmp/trees.txt"
     fi
-    rm -rf "$dest"
   fi
 }
 
 labels=()
 [[ " $parts " == *" a "* ]] && labels+=(deps_elfprune deps_lddtree deps_scanelf)
 [[ " $parts " == *" b "* ]] && labels+=(prune_elfprune prune_lddtree)
-((${#labels[@]})) || { echo "bench: BENCH_PARTS='$parts' selects nothing (use a, b or 'a b')" >&2; exit 2; }
+declare -A scale_entry=()
+if [[ " $parts " == *" s "* ]]; then
+  for e in ${BENCH_ENTRIES:-/bin/true /usr/bin/perl /usr/bin/python3 /usr/bin/node}; do
+    if [[ ! -e $root$e && ! -L $root$e ]]; then
+      echo "bench: part s: $e is not in the root, skipped" >&2; continue
+    fi
+    n=$(basename "$e")
+    scale_entry[$n]=$e
+    labels+=("scale_dry_$n" "scale_out_$n")
+  done
+fi
+((${#labels[@]})) || { echo "bench: BENCH_PARTS='$parts' selects nothing (use a, b, s)" >&2; exit 2; }
 
 cpu_model=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 echo "bench: $nfiles dynamic ELF files; ${files_how}" >&2
@@ -284,7 +308,8 @@ export BENCH_NFILES=$nfiles BENCH_FILES_BYTES=$files_bytes BENCH_BIG_ELF_BYTES=$
   BENCH_KERNEL="$(uname -sr)" BENCH_LOAD="$(cut -d' ' -f1-3 /proc/loadavg)" BENCH_REV=$rev \
   BENCH_RUNS_N=$runs BENCH_WARMUP_N=$warmup BENCH_ELFPRUNE=$elfprune BENCH_TMP=$tmp \
   BENCH_PAX="$(dpkg-query -W -f='${Version}' pax-utils 2>/dev/null || echo '?')" \
-  BENCH_LDDTREE_NOTE=$lddtree_py_note BENCH_HYPERFINE_NOTE=$hyperfine_note
+  BENCH_LDDTREE_NOTE=$lddtree_py_note BENCH_HYPERFINE_NOTE=$hyperfine_note \
+  BENCH_SCALE="$(for n in "${!scale_entry[@]}"; do printf '%s=%s ' "$n" "${scale_entry[$n]}"; done)"
 python3 - <<'PY'
 import os, statistics
 E = os.environ
@@ -363,12 +388,39 @@ for k, limit, of in (("deps_elfprune", big + 64, f"largest ELF input {big:.1f} M
     if k in peak:
         verdict = "within" if peak[k] <= limit else "OVER"
         print(f"  {names[k].split('[')[0].strip():<46} {peak[k]:>7.1f} MB  vs {limit:.1f} MB ({of} + 64): {verdict}")
-if trees:
+if any(k in trees for k in ("prune_elfprune", "prune_lddtree")):
     print()
     print("trees written in the warm-up round (the two commands do different amounts of work):")
     for k in ("prune_elfprune", "prune_lddtree"):
         if k in trees:
             print(f"  {names[k]:<46} {trees[k][0]:>6} files {trees[k][1] / MB:>8.1f} MB")
+scale = dict(kv.split("=", 1) for kv in E.get("BENCH_SCALE", "").split())
+if scale:
+    import json
+    print()
+    print("scaling (s): elfprune prune --entry E, medians; kept = the report's 'after';"
+          " write = --out minus --dry-run")
+    hdr = (f"  {'entry':<18} {'files':>6} {'MB':>7} {'dry-run s':>10} {'--out s':>8}"
+           f" {'write s':>8} {'write ms/MB':>12} {'write ms/file':>14} {'--out ms/MB':>12}")
+    print(hdr)
+    table = []
+    for name, entry in scale.items():
+        dry, out = med.get(f"scale_dry_{name}"), med.get(f"scale_out_{name}")
+        try:
+            after = json.load(open(os.path.join(tmp, f"report.scale_dry_{name}.json")))["after"]
+        except (OSError, ValueError, KeyError):
+            continue
+        if dry is None or out is None:
+            continue
+        table.append((after["bytes"], entry, after["files"], dry, out))
+    for nbytes, entry, nfiles, dry, out in sorted(table):
+        mb = nbytes / MB
+        write = out - dry
+        print(f"  {entry:<18} {nfiles:>6} {mb:>7.1f} {dry:>10.3f} {out:>8.3f} {write:>8.3f}"
+              f" {1000 * write / mb if mb else 0:>12.2f} {1000 * write / nfiles if nfiles else 0:>14.3f}"
+              f" {1000 * out / mb if mb else 0:>12.2f}")
+    print("  (the dry run includes the work that does not depend on the closure: the inventory of"
+          " the whole root, the dpkg database, the rules over every entry)")
 bad = {k: rc for k, rc in warm.items() if rc != 0}
 if bad or any(rc for v in rows.values() for *_, rc in v):
     print()

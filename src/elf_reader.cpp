@@ -62,14 +62,44 @@ class Reader {
   bool le_;
 };
 
-// The NUL-terminated string at `off` of `table`, or nullopt when it runs
-// past the table.
-std::optional<std::string> string_at(const std::string& table, std::uint64_t off) {
-  if (off >= table.size()) return std::nullopt;
-  auto end = table.find('\0', static_cast<std::size_t>(off));
-  if (end == std::string::npos) return std::nullopt;
-  return table.substr(static_cast<std::size_t>(off), end - static_cast<std::size_t>(off));
-}
+// The dynamic string table, read a string at a time: it holds every
+// exported symbol's name too (megabytes in libnode), and the loader needs
+// only the few that DT_NEEDED, DT_SONAME, DT_RPATH and DT_RUNPATH name.
+class StringTable {
+ public:
+  explicit StringTable(const elf_detail::PreadFile& file) : file_(file) {}
+
+  // The table's place in the file; false when it does not fit in it (or
+  // exceeds the cap), as a whole read of it would have failed.
+  bool place(std::uint64_t off, std::uint64_t len) {
+    if (off > file_.size() || len > file_.size() - off || len > elf_detail::kMaxRead) return false;
+    off_ = off;
+    len_ = len;
+    return true;
+  }
+
+  // The NUL-terminated string at `off`, or nullopt when it runs past the
+  // table (or cannot be read).
+  std::optional<std::string> at(std::uint64_t off) const {
+    if (off >= len_) return std::nullopt;
+    std::string out;
+    for (std::uint64_t pos = off; pos < len_;) {
+      const std::uint64_t want = std::min<std::uint64_t>(kChunk, len_ - pos);
+      auto chunk = file_.read(off_ + pos, want);
+      if (!chunk) return std::nullopt;
+      const auto nul = chunk->find('\0');
+      if (nul != std::string::npos) return out.append(*chunk, 0, nul);
+      out += *chunk;
+      pos += want;
+    }
+    return std::nullopt;
+  }
+
+ private:
+  static constexpr std::uint64_t kChunk = 256;  // most names and paths fit
+  const elf_detail::PreadFile& file_;
+  std::uint64_t off_ = 0, len_ = 0;
+};
 
 std::uint64_t align_up(std::uint64_t v, std::uint64_t a) {
   return (v + a - 1) / a * a;
@@ -206,20 +236,18 @@ Result<ElfInfo> read_elf(const std::filesystem::path& host_path, std::string_vie
     }
     entries.emplace_back(tag, val);
   }
-  std::string strings;
+  StringTable strings(file);
   if (have_strtab) {
     auto off = to_offset(strtab);
     if (!off) return make_error(shown, "DT_STRTAB is not in a loaded segment");
     // DT_STRSZ may be missing or wrong in odd files: never read past the file.
     const std::uint64_t len =
         strsz > 0 ? std::min(strsz, file.size() - std::min(*off, file.size())) : 0;
-    auto s = file.read(*off, len);
-    if (!s) return make_error(shown, "string table lies outside the file");
-    strings = std::move(*s);
+    if (!strings.place(*off, len)) return make_error(shown, "string table lies outside the file");
     info.dynstr_offset = *off;
   }
   auto str = [&](std::uint64_t off, const char* what) -> Result<std::string> {
-    auto s = string_at(strings, off);
+    auto s = strings.at(off);
     if (!s) return make_error(shown, fmt::format("{} string lies outside the string table", what));
     return *s;
   };

@@ -18,14 +18,20 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <deque>
 #include <filesystem>
+#include <limits>
 #include <map>
+#include <mutex>
 #include <set>
 #include <string>
 #include <string_view>
+#include <system_error>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -105,6 +111,40 @@ Result<int> open_out_dir(const Root& root, const Inventory& inv, const std::stri
   return fd;
 }
 
+// --out is written in three steps, so that the copies, which are most of
+// the time, run on several cores:
+//   1. in inventory order: directories (parents first), symlinks and
+//      special files, and the list of regular files to copy;
+//   2. the copies, spread over a few workers, each with its own directory
+//      chains (a chain is a set of open fds, not shareable);
+//   3. in order again: hardlinks, whose first name exists by now, then the
+//      directory metadata, deepest first.
+// Each problem carries the inventory index of its entry and they are sorted
+// by it at the end, so the report does not depend on which worker copied
+// which file.
+
+// What one thread writes with: its directory chains, and what it saw.
+struct Lane {
+  Lane(int src_base, int out_base) : src(src_base), out(out_base), links(out_base) {}
+
+  // Records a per-path failure; false so that `return problem(...)` ends a step.
+  bool problem(const std::string& path, std::string message) {
+    problems.emplace_back(index, failure(path, std::move(message)));
+    return false;
+  }
+
+  DirChain src, out, links;
+  std::size_t index = 0;  // the inventory entry being written
+  std::vector<std::pair<std::size_t, Error>> problems;
+  std::size_t files = 0;
+  std::uint64_t bytes = 0;
+};
+
+constexpr std::size_t kAfterEntries = std::numeric_limits<std::size_t>::max();
+// Copies at least this big go first, so that a 50 MB library does not start
+// last and leave the other workers idle.
+constexpr std::uint64_t kBigFile = 1u << 20;
+
 class OutWriter {
  public:
   OutWriter(const Inventory& inv, const std::vector<bool>& keep, const EmitOptions& options,
@@ -112,9 +152,10 @@ class OutWriter {
       : inv_(inv),
         keep_(keep),
         options_(options),
+        src_base_(src_base),
         out_fd_(out_fd),
-        src_(src_base),
-        out_(out_fd),
+        main_(src_base, out_fd),
+        written_(inv.entries.size(), 0),
         as_root_(::geteuid() == 0) {}
 
   EmitStats run() {
@@ -125,119 +166,219 @@ class OutWriter {
     ::fchmod(out_fd_, 0700);
     const std::size_t total = inv_.entries.size();
     for (std::size_t i = 0; i < total; ++i) {
-      if (keep_[i]) write_entry(inv_.entries[i]);
-      report_progress(options_, i + 1, total);
+      if (!keep_[i] || !prepare(i)) advance();
     }
-    src_.truncate(0);  // the final pass opens its own chain: at most one at a time
-    out_.truncate(0);
-    links_.truncate(0);
+    copy_all();
+    for (std::size_t i : links_) {
+      link_or_create(i);
+      advance();
+    }
+    main_.src.truncate(0);  // the final pass opens its own chain: at most one at a time
+    main_.out.truncate(0);
+    main_.links.truncate(0);
+    main_.index = kAfterEntries;
     finish_directories();
     if (const InventoryEntry* top = inv_.find("/"); top != nullptr && keep_[inv_.index.at("/")]) {
-      set_metadata(out_fd_, "/", *top);
+      set_metadata(main_, out_fd_, "/", *top);
     } else {
       ::fchmod(out_fd_, out_mode);
     }
     if (options_.progress && total == 0) options_.progress(0, 0);
-    return std::move(stats_);
+    return merge();
   }
 
  private:
-  // Records a per-path failure; false so that `return problem(...)` ends a step.
-  bool problem(const std::string& path, std::string message) {
-    stats_.problems.push_back(failure(path, std::move(message)));
-    return false;
-  }
-
-  void write_entry(const InventoryEntry& e) {
+  // Step 1 for one kept entry. True when the entry was left for a later
+  // step (a copy or a hardlink), which then counts it as done.
+  bool prepare(std::size_t i) {
+    const InventoryEntry& e = inv_.entries[i];
+    main_.index = i;
     const auto comps = components(e.path);
-    if (comps.empty()) return;  // "/" is OUT itself, finished last
+    if (comps.empty()) return false;  // "/" is OUT itself, finished last
     const std::size_t depth_before = created_.size();
     std::vector<std::size_t> made;
     const std::size_t parent_n = comps.size() - 1;
     const bool is_dir = e.type == FileType::Directory;
-    DirChain::Step step = out_.open(comps, is_dir ? comps.size() : parent_n, &made);
+    DirChain::Step step = main_.out.open(comps, is_dir ? comps.size() : parent_n, &made);
     for (std::size_t k : made) created_.push_back(inside_path(comps, k + 1));
-    if (step.err != 0) return void(problem(e.path, chain_message(out_, comps, step)));
+    if (step.err != 0) return main_.problem(e.path, chain_message(main_.out, comps, step));
     if (is_dir) {
       if (created_.size() == depth_before || created_.back() != e.path) {
-        problem(e.path, "already exists in the output");
+        main_.problem(e.path, "already exists in the output");
+      }
+      return false;
+    }
+    if (e.nlink > 1 && !first_links_.try_emplace({e.dev, e.ino}, i).second) {
+      links_.push_back(i);
+      return true;
+    }
+    if (e.type == FileType::Regular) {
+      copies_.push_back(i);
+      return true;
+    }
+    create(main_, i, comps, step.fd);
+    return false;
+  }
+
+  // Step 3 for a second name of an inode: a hardlink to the first, or, when
+  // the first could not be written, the entry itself (and it becomes the
+  // name later ones link to).
+  void link_or_create(std::size_t i) {
+    const InventoryEntry& e = inv_.entries[i];
+    main_.index = i;
+    const auto comps = components(e.path);
+    DirChain::Step step = main_.out.open(comps, comps.size() - 1);
+    if (step.err != 0) return void(main_.problem(e.path, chain_message(main_.out, comps, step)));
+    std::size_t& current = first_links_[{e.dev, e.ino}];
+    if (written_[current] != 0) {
+      if (make_hardlink(main_, e, inv_.entries[current].path, step.fd, comps.back())) {
+        ++main_.files;
       }
       return;
     }
-    if (!create(e, comps, step.fd)) return;
-    ++stats_.files_written;
-    if (e.nlink > 1) first_links_.emplace(std::make_pair(e.dev, e.ino), e.path);  // no-op if linked
+    if (create(main_, i, comps, step.fd)) current = i;
   }
 
-  bool create(const InventoryEntry& e, const std::vector<std::string>& comps, int dir) {
-    const std::string& name = comps.back();
-    if (e.nlink > 1) {
-      auto it = first_links_.find({e.dev, e.ino});
-      if (it != first_links_.end()) return make_hardlink(e, it->second, dir, name);
+  // Step 2: the copies, on as many workers as are useful.
+  void copy_all() {
+    std::stable_partition(copies_.begin(), copies_.end(),
+                          [this](std::size_t i) { return inv_.entries[i].size >= kBigFile; });
+    std::size_t want =
+        options_.threads != 0 ? options_.threads : std::thread::hardware_concurrency();
+    want = std::clamp<std::size_t>(want, 1, std::max<std::size_t>(copies_.size(), 1));
+    std::atomic<std::size_t> next{0};
+    auto work = [this, &next](Lane& lane) {
+      for (std::size_t j = next++; j < copies_.size(); j = next++) {
+        const std::size_t i = copies_[j];
+        const InventoryEntry& e = inv_.entries[i];
+        lane.index = i;
+        const auto comps = components(e.path);
+        DirChain::Step step = lane.out.open(comps, comps.size() - 1);
+        if (step.err != 0) {
+          lane.problem(e.path, chain_message(lane.out, comps, step));
+        } else {
+          create(lane, i, comps, step.fd);
+        }
+        advance();
+      }
+    };
+    std::deque<Lane> lanes;
+    std::vector<std::thread> threads;
+    for (std::size_t t = 1; t < want; ++t) {
+      Lane& lane = lanes.emplace_back(src_base_, out_fd_);
+      try {
+        threads.emplace_back(work, std::ref(lane));
+      } catch (const std::system_error&) {
+        lanes.pop_back();  // no more threads to be had: the others do the work
+        break;
+      }
     }
+    work(main_);
+    for (auto& t : threads) t.join();
+    for (Lane& lane : lanes) {
+      for (auto& p : lane.problems) main_.problems.push_back(std::move(p));
+      main_.files += lane.files;
+      main_.bytes += lane.bytes;
+    }
+  }
+
+  // One more entry done, for the progress line (called from any worker).
+  void advance() {
+    std::lock_guard lock(progress_mutex_);
+    report_progress(options_, ++done_, inv_.entries.size());
+  }
+
+  EmitStats merge() {
+    std::stable_sort(main_.problems.begin(), main_.problems.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    EmitStats stats;
+    stats.files_written = main_.files;
+    stats.bytes_written = main_.bytes;
+    for (auto& p : main_.problems) stats.problems.push_back(std::move(p.second));
+    return stats;
+  }
+
+  bool create(Lane& lane, std::size_t i, const std::vector<std::string>& comps, int dir) {
+    const InventoryEntry& e = inv_.entries[i];
+    const std::string& name = comps.back();
+    bool ok = false;
     switch (e.type) {
       case FileType::Regular:
-        return copy_regular(e, comps, dir, name);
+        ok = copy_regular(lane, e, comps, dir, name);
+        break;
       case FileType::Symlink:
-        return make_symlink(e, dir, name);
+        ok = make_symlink(lane, e, dir, name);
+        break;
       case FileType::Fifo:
       case FileType::CharDevice:
       case FileType::BlockDevice:
-        return make_node(e, dir, name);
+        ok = make_node(lane, e, dir, name);
+        break;
       case FileType::Socket:
-        return problem(e.path, "socket not recreated");
+        return lane.problem(e.path, "socket not recreated");
       default:
-        return problem(e.path, "unsupported file type, not recreated");
+        return lane.problem(e.path, "unsupported file type, not recreated");
     }
+    if (ok) {
+      written_[i] = 1;
+      ++lane.files;
+    }
+    return ok;
   }
 
-  bool copy_regular(const InventoryEntry& e, const std::vector<std::string>& comps, int out_dir,
-                    const std::string& name) {
-    DirChain::Step s = src_.open(comps, comps.size() - 1);
-    if (s.err != 0) return problem(e.path, chain_message(src_, comps, s));
+  bool copy_regular(Lane& lane, const InventoryEntry& e, const std::vector<std::string>& comps,
+                    int out_dir, const std::string& name) {
+    DirChain::Step s = lane.src.open(comps, comps.size() - 1);
+    if (s.err != 0) return lane.problem(e.path, chain_message(lane.src, comps, s));
     // O_NONBLOCK: a FIFO swapped in since the inventory must not hang us.
     const int flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
     // O_NOATIME keeps the source's atime as it was; only the owner or root may ask.
     int raw = ::openat(s.fd, name.c_str(), flags | O_NOATIME);
     if (raw < 0 && errno == EPERM) raw = ::openat(s.fd, name.c_str(), flags);
     Fd in(raw);
-    if (!in.ok()) return problem(e.path, fmt::format("cannot open: {}", errno_text(errno)));
+    if (!in.ok()) return lane.problem(e.path, fmt::format("cannot open: {}", errno_text(errno)));
     struct stat st {};
     if (::fstat(in.get(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_dev != e.dev ||
         st.st_ino != e.ino) {
-      return problem(e.path, "changed since the inventory, not copied");
+      return lane.problem(e.path, "changed since the inventory, not copied");
     }
     Fd out(::openat(out_dir, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
                     0600));
-    if (!out.ok()) return problem(e.path, fmt::format("cannot create: {}", errno_text(errno)));
+    if (!out.ok()) return lane.problem(e.path, fmt::format("cannot create: {}", errno_text(errno)));
     auto copied = copy_data(in.get(), out.get());
-    if (!copied) return problem(e.path, copied.error().message);
-    stats_.bytes_written += *copied;
+    if (!copied) return lane.problem(e.path, copied.error().message);
+    lane.bytes += *copied;
     // Ownership first: chown clears setuid/setgid and file capabilities.
-    set_metadata(out.get(), e.path, e);
+    set_metadata(lane, out.get(), e.path, e);
     char cap[64];
     ssize_t n = ::fgetxattr(in.get(), kCapabilityXattr, cap, sizeof cap);
     if (n > 0 &&
         ::fsetxattr(out.get(), kCapabilityXattr, cap, static_cast<std::size_t>(n), 0) != 0) {
-      problem(e.path, fmt::format("cannot set {}: {}", kCapabilityXattr, errno_text(errno)));
+      lane.problem(e.path, fmt::format("cannot set {}: {}", kCapabilityXattr, errno_text(errno)));
     } else if (n < 0 && errno != ENODATA && errno != ENOTSUP) {
-      problem(e.path, fmt::format("cannot read {}: {}", kCapabilityXattr, errno_text(errno)));
+      lane.problem(e.path, fmt::format("cannot read {}: {}", kCapabilityXattr, errno_text(errno)));
     }
     // Times last: the writes above changed them.
     const timespec times[2] = {e.atime, e.mtime};
     if (::futimens(out.get(), times) != 0) {
-      problem(e.path, fmt::format("cannot set times: {}", errno_text(errno)));
+      lane.problem(e.path, fmt::format("cannot set times: {}", errno_text(errno)));
     }
     return true;
   }
 
   // A reflink when the file system can; copy_file_range, or read/write
   // where that is not supported (across file systems on old kernels, procfs).
-  static Result<std::uint64_t> copy_data(int in, int out) {
-    if (::ioctl(out, FICLONE, in) == 0) {
-      struct stat st {};
-      ::fstat(out, &st);
-      return static_cast<std::uint64_t>(st.st_size);
+  Result<std::uint64_t> copy_data(int in, int out) {
+    if (reflink_.load(std::memory_order_relaxed)) {
+      if (::ioctl(out, FICLONE, in) == 0) {
+        struct stat st {};
+        ::fstat(out, &st);
+        return static_cast<std::uint64_t>(st.st_size);
+      }
+      // Not this file system (ext4), or not between these two: stop asking.
+      if (errno == EOPNOTSUPP || errno == ENOTTY || errno == EXDEV || errno == ENOSYS) {
+        reflink_.store(false, std::memory_order_relaxed);
+      }
     }
     std::uint64_t total = 0;
     for (;;) {
@@ -253,7 +394,10 @@ class OutWriter {
       }
       break;  // unsupported, or 0 at offset 0 (empty, or a file system that lies)
     }
-    std::vector<char> buf(std::size_t{1} << 20);
+    // One buffer per thread, made on first need: most files never get here
+    // but the empty ones, which should not cost a megabyte each.
+    thread_local std::vector<char> buf;
+    if (buf.empty()) buf.resize(std::size_t{1} << 20);
     for (;;) {
       ssize_t n = ::read(in, buf.data(), buf.size());
       if (n < 0 && errno == EINTR) continue;
@@ -269,61 +413,61 @@ class OutWriter {
     }
   }
 
-  bool make_symlink(const InventoryEntry& e, int dir, const std::string& name) {
+  bool make_symlink(Lane& lane, const InventoryEntry& e, int dir, const std::string& name) {
     if (::symlinkat(e.link_target.c_str(), dir, name.c_str()) != 0) {
-      return problem(e.path, fmt::format("cannot create symlink: {}", errno_text(errno)));
+      return lane.problem(e.path, fmt::format("cannot create symlink: {}", errno_text(errno)));
     }
-    set_metadata_at(dir, name, e);
+    set_metadata_at(lane, dir, name, e);
     return true;
   }
 
-  bool make_node(const InventoryEntry& e, int dir, const std::string& name) {
+  bool make_node(Lane& lane, const InventoryEntry& e, int dir, const std::string& name) {
     if (::mknodat(dir, name.c_str(), (e.mode & S_IFMT) | 0600, e.rdev) != 0) {
-      return problem(e.path, fmt::format("cannot create: {}", errno_text(errno)));
+      return lane.problem(e.path, fmt::format("cannot create: {}", errno_text(errno)));
     }
-    set_metadata_at(dir, name, e);
+    set_metadata_at(lane, dir, name, e);
     return true;
   }
 
-  bool make_hardlink(const InventoryEntry& e, const std::string& first, int dir,
+  bool make_hardlink(Lane& lane, const InventoryEntry& e, const std::string& first, int dir,
                      const std::string& name) {
     const auto comps = components(first);
-    DirChain::Step s = links_.open(comps, comps.size() - 1);
+    DirChain::Step s = lane.links.open(comps, comps.size() - 1);
     if (s.err != 0 || ::linkat(s.fd, comps.back().c_str(), dir, name.c_str(), 0) != 0) {
-      return problem(e.path, fmt::format("cannot link to {}: {}", first,
-                                         errno_text(s.err != 0 ? s.err : errno)));
+      return lane.problem(e.path, fmt::format("cannot link to {}: {}", first,
+                                              errno_text(s.err != 0 ? s.err : errno)));
     }
     return true;
   }
 
   // Owner, then mode (chown clears setuid), then times.
-  void set_metadata(int fd, const std::string& path, const InventoryEntry& e) {
+  void set_metadata(Lane& lane, int fd, const std::string& path, const InventoryEntry& e) {
     if (::fchown(fd, e.uid, e.gid) != 0 && as_root_) {
-      problem(path, fmt::format("cannot set owner: {}", errno_text(errno)));
+      lane.problem(path, fmt::format("cannot set owner: {}", errno_text(errno)));
     }
     if (::fchmod(fd, e.mode & 07777) != 0) {
-      problem(path, fmt::format("cannot set mode: {}", errno_text(errno)));
+      lane.problem(path, fmt::format("cannot set mode: {}", errno_text(errno)));
     }
     if (e.type == FileType::Directory) {
       const timespec times[2] = {e.atime, e.mtime};
       if (::futimens(fd, times) != 0)
-        problem(path, fmt::format("cannot set times: {}", errno_text(errno)));
+        lane.problem(path, fmt::format("cannot set times: {}", errno_text(errno)));
     }
   }
 
   // For entries that cannot be opened (symlinks, devices, FIFOs). fchmodat
   // follows a symlink, but the node was just made in a directory only we can
   // write (mode 0700 until the final pass).
-  void set_metadata_at(int dir, const std::string& name, const InventoryEntry& e) {
+  void set_metadata_at(Lane& lane, int dir, const std::string& name, const InventoryEntry& e) {
     if (::fchownat(dir, name.c_str(), e.uid, e.gid, AT_SYMLINK_NOFOLLOW) != 0 && as_root_) {
-      problem(e.path, fmt::format("cannot set owner: {}", errno_text(errno)));
+      lane.problem(e.path, fmt::format("cannot set owner: {}", errno_text(errno)));
     }
     if (e.type != FileType::Symlink && ::fchmodat(dir, name.c_str(), e.mode & 07777, 0) != 0) {
-      problem(e.path, fmt::format("cannot set mode: {}", errno_text(errno)));
+      lane.problem(e.path, fmt::format("cannot set mode: {}", errno_text(errno)));
     }
     const timespec times[2] = {e.atime, e.mtime};
     if (::utimensat(dir, name.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0) {
-      problem(e.path, fmt::format("cannot set times: {}", errno_text(errno)));
+      lane.problem(e.path, fmt::format("cannot set times: {}", errno_text(errno)));
     }
   }
 
@@ -336,16 +480,16 @@ class OutWriter {
       const auto comps = components(*it);
       DirChain::Step s = chain.open(comps, comps.size() - 1);
       if (s.err != 0) {
-        problem(*it, chain_message(chain, comps, s));
+        main_.problem(*it, chain_message(chain, comps, s));
         continue;
       }
       Fd fd(::openat(s.fd, comps.back().c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
       if (!fd.ok()) {
-        problem(*it, fmt::format("cannot open directory: {}", errno_text(errno)));
+        main_.problem(*it, fmt::format("cannot open directory: {}", errno_text(errno)));
         continue;
       }
       if (const InventoryEntry* e = inv_.find(*it)) {
-        set_metadata(fd.get(), *it, *e);
+        set_metadata(main_, fd.get(), *it, *e);
       } else {
         ::fchmod(fd.get(), 0755);  // a parent outside the inventory (above a --sysroot top)
       }
@@ -355,13 +499,18 @@ class OutWriter {
   const Inventory& inv_;
   const std::vector<bool>& keep_;
   const EmitOptions& options_;
+  int src_base_;
   int out_fd_;
-  DirChain src_, out_;
-  DirChain links_{out_fd_};
+  Lane main_;                  // the calling thread's
+  std::vector<char> written_;  // by entry: created (each worker writes its own entries)
   bool as_root_;
+  std::atomic<bool> reflink_{true};
   std::vector<std::string> created_;  // directories we made, parents first
-  std::map<std::pair<dev_t, ino_t>, std::string> first_links_;
-  EmitStats stats_;
+  std::map<std::pair<dev_t, ino_t>, std::size_t> first_links_;  // inode -> entry written first
+  std::vector<std::size_t> copies_;                             // step 2, by entry
+  std::vector<std::size_t> links_;                              // step 3: second names, by entry
+  std::mutex progress_mutex_;
+  std::size_t done_ = 0;
 };
 
 }  // namespace

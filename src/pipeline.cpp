@@ -62,6 +62,9 @@ PruneContext::PruneContext(PruneOptions opts)
     top = s == "/" ? r : r.substr(s.size());
     if (top.empty()) top = "/";
   }
+  // The passes look up the same paths and directories many times over; the
+  // tree is read as the snapshot the inventory took.
+  root.remember_stats();
   ResolveOptions ropts;
   ropts.loader = options.loader;
   resolver = std::make_unique<Resolver>(root, ropts);
@@ -218,6 +221,7 @@ void pass_verify(PruneContext& ctx) {
   std::optional<Root> after;
   if (ctx.options.mode == EmitMode::Out && ctx.options.sysroot.empty()) {
     after.emplace(ctx.options.out_dir);
+    after->remember_stats();  // written and complete: it no longer changes
   } else {
     after.emplace(result_view(ctx));
   }

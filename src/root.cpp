@@ -9,6 +9,9 @@
 #include <cerrno>
 #include <cstring>
 #include <deque>
+#include <mutex>
+#include <optional>
+#include <unordered_map>
 #include <vector>
 
 namespace fs = std::filesystem;
@@ -154,13 +157,14 @@ Result<FileStat> Root::resolve(std::string_view path, bool follow_last) const {
     current.push_back(comp);
     const std::string canonical = join_components(current);
     if (is_hidden(canonical)) return make_error(display, errno_text(ENOENT));
-    const std::string host_path = host(canonical).string();
-    if (::lstat(host_path.c_str(), &st) != 0) return make_error(display, errno_text(errno));
+    const LinkStat ls = lstat_of(canonical);
+    if (ls.err != 0) return make_error(display, errno_text(ls.err));
+    st = ls.st;
     have_stat = true;
     const bool last = pending.empty();
     if (S_ISLNK(st.st_mode) && (!last || follow_last)) {
       if (++symlinks > kMaxSymlinks) return make_error(display, errno_text(ELOOP));
-      auto target = read_link(host_path, display);
+      auto target = link_of(canonical, display);
       if (!target) return target.error();
       followed.push_back(canonical);
       current.pop_back();
@@ -180,7 +184,9 @@ Result<FileStat> Root::resolve(std::string_view path, bool follow_last) const {
   out.path = join_components(current);
   if (is_hidden(out.path)) return make_error(display, errno_text(ENOENT));
   if (!have_stat) {
-    if (::lstat(host(out.path).c_str(), &st) != 0) return make_error(display, errno_text(errno));
+    const LinkStat ls = lstat_of(out.path);
+    if (ls.err != 0) return make_error(display, errno_text(ls.err));
+    st = ls.st;
   }
   out.type = file_type_of(st.st_mode);
   out.dev = st.st_dev;
@@ -195,6 +201,54 @@ Result<std::string> Root::realpath(std::string_view path) const {
   auto st = resolve(path);
   if (!st) return st.error();
   return st->path;
+}
+
+// What lstat and readlink said, by canonical path. One mutex: the lookups
+// are short, and the kernel calls they replace cost far more.
+struct Root::StatMemo {
+  struct Known {
+    LinkStat stat;
+    std::optional<Result<std::string>> target;  // symlinks, once read
+  };
+  std::mutex mutex;
+  std::unordered_map<std::string, Known> known;
+};
+
+void Root::remember_stats() {
+  if (!memo_) memo_ = std::make_shared<StatMemo>();
+}
+
+Root::LinkStat Root::lstat_of(const std::string& canonical) const {
+  if (memo_) {
+    std::lock_guard lock(memo_->mutex);
+    auto it = memo_->known.find(canonical);
+    if (it != memo_->known.end()) return it->second.stat;
+  }
+  LinkStat ls;
+  if (::lstat(host(canonical).c_str(), &ls.st) != 0) ls.err = errno;
+  if (memo_) {
+    std::lock_guard lock(memo_->mutex);
+    memo_->known.try_emplace(canonical, StatMemo::Known{ls, std::nullopt});
+  }
+  return ls;
+}
+
+Result<std::string> Root::link_of(const std::string& canonical, const std::string& display) const {
+  if (memo_) {
+    std::lock_guard lock(memo_->mutex);
+    auto it = memo_->known.find(canonical);
+    if (it != memo_->known.end() && it->second.target) {
+      const Result<std::string>& t = *it->second.target;
+      return t ? Result<std::string>(*t) : make_error(display, t.error().message);
+    }
+  }
+  auto target = read_link(host(canonical).string(), display);
+  if (memo_) {
+    std::lock_guard lock(memo_->mutex);
+    auto it = memo_->known.find(canonical);
+    if (it != memo_->known.end()) it->second.target = target;
+  }
+  return target;
 }
 
 Root Root::without(std::shared_ptr<const std::unordered_set<std::string>> hidden) const {

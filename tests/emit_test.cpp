@@ -1,6 +1,7 @@
 #include "elfprune/emit.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <linux/capability.h>
 #include <linux/fs.h>
@@ -17,6 +18,7 @@
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
+#include <map>
 #include <set>
 #include <sstream>
 #include <string>
@@ -56,10 +58,11 @@ std::vector<bool> keep_except(const Inventory& inv, std::initializer_list<std::s
 }
 
 EmitStats emit_ok(const fs::path& root, const Inventory& inv, const std::vector<bool>& keep,
-                  EmitMode mode, const fs::path& out = {}) {
+                  EmitMode mode, const fs::path& out = {}, std::size_t threads = 0) {
   EmitOptions options;
   options.mode = mode;
   options.out_dir = out.string();
+  options.threads = threads;
   auto stats = emit(Root(root), inv, keep, options);
   if (!stats) ADD_FAILURE() << stats.error().path << ": " << stats.error().message;
   return stats ? std::move(*stats) : EmitStats{};
@@ -406,6 +409,74 @@ TEST(EmitOut, FileSwappedForASymlinkIsNotFollowed) {
   EXPECT_FALSE(fs::exists(fs::symlink_status(dst / "out/etc/shadow")));
   EXPECT_EQ(stats.problems.size(), 1u) << problems_of(stats);
   EXPECT_EQ(listing(dst / "out").find("SECRET"), std::string::npos);
+}
+
+// Which entries share an inode: each group of names of one file, sorted.
+std::set<std::vector<std::string>> link_groups(const fs::path& dir) {
+  std::map<ino_t, std::vector<std::string>> by_inode;
+  for (const auto& entry : fs::recursive_directory_iterator(dir)) {
+    const struct stat st = lstat_of(entry.path());
+    if (!S_ISDIR(st.st_mode)) {
+      by_inode[st.st_ino].push_back(entry.path().lexically_relative(dir).string());
+    }
+  }
+  std::set<std::vector<std::string>> groups;
+  for (auto& [ino, names] : by_inode) {
+    std::sort(names.begin(), names.end());
+    groups.insert(names);
+  }
+  return groups;
+}
+
+// Many files of several sizes and modes, symlinks, and hardlinks within and
+// across directories, copied by four workers.
+TEST(EmitOut, ParallelCopyWritesExactlyTheSourceTree) {
+  TempDir src, dst;
+  for (int d = 0; d < 8; ++d) {
+    const fs::path dir = src / fmt::format("d{}", d);
+    for (int f = 0; f < 60; ++f) {
+      const fs::path p = dir / fmt::format("f{}", f);
+      write_file(
+          p, std::string(static_cast<std::size_t>(f * 97 + d), static_cast<char>('a' + f % 26)));
+      ASSERT_EQ(::chmod(p.c_str(), f % 3 == 0 ? 0755 : f % 3 == 1 ? 0640 : 04711), 0);
+    }
+    make_symlink(dir / "link", "f1");
+    fs::create_hard_link(dir / "f2", dir / "hard");
+  }
+  fs::create_hard_link(src / "d0/f3", src / "d7/also-f3");
+  make_symlink(src / "d7/hard-symlink", "../d0");
+  fs::create_hard_link(src / "d7/hard-symlink", src / "d6/hard-symlink");
+  write_file(src / "big", std::string(std::size_t{3} << 20, 'x'));  // copied first
+  Inventory inv = inventory_of(src.path());
+  const EmitStats stats = emit_ok(src.path(), inv, std::vector<bool>(inv.entries.size(), true),
+                                  EmitMode::Out, dst / "out", 4);
+  EXPECT_TRUE(stats.problems.empty()) << problems_of(stats);
+  EXPECT_EQ(listing(dst / "out"), listing(src.path()));
+  EXPECT_EQ(link_groups(dst / "out"), link_groups(src.path()));
+  EXPECT_EQ(stats.files_written, inv.file_count());
+  // 8 x (0 + 97 + ... + 59 * 97) + (0 + 1 + ... + 7) x 60 bytes, and the big file.
+  EXPECT_EQ(stats.bytes_written, 8u * 97u * (59u * 60u / 2u) + 28u * 60u + (3u << 20));
+}
+
+// Problems come in inventory order whichever worker met them.
+TEST(EmitOut, ParallelCopyReportsProblemsInInventoryOrder) {
+  TempDir src, dst;
+  for (int f = 0; f < 200; ++f) write_file(src / "d" / fmt::format("f{}", 1000 + f), "data");
+  Inventory inv = inventory_of(src.path());
+  std::vector<std::string> expected;
+  for (int f = 0; f < 200; f += 7) {  // no longer the file the inventory saw
+    const fs::path p = src / "d" / fmt::format("f{}", 1000 + f);
+    const fs::path fresh = fmt::format("{}.new", p.string());
+    write_file(fresh, "new");  // a new inode while the old one still exists
+    fs::rename(fresh, p);
+    expected.push_back(fmt::format("/d/f{}", 1000 + f));
+  }
+  const EmitStats stats = emit_ok(src.path(), inv, std::vector<bool>(inv.entries.size(), true),
+                                  EmitMode::Out, dst / "out", 4);
+  std::vector<std::string> paths;
+  for (const auto& p : stats.problems) paths.push_back(p.path);
+  EXPECT_EQ(paths, expected) << problems_of(stats);
+  EXPECT_EQ(stats.files_written, 200u - expected.size());
 }
 
 TEST(EmitOut, ReportsProgressNowAndThenAndAtTheEnd) {

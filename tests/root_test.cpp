@@ -3,6 +3,12 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
 #include "test_support.hpp"
 
 namespace elfprune {
@@ -156,6 +162,34 @@ TEST(Root, HiddenPathsDoNotExistInTheView) {
   EXPECT_FALSE(view.exists("/usr/lib/gone"));
   EXPECT_TRUE(view.exists("/lib/kept"));
   EXPECT_TRUE(root.exists("/lib/gone/libx.so"));
+}
+
+// A remembering root answers from what it saw first (the snapshot a prune
+// run works on), and so do its copies and views; a plain root looks again.
+TEST(Root, RememberedStatsAnswerLaterLookups) {
+  TempDir dir;
+  write_file(dir / "usr/lib/libx.so.1", "x");
+  make_symlink(dir / "lib", "usr/lib");
+  Root plain(dir.path());
+  Root remembering(dir.path());
+  remembering.remember_stats();
+  ASSERT_TRUE(remembering.exists("/lib/libx.so.1"));
+  Root copy = remembering;
+  Root view = remembering.without(std::make_shared<std::unordered_set<std::string>>());
+  std::filesystem::remove(dir / "lib");
+  std::filesystem::remove(dir / "usr/lib/libx.so.1");
+  EXPECT_FALSE(plain.exists("/lib/libx.so.1"));
+  auto st = remembering.resolve("/lib/libx.so.1");
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->path, "/usr/lib/libx.so.1");
+  EXPECT_EQ(st->symlinks, std::vector<std::string>{"/lib"});
+  EXPECT_TRUE(copy.exists("/lib/libx.so.1"));
+  EXPECT_TRUE(view.exists("/lib/libx.so.1"));
+  // Paths not looked up before are looked up now, and remembered missing.
+  EXPECT_FALSE(remembering.exists("/usr/lib/liby.so.1"));
+  write_file(dir / "usr/lib/liby.so.1", "y");
+  EXPECT_FALSE(remembering.exists("/usr/lib/liby.so.1"));
+  EXPECT_TRUE(plain.exists("/usr/lib/liby.so.1"));
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 // here, so nothing outside the root is ever read because the tree said so.
 #pragma once
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -110,7 +111,24 @@ class Root {
   // written, so that a dry run can be verified exactly like a real one.
   Root without(std::shared_ptr<const std::unordered_set<std::string>> hidden) const;
 
+  // From now on, this root and its copies (and `without` views) remember
+  // what lstat and readlink said about each path, so that a pass over
+  // thousands of paths sharing the same directories asks the kernel once
+  // per path rather than once per component each time. For a tree that does
+  // not change while it is read (a prune run, whose inventory is a snapshot
+  // anyway); safe to use from several threads.
+  void remember_stats();
+
  private:
+  struct StatMemo;
+  struct LinkStat {
+    int err = 0;  // errno of lstat, 0 when it succeeded
+    struct stat st {};
+  };
+  // lstat and readlink of a canonical path, through the memo when there is one.
+  LinkStat lstat_of(const std::string& canonical) const;
+  Result<std::string> link_of(const std::string& canonical, const std::string& display) const;
+
   // Resolve `path` and open it as a regular file: (fd, size), the caller
   // closes the fd. Shared by read_file and map_file.
   Result<std::pair<int, std::size_t>> open_regular(std::string_view path) const;
@@ -120,6 +138,7 @@ class Root {
   }
 
   std::shared_ptr<const std::unordered_set<std::string>> hidden_;
+  std::shared_ptr<StatMemo> memo_;
   std::filesystem::path host_dir_;
   std::string host_prefix_;  // host_dir_ without a trailing slash; "" for "/"
 };
