@@ -184,13 +184,18 @@ class RewriteScriptTest : public EditsTest {
     write_file(host("/usr/bin/app"), "#!/opt/old/bin/greet\n");
     fs::permissions(host("/usr/bin/app"), fs::perms(0755));
   }
+  // In place, /opt/old rewritten to `to`.
+  PruneOptions rewrite_to(const std::string& to) {
+    auto o = options(EmitMode::InPlace);
+    o.shrink_rpath = false;
+    o.rewrites = {PathRewrite{"/opt/old", to}};
+    return o;
+  }
 };
 
 TEST_F(RewriteScriptTest, WithEntriesTheNewTargetIsKept) {
-  auto o = options(EmitMode::InPlace);
-  o.shrink_rpath = false;
+  auto o = rewrite_to("/opt/new");
   o.entries = {"/usr/bin/app"};
-  o.rewrites = {PathRewrite{"/opt/old", "/opt/new"}};
   auto ctx = prune(o);
   ASSERT_TRUE(ctx.ok()) << ctx.error().message;
   EXPECT_TRUE((*ctx)->report.problems.empty()) << (*ctx)->report.problems.front();
@@ -199,10 +204,7 @@ TEST_F(RewriteScriptTest, WithEntriesTheNewTargetIsKept) {
 }
 
 TEST_F(RewriteScriptTest, MissingNewInterpreterChangesNothing) {
-  auto o = options(EmitMode::InPlace);
-  o.shrink_rpath = false;
-  o.rewrites = {PathRewrite{"/opt/old", "/opt/gone"}};
-  auto ctx = prune(o);
+  auto ctx = prune(rewrite_to("/opt/gone"));
   ASSERT_TRUE(ctx.ok()) << ctx.error().message;
   const auto& problems = (*ctx)->report.problems;
   ASSERT_EQ(problems.size(), 1u);
@@ -213,10 +215,7 @@ TEST_F(RewriteScriptTest, MissingNewInterpreterChangesNothing) {
 }
 
 TEST_F(RewriteScriptTest, RewrittenScriptKeepsItsModeAndRuns) {
-  auto o = options(EmitMode::InPlace);
-  o.shrink_rpath = false;
-  o.rewrites = {PathRewrite{"/opt/old", "/opt/new"}};
-  auto ctx = prune(o);
+  auto ctx = prune(rewrite_to("/opt/new"));
   ASSERT_TRUE(ctx.ok()) << ctx.error().message;
   EXPECT_TRUE((*ctx)->report.problems.empty()) << (*ctx)->report.problems.front();
   EXPECT_EQ((fs::status(host("/usr/bin/app")).permissions() & fs::perms::all), fs::perms(0755));
