@@ -281,7 +281,8 @@ class Runner:
         print(f"$ {label}: elfprune {shown}{' ...' if len(args) > 6 else ''}", flush=True)
         start = time.monotonic()
         try:
-            p = subprocess.run(cmd, capture_output=True, timeout=BOUND, stdin=subprocess.DEVNULL)
+            p = subprocess.run(cmd, capture_output=True, timeout=BOUND, stdin=subprocess.DEVNULL,
+                               env=pc.traced_env() if tracer else None)
             rc, out, err = p.returncode, p.stdout, p.stderr
         except subprocess.TimeoutExpired as e:
             rc, out, err = None, e.stdout or b"", e.stderr or b""

@@ -75,7 +75,8 @@ def traced_run(elfprune, tree, trace, calls, inject=None):
     print(f"$ {' '.join(cmd)}", flush=True)
     try:
         return subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, text=True, timeout=TIMEOUT).returncode
+                              stderr=subprocess.PIPE, text=True, timeout=TIMEOUT,
+                              env=pc.traced_env()).returncode
     except subprocess.TimeoutExpired:
         return None
 
