@@ -109,7 +109,7 @@ class Editor {
     collect_kept_files();
     auto before = resolve_all(o_.dlopen_names);
     if (!o_.rewrites.empty()) rewrite_references_pass();
-    if (o_.shrink_rpath) shrink_pass(before);
+    if (o_.shrink_rpath) shrink_pass();
     if (base_ >= 0) {
       if (!result_.edits.empty()) verify_after(before);
       ::close(base_);
@@ -200,10 +200,12 @@ class Editor {
     std::map<std::string, Resolved> out;
     usage_.clear();
     unresolved_.clear();
+    infos_.clear();
     for (const InventoryEntry* e : files_) {
       if (e->size < 64 || !has_elf_magic(tree_.read_head(e->path, 4))) continue;
       auto info = resolver.elf_info(e->path);
       if (!info || !(*info)->dynamic) continue;
+      infos_.emplace_back(e->path, *info);
       std::vector<std::string> names = dlopen_names;
       for (const auto& d : (*info)->dlopen)
         names.insert(names.end(), d.sonames.begin(), d.sonames.end());
@@ -228,44 +230,41 @@ class Editor {
     return out;
   }
 
-  void shrink_pass(const std::map<std::string, Resolved>& before) {
+  // Uses what the last resolve_all() parsed and recorded: the objects, and
+  // which of their list elements found something.
+  void shrink_pass() {
     // After rewrites were written, what is used must be worked out anew.
     if (base_ >= 0 && !result_.edits.empty()) resolve_all(o_.dlopen_names);
-    (void)before;
-    for (const InventoryEntry* e : files_) {
-      if (e->size < 64 || !has_elf_magic(tree_.read_head(e->path, 4))) continue;
-      auto info = elf_of(e->path);
-      if (!info || !info->dynamic) continue;
+    for (const auto& [path, info] : infos_) {
       // glibc ignores DT_RPATH when DT_RUNPATH is there: shrink the one used.
       const bool runpath = info->runpath.has_value();
       const auto& list = runpath ? info->runpath : info->rpath;
       const auto& slot = runpath ? info->runpath_slot : info->rpath_slot;
       if (!list || !slot || list->empty()) continue;
-      if (unresolved_.count(e->path) != 0) {
+      if (unresolved_.count(path) != 0) {
         result_.warnings.push_back(fmt::format(
             "{}: --shrink-rpath: a library it needs is missing, so its search list is left as "
             "it is",
-            e->path));
+            path));
         continue;
       }
-      auto it = usage_.find({e->path, runpath});
+      auto it = usage_.find({path, runpath});
       const std::vector<std::string> used =
           it == usage_.end() ? std::vector<std::string>{}
                              : std::vector<std::string>(it->second.begin(), it->second.end());
       auto shrunk = shrink_search_list(*list, used);
       if (!shrunk) continue;
-      auto mapped = tree_.map_file(e->path);
+      auto mapped = tree_.map_file(path);
       if (!mapped) continue;
       std::string bytes(mapped->bytes());
-      auto ok = patch_elf_string(bytes, *info, *slot, *shrunk, e->path);
+      auto ok = patch_elf_string(bytes, *info, *slot, *shrunk, path);
       if (!ok) {
         result_.problems.push_back(ok.error());
         continue;
       }
-      if (write(e->path, bytes)) {
-        result_.edits.push_back(
-            {e->path, fmt::format("{} {} -> {}", runpath ? "RUNPATH" : "RPATH", *list,
-                                  shrunk->empty() ? "(empty)" : *shrunk)});
+      if (write(path, bytes)) {
+        result_.edits.push_back({path, fmt::format("{} {} -> {}", runpath ? "RUNPATH" : "RPATH",
+                                                   *list, shrunk->empty() ? "(empty)" : *shrunk)});
       }
     }
   }
@@ -319,6 +318,8 @@ class Editor {
   // (object, RUNPATH?) -> the elements of its list that found something.
   std::map<std::pair<std::string, bool>, std::set<std::string>> usage_;
   std::set<std::string> unresolved_;  // objects with a missing DT_NEEDED
+  // The kept dynamic ELF objects resolve_all() parsed, in inventory order.
+  std::vector<std::pair<std::string, std::shared_ptr<const ElfInfo>>> infos_;
   EditResult result_;
 };
 

@@ -287,11 +287,11 @@ void pass_store_kept(PruneContext& ctx) {
       auto m = written.map_file(e.path);
       if (!m) continue;
       if (apply_rewrites && !find_references(m->bytes(), ctx.options.rewrites).empty()) {
-        auto elf = has_elf_magic(m->bytes())
-                       ? ctx.resolver->elf_info(e.path)
-                       : Result<std::shared_ptr<const ElfInfo>>(make_error(e.path, "not ELF"));
-        auto r = rewrite_references(m->bytes(), elf ? elf->get() : nullptr, ctx.options.rewrites,
-                                    e.path);
+        std::shared_ptr<const ElfInfo> elf;
+        if (has_elf_magic(m->bytes())) {
+          if (auto parsed = ctx.resolver->elf_info(e.path)) elf = *parsed;
+        }
+        auto r = rewrite_references(m->bytes(), elf.get(), ctx.options.rewrites, e.path);
         if (r && *r) {
           ctx.store_refs.add(e.path, (*r)->bytes, e.size, true);
           continue;
