@@ -306,10 +306,10 @@ class Walker {
     const std::string head = root_.read_head(path, 256);
     if (has_elf_magic(head)) {
       expand_elf(path, mode);
-      scan(path);
+      scan(path, /*elf=*/true);
     } else if (auto sb = parse_shebang(head)) {
       expand_script(path, *sb);
-      scan(path);
+      scan(path, /*elf=*/false);
     }
     if (follows_packages(kind)) expand_package(path);
   }
@@ -403,20 +403,26 @@ class Walker {
     }
   }
 
-  // Absolute path strings and store paths inside an ELF file or script.
-  void scan(const std::string& path) {
+  // Absolute path strings and store paths inside a script, or inside the
+  // parts of an ELF file that hold its data (its code and symbol tables name
+  // nothing it opens: elf_string_regions).
+  void scan(const std::string& path, bool elf) {
     auto mapped = root_.map_file(path);
     if (!mapped) return;
     const std::string_view bytes = mapped->bytes();
-    for (const auto& ref : scan_path_strings(bytes)) {
-      if (ref == path) continue;
-      reach_reference(path, ref);
-      if (auto to = rewritten_path(ref, in_.rewrites)) reach_reference(path, *to);
-    }
-    for (const auto& store_path : scan_store_paths(bytes, in_.store_dir)) {
-      reach(store_path, Reason{EdgeKind::StoreRef, path, store_path}, Expand::Full, true);
-      if (auto to = rewritten_path(store_path, in_.rewrites)) {
-        reach(*to, Reason{EdgeKind::StoreRef, path, *to}, Expand::Full, true);
+    const std::vector<std::string_view> regions =
+        elf ? elf_string_regions(bytes) : std::vector<std::string_view>{bytes};
+    for (const std::string_view region : regions) {
+      for (const auto& ref : scan_path_strings(region)) {
+        if (ref == path) continue;
+        reach_reference(path, ref);
+        if (auto to = rewritten_path(ref, in_.rewrites)) reach_reference(path, *to);
+      }
+      for (const auto& store_path : scan_store_paths(region, in_.store_dir)) {
+        reach(store_path, Reason{EdgeKind::StoreRef, path, store_path}, Expand::Full, true);
+        if (auto to = rewritten_path(store_path, in_.rewrites)) {
+          reach(*to, Reason{EdgeKind::StoreRef, path, *to}, Expand::Full, true);
+        }
       }
     }
   }

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <optional>
@@ -295,31 +296,119 @@ Result<ElfInfo> read_elf(const std::filesystem::path& host_path, std::string_vie
   return info;
 }
 
-std::vector<std::uint64_t> dynsym_name_offsets(std::string_view bytes) {
-  std::vector<std::uint64_t> names;
+namespace {
+
+struct Section {
+  std::uint32_t type = 0;
+  std::uint64_t flags = 0, offset = 0, size = 0;
+};
+
+struct SectionTable {
+  bool is64 = false;
+  bool little = true;
+  bool present = false;  // a header table that lies inside the file
+  std::vector<Section> sections;
+};
+
+// The section header table, bounds-checked; not present when the file has
+// none (stripped of it, or malformed).
+SectionTable read_sections(std::string_view bytes) {
+  SectionTable t;
   auto header = parse_elf_header(bytes.substr(0, std::min<std::size_t>(64, bytes.size())));
-  if (!header) return names;
-  const bool is64 = header->elf_class == elfconst::kClass64;
-  const Reader r(bytes, header->data == elfconst::kDataLsb);
+  if (!header) return t;
+  t.is64 = header->elf_class == elfconst::kClass64;
+  t.little = header->data == elfconst::kDataLsb;
+  const bool is64 = t.is64;
+  const Reader r(bytes, t.little);
   const std::uint64_t shoff = r.u(is64 ? 40 : 32, is64 ? 8 : 4);
   const std::uint64_t shentsize = r.u(is64 ? 58 : 46, 2);
   const std::uint64_t shnum = r.u(is64 ? 60 : 48, 2);
   const std::uint64_t want = is64 ? 64 : 40;
-  if (shentsize != want || shoff > bytes.size() || shnum > (bytes.size() - shoff) / want) {
-    return names;
+  if (shnum == 0 || shentsize != want || shoff > bytes.size() ||
+      shnum > (bytes.size() - shoff) / want) {
+    return t;
   }
+  t.present = true;
+  t.sections.reserve(static_cast<std::size_t>(shnum));
   for (std::uint64_t i = 0; i < shnum; ++i) {
     const std::size_t o = static_cast<std::size_t>(shoff + i * want);
-    if (r.u(o + 4, 4) != kShtDynsym) continue;
-    const std::uint64_t off = r.u(o + (is64 ? 24 : 16), is64 ? 8 : 4);
-    const std::uint64_t size = r.u(o + (is64 ? 32 : 20), is64 ? 8 : 4);
-    const std::uint64_t ent = is64 ? 24 : 16;
-    if (off > bytes.size() || size > bytes.size() - off) continue;
-    for (std::uint64_t s = 0; s + ent <= size; s += ent) {
-      names.push_back(r.u(static_cast<std::size_t>(off + s), 4));
+    Section s;
+    s.type = static_cast<std::uint32_t>(r.u(o + 4, 4));
+    s.flags = r.u(o + 8, is64 ? 8 : 4);
+    s.offset = r.u(o + (is64 ? 24 : 16), is64 ? 8 : 4);
+    s.size = r.u(o + (is64 ? 32 : 20), is64 ? 8 : 4);
+    t.sections.push_back(s);
+  }
+  return t;
+}
+
+// Section types that are binary tables, never text a program reads.
+bool is_table_section(std::uint32_t type) {
+  switch (type) {
+    case 2:           // SHT_SYMTAB
+    case 4:           // SHT_RELA
+    case 5:           // SHT_HASH
+    case 6:           // SHT_DYNAMIC
+    case 8:           // SHT_NOBITS
+    case 9:           // SHT_REL
+    case kShtDynsym:  // SHT_DYNSYM
+    case 14:          // SHT_INIT_ARRAY
+    case 15:          // SHT_FINI_ARRAY
+    case 16:          // SHT_PREINIT_ARRAY
+    case 17:          // SHT_GROUP
+    case 18:          // SHT_SYMTAB_SHNDX
+    case 19:          // SHT_RELR
+    case 0x6ffffff6:  // SHT_GNU_HASH
+    case 0x6ffffffd:  // SHT_GNU_verdef
+    case 0x6ffffffe:  // SHT_GNU_verneed
+    case 0x6fffffff:  // SHT_GNU_versym
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+std::vector<std::uint64_t> dynsym_name_offsets(std::string_view bytes) {
+  std::vector<std::uint64_t> names;
+  const SectionTable t = read_sections(bytes);
+  const Reader r(bytes, t.little);
+  const std::uint64_t ent = t.is64 ? 24 : 16;
+  for (const auto& s : t.sections) {
+    if (s.type != kShtDynsym) continue;
+    if (s.offset > bytes.size() || s.size > bytes.size() - s.offset) continue;
+    for (std::uint64_t o = 0; o + ent <= s.size; o += ent) {
+      names.push_back(r.u(static_cast<std::size_t>(s.offset + o), 4));
     }
   }
   return names;
+}
+
+std::vector<std::string_view> elf_string_regions(std::string_view bytes) {
+  constexpr std::uint64_t kShfAlloc = 0x2;
+  constexpr std::uint64_t kShfExecinstr = 0x4;
+  const SectionTable t = read_sections(bytes);
+  // Without a section table nothing tells code from data: all of it.
+  if (!t.present) return {bytes};
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> ranges;  // [begin, end)
+  for (const auto& s : t.sections) {
+    if ((s.flags & kShfAlloc) == 0 || (s.flags & kShfExecinstr) != 0) continue;
+    if (is_table_section(s.type) || s.size == 0) continue;
+    if (s.offset > bytes.size() || s.size > bytes.size() - s.offset) continue;
+    ranges.emplace_back(s.offset, s.offset + s.size);
+  }
+  std::sort(ranges.begin(), ranges.end());
+  std::vector<std::string_view> regions;
+  for (std::size_t i = 0; i < ranges.size();) {
+    auto [begin, end] = ranges[i];
+    for (++i; i < ranges.size() && ranges[i].first <= end; ++i) {
+      end = std::max(end, ranges[i].second);
+    }
+    regions.push_back(
+        bytes.substr(static_cast<std::size_t>(begin), static_cast<std::size_t>(end - begin)));
+  }
+  return regions;
 }
 
 }  // namespace elfprune

@@ -20,8 +20,8 @@ std::string join(const std::string& dir, std::string_view name) {
 
 class Walker {
  public:
-  Walker(Inventory& inv, dev_t top_dev, const std::vector<std::string>& hidden)
-      : inv_(inv), top_dev_(top_dev), hidden_(hidden) {}
+  Walker(const Root& root, Inventory& inv, dev_t top_dev, const std::vector<std::string>& hidden)
+      : root_(root), inv_(inv), top_dev_(top_dev), hidden_(hidden) {}
 
   // Directories are opened relative to their parent's fd with O_NOFOLLOW, so
   // a symlink swapped in mid-walk is never followed out of the tree.
@@ -55,14 +55,19 @@ class Walker {
         continue;
       }
       InventoryEntry e = entry_of(path, st);
+      bool whole_target = false;
       if (e.type == FileType::Symlink) {
         std::string target(static_cast<std::size_t>(std::max<off_t>(st.st_size, 0)) + 256, '\0');
         ssize_t n = ::readlinkat(dirfd, name.c_str(), target.data(), target.size());
         if (n >= 0) {
+          whole_target = static_cast<std::size_t>(n) < target.size();
           target.resize(static_cast<std::size_t>(n));
           e.link_target = std::move(target);
         }
       }
+      // The later passes look these paths up again (and every directory on
+      // the way to them): from the stat memo, not the kernel.
+      root_.remember(path, st, whole_target ? &e.link_target : nullptr);
       // A mount point (a /proc or a bind mount inside the root) is recorded
       // but not entered: its contents are not the tree's, and pruning in
       // place must never reach into another filesystem.
@@ -99,6 +104,7 @@ class Walker {
   }
 
  private:
+  const Root& root_;
   Inventory& inv_;
   dev_t top_dev_;
   const std::vector<std::string>& hidden_;
@@ -148,26 +154,14 @@ Result<Inventory> take_inventory(const Root& root, const std::string& top,
     return make_error(top, fmt::format("cannot open directory: {}", std::strerror(errno)));
   struct stat tst {};
   if (::fstat(fd, &tst) == 0) inv.entries.push_back(Walker::entry_of(inv.top, tst));
-  Walker(inv, tst.st_dev, hidden).walk(fd, inv.top);
+  Walker(root, inv, tst.st_dev, hidden).walk(fd, inv.top);
   ::close(fd);
-  // Sorted by path with '/' ordered first, so that a directory's subtree is
-  // contiguous and follows the directory itself. '/' becomes '\0', the one
-  // byte no name can hold: any other byte (even '\x01') is a valid name byte
-  // and would sort "a\x01b" between "a" and "a/c".
-  auto key = [](const std::string& p) {
-    std::string k = p;
-    std::replace(k.begin(), k.end(), '/', '\0');
-    return k;
-  };
-  std::vector<std::pair<std::string, std::size_t>> order;
-  order.reserve(inv.entries.size());
-  for (std::size_t i = 0; i < inv.entries.size(); ++i)
-    order.emplace_back(key(inv.entries[i].path), i);
-  std::sort(order.begin(), order.end());
-  std::vector<InventoryEntry> sorted;
-  sorted.reserve(inv.entries.size());
-  for (auto& [k, i] : order) sorted.push_back(std::move(inv.entries[i]));
-  inv.entries = std::move(sorted);
+  // Sorted by path with '/' ordered first (as if it were '\0', the one byte
+  // no name holds), so that a directory's subtree is contiguous and follows
+  // the directory itself: the walk gives that order, a depth-first walk
+  // with each directory's names in byte order ("a", then a's subtree, then
+  // "a.b" and "a\x01b", which a plain sort of whole paths would interleave).
+  inv.index.reserve(inv.entries.size());
   for (std::size_t i = 0; i < inv.entries.size(); ++i) inv.index.emplace(inv.entries[i].path, i);
   return inv;
 }

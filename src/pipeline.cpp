@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <set>
 #include <unordered_set>
@@ -48,6 +49,22 @@ std::string group_of(const PruneContext& ctx, const std::string& path) {
     return "npm:" + path.substr(start, end == std::string::npos ? std::string::npos : end - start);
   }
   return "";
+}
+
+// Runs one pass and records how long it took.
+template <typename Pass>
+auto timed(PruneContext& ctx, std::string_view name, Pass&& pass) {
+  const auto start = std::chrono::steady_clock::now();
+  struct Record {
+    PruneContext& ctx;
+    std::string_view name;
+    std::chrono::steady_clock::time_point start;
+    ~Record() {
+      const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+      ctx.timings.push_back({std::string(name), took.count()});
+    }
+  } record{ctx, name, start};
+  return pass();
 }
 
 }  // namespace
@@ -391,11 +408,16 @@ Result<std::unique_ptr<PruneContext>> plan_prune(PruneOptions options) {
   auto ok = check_options(options);
   if (!ok) return ok.error();
   auto ctx = std::make_unique<PruneContext>(std::move(options));
-  if (auto done = pass_interrupted(*ctx); !done) return done.error();
-  if (auto inv = pass_inventory(*ctx); !inv) return inv.error();
-  pass_close(*ctx);
-  pass_classify(*ctx);
-  pass_plan(*ctx);
+  PruneContext& c = *ctx;
+  if (auto done = timed(c, "finish", [&] { return pass_interrupted(c); }); !done) {
+    return done.error();
+  }
+  if (auto inv = timed(c, "inventory", [&] { return pass_inventory(c); }); !inv) {
+    return inv.error();
+  }
+  timed(c, "close", [&] { pass_close(c); });
+  timed(c, "classify", [&] { pass_classify(c); });
+  timed(c, "plan", [&] { pass_plan(c); });
   return ctx;
 }
 
@@ -403,24 +425,27 @@ Result<std::unique_ptr<PruneContext>> prune(PruneOptions options) {
   auto planned = plan_prune(std::move(options));
   if (!planned) return planned.error();
   auto ctx = std::move(*planned);
-  const bool in_place = ctx->options.mode == EmitMode::InPlace;
-  const bool dry_run = ctx->options.mode == EmitMode::DryRun;
-  if (in_place) pass_verify(*ctx);
+  PruneContext& c = *ctx;
+  const bool in_place = c.options.mode == EmitMode::InPlace;
+  const bool dry_run = c.options.mode == EmitMode::DryRun;
+  if (in_place) timed(c, "verify", [&] { pass_verify(c); });
   // Edits that cannot be made stop the run before anything is written.
-  pass_edit(*ctx, /*check_only=*/true);
-  if ((in_place && !ctx->verified.problems.empty()) || !ctx->edited.problems.empty()) {
+  timed(c, "check edits", [&] { pass_edit(c, /*check_only=*/true); });
+  if ((in_place && !c.verified.problems.empty()) || !c.edited.problems.empty()) {
     // The result would be broken: nothing is removed or written.
-    ctx->report.warnings.push_back(
+    c.report.warnings.push_back(
         "the plan failed its checks before anything was written: nothing was changed");
-    pass_report(*ctx);
+    timed(c, "report", [&] { pass_report(c); });
     return ctx;
   }
-  pass_store_removed(*ctx);
-  if (auto emitted = pass_emit(*ctx); !emitted) return emitted.error();
-  if (!in_place) pass_verify(*ctx);
-  if (!dry_run) pass_edit(*ctx, /*check_only=*/false);
-  pass_store_kept(*ctx);
-  pass_report(*ctx);
+  timed(c, "store (removed)", [&] { pass_store_removed(c); });
+  if (auto emitted = timed(c, "emit", [&] { return pass_emit(c); }); !emitted) {
+    return emitted.error();
+  }
+  if (!in_place) timed(c, "verify", [&] { pass_verify(c); });
+  if (!dry_run) timed(c, "edit", [&] { pass_edit(c, /*check_only=*/false); });
+  timed(c, "store (kept)", [&] { pass_store_kept(c); });
+  timed(c, "report", [&] { pass_report(c); });
   return ctx;
 }
 

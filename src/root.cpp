@@ -218,6 +218,15 @@ void Root::remember_stats() {
   if (!memo_) memo_ = std::make_shared<StatMemo>();
 }
 
+void Root::remember(const std::string& canonical, const struct stat& st,
+                    const std::string* link_target) const {
+  if (!memo_) return;
+  std::optional<Result<std::string>> target;
+  if (link_target != nullptr) target.emplace(*link_target);
+  std::lock_guard lock(memo_->mutex);
+  memo_->known.try_emplace(canonical, StatMemo::Known{LinkStat{0, st}, std::move(target)});
+}
+
 Root::LinkStat Root::lstat_of(const std::string& canonical) const {
   if (memo_) {
     std::lock_guard lock(memo_->mutex);

@@ -218,6 +218,48 @@ TEST(ReadElf, FastReaderAgreesWithLief) {
   }
 }
 
+// The closure looks for path strings only where a program's data lies.
+TEST(ElfStringRegions, LoadedDataButNotCodeOrUnloadedSections) {
+  TempDir dir;
+  compile_c(R"(
+const char conf[] = "/etc/in-rodata.conf";
+char state[] = "/var/in-data.state";
+__asm__(".section .notloaded,\"\",@progbits\n.string \"/etc/not-loaded.conf\"\n.previous");
+__asm__(".text\n.string \"/etc/in-code.conf\"\n");
+int main(void) { return conf[0] + state[0]; }
+)",
+            dir / "prog");
+  std::string image = slurp(dir / "prog");
+  auto joined = [](const std::vector<std::string_view>& regions) {
+    std::string all;
+    for (auto r : regions) all.append(r).push_back('\0');
+    return all;
+  };
+  const std::string seen = joined(elf_string_regions(image));
+  EXPECT_NE(seen.find("/etc/in-rodata.conf"), std::string::npos);
+  EXPECT_NE(seen.find("/var/in-data.state"), std::string::npos);
+  EXPECT_NE(seen.find("/lib64/ld-linux-x86-64.so.2"), std::string::npos);  // .interp
+  EXPECT_EQ(seen.find("/etc/not-loaded.conf"), std::string::npos);
+  EXPECT_EQ(seen.find("/etc/in-code.conf"), std::string::npos);
+  ASSERT_NE(image.find("/etc/not-loaded.conf"), std::string::npos);
+  ASSERT_NE(image.find("/etc/in-code.conf"), std::string::npos);
+
+  // No section table (e_shoff and e_shnum zero), or one past the end of the
+  // file: nothing tells code from data, so the whole file.
+  std::string stripped = image;
+  put_u64(stripped, 40, 0);
+  stripped[60] = stripped[61] = '\0';
+  auto regions = elf_string_regions(stripped);
+  ASSERT_EQ(regions.size(), 1u);
+  EXPECT_EQ(regions[0].size(), stripped.size());
+  std::string beyond = image;
+  put_u64(beyond, 40, image.size() + 8);
+  regions = elf_string_regions(beyond);
+  ASSERT_EQ(regions.size(), 1u);
+  EXPECT_EQ(regions[0].size(), beyond.size());
+  EXPECT_EQ(elf_string_regions("#!/bin/sh\n/etc/x").size(), 1u);  // not ELF: all of it
+}
+
 TEST(MachineName, KnownAndUnknown) {
   EXPECT_EQ(machine_name(elfconst::kMachineX86_64), "x86-64");
   EXPECT_EQ(machine_name(9999), "machine 9999");

@@ -98,6 +98,15 @@ Result<ElfInfo> read_elf_with_lief(const std::filesystem::path& host_path,
 // string table must not overwrite, since linkers share string tails.
 std::vector<std::uint64_t> dynsym_name_offsets(std::string_view bytes);
 
+// The parts of an ELF file where the strings a program reads at run time
+// can lie: sections that are loaded (SHF_ALLOC), not code (no
+// SHF_EXECINSTR) and not a binary table (symbols, relocations, hashes,
+// versions, pointer arrays). In libnode that is 8 MB of its 47 MB; the
+// rest (code, symbol tables, debug data) names no file the program opens.
+// A file without a usable section header table gives the whole file. The
+// views are into `bytes`, sorted, adjacent sections merged.
+std::vector<std::string_view> elf_string_regions(std::string_view bytes);
+
 // "x86-64", "AArch64", ... for messages.
 std::string machine_name(std::uint16_t machine);
 

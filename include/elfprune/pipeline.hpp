@@ -44,6 +44,12 @@ struct PruneOptions {
   std::function<void(std::string_view, std::size_t, std::size_t)> progress;
 };
 
+// Wall time of one pass, for `prune --timings`.
+struct PassTiming {
+  std::string pass;
+  double seconds = 0;
+};
+
 struct PruneContext {
   explicit PruneContext(PruneOptions opts);
 
@@ -63,6 +69,7 @@ struct PruneContext {
   EditResult edited;
   StoreReferences store_refs{"/nix/store"};
   PruneReport report;
+  std::vector<PassTiming> timings;  // in the order the passes ran
 };
 
 // Each pass; `prune` runs them all. Errors end the run (bad ROOT, bad

@@ -119,6 +119,12 @@ class Root {
   // anyway); safe to use from several threads.
   void remember_stats();
 
+  // What a walk of the tree (the inventory) saw of a canonical path: its
+  // lstat and, for a symlink read whole, its target. Remembered only when
+  // remember_stats() is on, so later lookups of the path ask no kernel.
+  void remember(const std::string& canonical, const struct stat& st,
+                const std::string* link_target) const;
+
  private:
   struct StatMemo;
   struct LinkStat {

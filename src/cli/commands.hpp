@@ -45,6 +45,7 @@ struct PruneCommandOptions {
   std::vector<std::string> rewrite_refs;  // FROM=TO
   bool shrink_rpath = false;
   bool json = false;
+  bool timings = false;
 };
 
 struct WhyOptions {

@@ -71,6 +71,15 @@ Result<PruneOptions> to_prune_options(const std::string& root, const SelectionOp
   return p;
 }
 
+void print_timings(const std::vector<PassTiming>& timings, std::ostream& err) {
+  double total = 0;
+  for (const auto& t : timings) total += t.seconds;
+  for (const auto& t : timings) {
+    fmt::print(err, "elfprune: {:<16} {:8.3f} s\n", t.pass, t.seconds);
+  }
+  fmt::print(err, "elfprune: {:<16} {:8.3f} s\n", "all passes", total);
+}
+
 int report_error(std::ostream& err, const Error& e) {
   fmt::print(err, "elfprune: error: {}: {}\n", e.path, e.message);
   return e.kind == ErrorKind::Failed ? 1 : 2;
@@ -143,6 +152,7 @@ void add_prune_command(CLI::App& app, PruneCommandOptions& o) {
                 "Drop RPATH/RUNPATH elements of kept ELF files that find none of their "
                 "libraries, keeping those that serve .note.dlopen sonames and --dlopen names");
   cmd->add_flag("--json", o.json, "Print the JSON report instead of the summary");
+  cmd->add_flag("--timings", o.timings, "Also print how long each pass took (on stderr)");
 }
 
 void add_why_command(CLI::App& app, WhyOptions& o) {
@@ -177,12 +187,15 @@ int run_prune(const PruneCommandOptions& o, std::ostream& out, std::ostream& err
     opts->rewrites.push_back(std::move(*r));
   }
   opts->shrink_rpath = o.shrink_rpath;
-  ProgressLine line(err);
-  opts->progress = [&line](std::string_view pass, std::size_t done, std::size_t total) {
-    line(pass, done, total);
-  };
-  auto ctx = prune(std::move(*opts));
+  auto ctx = [&] {
+    ProgressLine line(err);  // erased before anything else is printed
+    opts->progress = [&line](std::string_view pass, std::size_t done, std::size_t total) {
+      line(pass, done, total);
+    };
+    return prune(std::move(*opts));
+  }();
   if (!ctx) return report_error(err, ctx.error());
+  if (o.timings) print_timings((*ctx)->timings, err);
   const PruneReport& report = (*ctx)->report;
   if (!o.report_file.empty()) {
     std::ofstream f(o.report_file, std::ios::trunc);

@@ -1,4 +1,5 @@
 // `prune`, `why` and `rules` through the same entry point as main().
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -81,6 +82,18 @@ TEST_F(PruneCommandTest, DryRunJsonAndReportFile) {
   std::ifstream f(report);
   auto file_doc = nlohmann::json::parse(f);
   EXPECT_EQ(file_doc["removed"], doc["removed"]);
+}
+
+TEST_F(PruneCommandTest, TimingsNamePassesOnStderrOnly) {
+  Outcome o = run_tool({"prune", root_, "--entry", "/usr/bin/prog", "--dry-run", "--json",
+                        "--timings", "--hwcaps", "baseline"});
+  ASSERT_EQ(o.status, 0) << o.err;
+  (void)nlohmann::json::parse(o.out);  // stdout stays pure JSON
+  for (const char* pass :
+       {"inventory", "close", "classify", "plan", "verify", "report", "all passes"}) {
+    EXPECT_NE(o.err.find(fmt::format("elfprune: {} ", pass)), std::string::npos) << o.err;
+  }
+  EXPECT_EQ(run_tool({"prune", root_, "--dry-run"}).err, "");  // not without the flag
 }
 
 TEST_F(PruneCommandTest, WhyNamesTheChainOrTheRule) {

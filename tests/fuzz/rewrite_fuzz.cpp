@@ -35,6 +35,13 @@ void rewrite(std::string_view bytes) {
                                    : Result<ElfInfo>(make_error(std::string(kShown), "not ELF"));
   const ElfInfo* elf = info ? &*info : nullptr;
   (void)dynsym_name_offsets(bytes);
+  // The closure's scan regions: inside the bytes, in order, not overlapping.
+  const char* last_end = bytes.data();
+  for (const std::string_view region : elf_string_regions(bytes)) {
+    FUZZ_CHECK(region.data() >= last_end &&
+               region.data() + region.size() <= bytes.data() + bytes.size());
+    last_end = region.data() + region.size();
+  }
 
   auto r = rewrite_references(bytes, elf, rules(), kShown);
   if (!r) {
