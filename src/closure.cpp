@@ -9,6 +9,7 @@
 #include <set>
 
 #include "elfprune/elf.hpp"
+#include "elfprune/inspect.hpp"
 #include "elfprune/pathrefs.hpp"
 #include "elfprune/rules.hpp"
 #include "elfprune/shebang.hpp"
@@ -169,7 +170,13 @@ class Walker {
  public:
   Walker(const Root& root, const Inventory& inv, Resolver& resolver, const DpkgDb& dpkg,
          const ClosureInputs& in, Closure& out)
-      : root_(root), inv_(inv), resolver_(resolver), dpkg_(dpkg), in_(in), out_(out) {}
+      : root_(root),
+        inv_(inv),
+        resolver_(resolver),
+        dpkg_(dpkg),
+        in_(in),
+        out_(out),
+        inspector_(root, in.store_dir, Inspector::default_threads()) {}
 
   void run() {
     for (const auto& e : in_.entries) {
@@ -222,6 +229,7 @@ class Walker {
   std::set<std::string> packages_done_;
   std::set<std::string> copyrights_done_;
   std::set<std::string> whole_dirs_;
+  Inspector inspector_;  // reads and scans queued files ahead of expand()
 
   bool is_entry(const std::string& path) const {
     return std::find(in_.entries.begin(), in_.entries.end(), path) != in_.entries.end();
@@ -255,6 +263,10 @@ class Walker {
     }
     if (fresh && inv_.contains(path)) {
       queue_.push_back({path, mode, why.kind});
+      if (mode != Expand::DataOnly) {
+        const InventoryEntry* entry = inv_.find(path);
+        if (entry != nullptr && entry->type == FileType::Regular) inspector_.ask(path);
+      }
       keep_copyright(path);
     }
   }
@@ -303,13 +315,13 @@ class Walker {
   void expand(const std::string& path, Expand mode, EdgeKind kind) {
     const InventoryEntry* entry = inv_.find(path);
     if (entry == nullptr || entry->type != FileType::Regular || mode == Expand::DataOnly) return;
-    const std::string head = root_.read_head(path, 256);
-    if (has_elf_magic(head)) {
+    const FileInspection file = inspector_.take(path);
+    if (file.elf) {
       expand_elf(path, mode);
-      scan(path, /*elf=*/true);
-    } else if (auto sb = parse_shebang(head)) {
-      expand_script(path, *sb);
-      scan(path, /*elf=*/false);
+      follow_references(path, file);
+    } else if (file.shebang) {
+      expand_script(path, *file.shebang);
+      follow_references(path, file);
     }
     if (follows_packages(kind)) expand_package(path);
   }
@@ -403,26 +415,17 @@ class Walker {
     }
   }
 
-  // Absolute path strings and store paths inside a script, or inside the
-  // parts of an ELF file that hold its data (its code and symbol tables name
-  // nothing it opens: elf_string_regions).
-  void scan(const std::string& path, bool elf) {
-    auto mapped = root_.map_file(path);
-    if (!mapped) return;
-    const std::string_view bytes = mapped->bytes();
-    const std::vector<std::string_view> regions =
-        elf ? elf_string_regions(bytes) : std::vector<std::string_view>{bytes};
-    for (const std::string_view region : regions) {
-      for (const auto& ref : scan_path_strings(region)) {
-        if (ref == path) continue;
-        reach_reference(path, ref);
-        if (auto to = rewritten_path(ref, in_.rewrites)) reach_reference(path, *to);
-      }
-      for (const auto& store_path : scan_store_paths(region, in_.store_dir)) {
-        reach(store_path, Reason{EdgeKind::StoreRef, path, store_path}, Expand::Full, true);
-        if (auto to = rewritten_path(store_path, in_.rewrites)) {
-          reach(*to, Reason{EdgeKind::StoreRef, path, *to}, Expand::Full, true);
-        }
+  // The absolute path strings and store paths the file names.
+  void follow_references(const std::string& path, const FileInspection& file) {
+    for (const auto& ref : file.paths) {
+      if (ref == path) continue;
+      reach_reference(path, ref);
+      if (auto to = rewritten_path(ref, in_.rewrites)) reach_reference(path, *to);
+    }
+    for (const auto& store_path : file.store_paths) {
+      reach(store_path, Reason{EdgeKind::StoreRef, path, store_path}, Expand::Full, true);
+      if (auto to = rewritten_path(store_path, in_.rewrites)) {
+        reach(*to, Reason{EdgeKind::StoreRef, path, *to}, Expand::Full, true);
       }
     }
   }

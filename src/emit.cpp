@@ -345,7 +345,7 @@ class OutWriter {
     Fd out(::openat(out_dir, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
                     0600));
     if (!out.ok()) return lane.problem(e.path, fmt::format("cannot create: {}", errno_text(errno)));
-    auto copied = copy_data(in.get(), out.get());
+    auto copied = copy_data(in.get(), out.get(), static_cast<std::uint64_t>(st.st_size));
     if (!copied) return lane.problem(e.path, copied.error().message);
     lane.bytes += *copied;
     // Ownership first: chown clears setuid/setgid and file capabilities.
@@ -368,7 +368,9 @@ class OutWriter {
 
   // A reflink when the file system can; copy_file_range, or read/write
   // where that is not supported (across file systems on old kernels, procfs).
-  Result<std::uint64_t> copy_data(int in, int out) {
+  // `size`: what fstat said; copy_file_range stops there rather than asking
+  // once more to be told the end was reached.
+  Result<std::uint64_t> copy_data(int in, int out, std::uint64_t size) {
     if (reflink_.load(std::memory_order_relaxed)) {
       if (::ioctl(out, FICLONE, in) == 0) {
         struct stat st {};
@@ -385,6 +387,7 @@ class OutWriter {
       ssize_t n = ::copy_file_range(in, nullptr, out, nullptr, std::size_t{1} << 30, 0);
       if (n > 0) {
         total += static_cast<std::uint64_t>(n);
+        if (total >= size) return total;
         continue;
       }
       if (n == 0 && total > 0) return total;

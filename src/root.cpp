@@ -212,6 +212,9 @@ struct Root::StatMemo {
   };
   std::mutex mutex;
   std::unordered_map<std::string, Known> known;
+  // First bytes of files (kHeadBytes at most): the closure, verify and the
+  // edits each ask what kind of file a kept path is.
+  std::unordered_map<std::string, std::string> heads;
 };
 
 void Root::remember_stats() {
@@ -307,6 +310,22 @@ Result<MappedFile> Root::map_file(std::string_view path) const {
 }
 
 std::string Root::read_head(std::string_view canonical, std::size_t n) const {
+  constexpr std::size_t kHeadBytes = 256;
+  if (memo_ && n <= kHeadBytes) {
+    const std::string key(canonical);
+    {
+      std::lock_guard lock(memo_->mutex);
+      auto it = memo_->heads.find(key);
+      if (it != memo_->heads.end()) return it->second.substr(0, n);
+    }
+    std::string head = read_head_now(canonical, kHeadBytes);
+    std::lock_guard lock(memo_->mutex);
+    return memo_->heads.try_emplace(key, std::move(head)).first->second.substr(0, n);
+  }
+  return read_head_now(canonical, n);
+}
+
+std::string Root::read_head_now(std::string_view canonical, std::size_t n) const {
   std::string buf(n, '\0');
   int fd = ::open(host(canonical).c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return {};

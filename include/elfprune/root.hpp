@@ -98,6 +98,7 @@ class Root {
 
   // The first `n` bytes of a canonical path (from `resolve`), without
   // following a final symlink or blocking on a FIFO; "" when unreadable.
+  // Remembered (for n up to 256) with remember_stats().
   std::string read_head(std::string_view canonical, std::size_t n) const;
 
   // Map a whole regular file (symlinks resolved inside the root) read-only.
@@ -134,6 +135,7 @@ class Root {
   // lstat and readlink of a canonical path, through the memo when there is one.
   LinkStat lstat_of(const std::string& canonical) const;
   Result<std::string> link_of(const std::string& canonical, const std::string& display) const;
+  std::string read_head_now(std::string_view canonical, std::size_t n) const;
 
   // Resolve `path` and open it as a regular file: (fd, size), the caller
   // closes the fd. Shared by read_file and map_file.
