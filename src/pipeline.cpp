@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <future>
 #include <set>
+#include <system_error>
 #include <unordered_set>
 
 #include "elfprune/elf.hpp"
@@ -51,19 +53,19 @@ std::string group_of(const PruneContext& ctx, const std::string& path) {
   return "";
 }
 
-// Runs one pass and records how long it took.
+// Runs one pass and records how long it took in `into`.
 template <typename Pass>
-auto timed(PruneContext& ctx, std::string_view name, Pass&& pass) {
+auto timed(std::vector<PassTiming>& into, std::string_view name, Pass&& pass) {
   const auto start = std::chrono::steady_clock::now();
   struct Record {
-    PruneContext& ctx;
+    std::vector<PassTiming>& into;
     std::string_view name;
     std::chrono::steady_clock::time_point start;
     ~Record() {
       const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
-      ctx.timings.push_back({std::string(name), took.count()});
+      into.push_back({std::string(name), took.count()});
     }
-  } record{ctx, name, start};
+  } record{into, name, start};
   return pass();
 }
 
@@ -155,9 +157,12 @@ Result<bool> pass_inventory(PruneContext& ctx) {
   return true;
 }
 
+void pass_packages(PruneContext& ctx) {
+  ctx.dpkg = read_dpkg(ctx.root);
+}
+
 void pass_close(PruneContext& ctx) {
   progress(ctx, "close");
-  ctx.dpkg = read_dpkg(ctx.root);
   ClosureInputs in;
   for (const auto& e : ctx.options.entries) in.entries.push_back(lexically_absolute(e));
   in.keep_globs = ctx.options.keep_globs;
@@ -409,15 +414,26 @@ Result<std::unique_ptr<PruneContext>> plan_prune(PruneOptions options) {
   if (!ok) return ok.error();
   auto ctx = std::make_unique<PruneContext>(std::move(options));
   PruneContext& c = *ctx;
-  if (auto done = timed(c, "finish", [&] { return pass_interrupted(c); }); !done) {
+  if (auto done = timed(c.timings, "finish", [&] { return pass_interrupted(c); }); !done) {
     return done.error();
   }
-  if (auto inv = timed(c, "inventory", [&] { return pass_inventory(c); }); !inv) {
-    return inv.error();
+  // The package database does not depend on the inventory: it is read
+  // meanwhile, on another core.
+  std::vector<PassTiming> beside;  // the other thread's, merged after it
+  std::future<void> packages;
+  try {
+    packages = std::async(std::launch::async,
+                          [&c, &beside] { timed(beside, "packages", [&] { pass_packages(c); }); });
+  } catch (const std::system_error&) {
+    timed(beside, "packages", [&] { pass_packages(c); });
   }
-  timed(c, "close", [&] { pass_close(c); });
-  timed(c, "classify", [&] { pass_classify(c); });
-  timed(c, "plan", [&] { pass_plan(c); });
+  auto inv = timed(c.timings, "inventory", [&] { return pass_inventory(c); });
+  if (packages.valid()) packages.get();
+  c.timings.insert(c.timings.end(), beside.begin(), beside.end());
+  if (!inv) return inv.error();
+  timed(c.timings, "close", [&] { pass_close(c); });
+  timed(c.timings, "classify", [&] { pass_classify(c); });
+  timed(c.timings, "plan", [&] { pass_plan(c); });
   return ctx;
 }
 
@@ -428,24 +444,24 @@ Result<std::unique_ptr<PruneContext>> prune(PruneOptions options) {
   PruneContext& c = *ctx;
   const bool in_place = c.options.mode == EmitMode::InPlace;
   const bool dry_run = c.options.mode == EmitMode::DryRun;
-  if (in_place) timed(c, "verify", [&] { pass_verify(c); });
+  if (in_place) timed(c.timings, "verify", [&] { pass_verify(c); });
   // Edits that cannot be made stop the run before anything is written.
-  timed(c, "check edits", [&] { pass_edit(c, /*check_only=*/true); });
+  timed(c.timings, "check edits", [&] { pass_edit(c, /*check_only=*/true); });
   if ((in_place && !c.verified.problems.empty()) || !c.edited.problems.empty()) {
     // The result would be broken: nothing is removed or written.
     c.report.warnings.push_back(
         "the plan failed its checks before anything was written: nothing was changed");
-    timed(c, "report", [&] { pass_report(c); });
+    timed(c.timings, "report", [&] { pass_report(c); });
     return ctx;
   }
-  timed(c, "store (removed)", [&] { pass_store_removed(c); });
-  if (auto emitted = timed(c, "emit", [&] { return pass_emit(c); }); !emitted) {
+  timed(c.timings, "store (removed)", [&] { pass_store_removed(c); });
+  if (auto emitted = timed(c.timings, "emit", [&] { return pass_emit(c); }); !emitted) {
     return emitted.error();
   }
-  if (!in_place) timed(c, "verify", [&] { pass_verify(c); });
-  if (!dry_run) timed(c, "edit", [&] { pass_edit(c, /*check_only=*/false); });
-  timed(c, "store (kept)", [&] { pass_store_kept(c); });
-  timed(c, "report", [&] { pass_report(c); });
+  if (!in_place) timed(c.timings, "verify", [&] { pass_verify(c); });
+  if (!dry_run) timed(c.timings, "edit", [&] { pass_edit(c, /*check_only=*/false); });
+  timed(c.timings, "store (kept)", [&] { pass_store_kept(c); });
+  timed(c.timings, "report", [&] { pass_report(c); });
   return ctx;
 }
 

@@ -82,6 +82,7 @@ struct PruneContext {
 // the journal: finish it with --in-place, or delete it).
 Result<bool> pass_interrupted(PruneContext& ctx);
 Result<bool> pass_inventory(PruneContext& ctx);
+void pass_packages(PruneContext& ctx);  // the dpkg database; runs beside pass_inventory
 void pass_close(PruneContext& ctx);
 void pass_classify(PruneContext& ctx);
 void pass_plan(PruneContext& ctx);
