@@ -69,6 +69,37 @@ auto timed(std::vector<PassTiming>& into, std::string_view name, Pass&& pass) {
   return pass();
 }
 
+// A pass that runs on another thread beside the calling thread's passes (on
+// the calling thread when no thread can be had); join() waits for it and
+// files its timing.
+class Beside {
+ public:
+  template <typename Pass>
+  Beside(std::string_view name, Pass pass) {
+    auto run = [this, name, pass] { timed(timings_, name, pass); };
+    try {
+      done_ = std::async(std::launch::async, run);
+    } catch (const std::system_error&) {
+      run();
+    }
+  }
+  ~Beside() {
+    if (done_.valid()) done_.wait();
+  }
+  Beside(const Beside&) = delete;
+  Beside& operator=(const Beside&) = delete;
+
+  void join(std::vector<PassTiming>& into) {
+    if (done_.valid()) done_.get();
+    into.insert(into.end(), timings_.begin(), timings_.end());
+    timings_.clear();
+  }
+
+ private:
+  std::vector<PassTiming> timings_;
+  std::future<void> done_;
+};
+
 }  // namespace
 
 PruneContext::PruneContext(PruneOptions opts)
@@ -177,7 +208,6 @@ void pass_close(PruneContext& ctx) {
 }
 
 void pass_classify(PruneContext& ctx) {
-  progress(ctx, "classify");
   ctx.npm = read_npm_tree(ctx.root, ctx.inventory);
   RuleInputs in;
   in.keep_locales = ctx.options.keep_locales;
@@ -190,6 +220,10 @@ void pass_classify(PruneContext& ctx) {
       it = glob_match(g, it->first) ? ctx.matches.erase(it) : std::next(it);
     }
   }
+}
+
+void pass_plan(PruneContext& ctx) {
+  progress(ctx, "plan");
   if (ctx.closure.everything) {
     // Every file is a root: the loader dependencies of the ELF files and
     // scripts that stay decide what the rules may not remove.
@@ -202,10 +236,6 @@ void pass_classify(PruneContext& ctx) {
     }
     add_loader_deps(ctx.root, *ctx.resolver, candidates, ctx.closure);
   }
-}
-
-void pass_plan(PruneContext& ctx) {
-  progress(ctx, "plan");
   ctx.plan = make_plan(ctx.inventory, ctx.closure, ctx.matches);
 }
 
