@@ -311,27 +311,31 @@ struct SectionTable {
 };
 
 // The section header table, bounds-checked; not present when the file has
-// none (stripped of it, or malformed).
-SectionTable read_sections(std::string_view bytes) {
+// none (stripped of it, or malformed). `head`: the file's first bytes;
+// `fetch(off, len)`: those bytes of the file, nullopt when outside it.
+template <typename Fetch>
+SectionTable read_sections(std::string_view head, std::uint64_t size, Fetch&& fetch) {
   SectionTable t;
-  auto header = parse_elf_header(bytes.substr(0, std::min<std::size_t>(64, bytes.size())));
+  auto header = parse_elf_header(head.substr(0, std::min<std::size_t>(64, head.size())));
   if (!header) return t;
   t.is64 = header->elf_class == elfconst::kClass64;
   t.little = header->data == elfconst::kDataLsb;
   const bool is64 = t.is64;
-  const Reader r(bytes, t.little);
-  const std::uint64_t shoff = r.u(is64 ? 40 : 32, is64 ? 8 : 4);
-  const std::uint64_t shentsize = r.u(is64 ? 58 : 46, 2);
-  const std::uint64_t shnum = r.u(is64 ? 60 : 48, 2);
+  const Reader h(head, t.little);
+  const std::uint64_t shoff = h.u(is64 ? 40 : 32, is64 ? 8 : 4);
+  const std::uint64_t shentsize = h.u(is64 ? 58 : 46, 2);
+  const std::uint64_t shnum = h.u(is64 ? 60 : 48, 2);
   const std::uint64_t want = is64 ? 64 : 40;
-  if (shnum == 0 || shentsize != want || shoff > bytes.size() ||
-      shnum > (bytes.size() - shoff) / want) {
+  if (shnum == 0 || shentsize != want || shoff > size || shnum > (size - shoff) / want) {
     return t;
   }
+  const std::optional<std::string> table = fetch(shoff, shnum * want);
+  if (!table) return t;
   t.present = true;
+  const Reader r(*table, t.little);
   t.sections.reserve(static_cast<std::size_t>(shnum));
   for (std::uint64_t i = 0; i < shnum; ++i) {
-    const std::size_t o = static_cast<std::size_t>(shoff + i * want);
+    const std::size_t o = static_cast<std::size_t>(i * want);
     Section s;
     s.type = static_cast<std::uint32_t>(r.u(o + 4, 4));
     s.flags = r.u(o + 8, is64 ? 8 : 4);
@@ -340,6 +344,14 @@ SectionTable read_sections(std::string_view bytes) {
     t.sections.push_back(s);
   }
   return t;
+}
+
+SectionTable read_sections(std::string_view bytes) {
+  return read_sections(bytes, bytes.size(),
+                       [bytes](std::uint64_t off, std::uint64_t len) -> std::optional<std::string> {
+                         return std::string(bytes.substr(static_cast<std::size_t>(off),
+                                                         static_cast<std::size_t>(len)));
+                       });
 }
 
 // Section types that are binary tables, never text a program reads.
@@ -385,30 +397,51 @@ std::vector<std::uint64_t> dynsym_name_offsets(std::string_view bytes) {
   return names;
 }
 
-std::vector<std::string_view> elf_string_regions(std::string_view bytes) {
+namespace {
+
+// Sections holding data a program reads, merged where they touch.
+std::vector<FileRange> string_ranges(const SectionTable& t, std::uint64_t size) {
   constexpr std::uint64_t kShfAlloc = 0x2;
   constexpr std::uint64_t kShfExecinstr = 0x4;
-  const SectionTable t = read_sections(bytes);
   // Without a section table nothing tells code from data: all of it.
-  if (!t.present) return {bytes};
-  std::vector<std::pair<std::uint64_t, std::uint64_t>> ranges;  // [begin, end)
+  if (!t.present) return {FileRange{0, size}};
+  std::vector<FileRange> ranges;
   for (const auto& s : t.sections) {
     if ((s.flags & kShfAlloc) == 0 || (s.flags & kShfExecinstr) != 0) continue;
     if (is_table_section(s.type) || s.size == 0) continue;
-    if (s.offset > bytes.size() || s.size > bytes.size() - s.offset) continue;
-    ranges.emplace_back(s.offset, s.offset + s.size);
+    if (s.offset > size || s.size > size - s.offset) continue;
+    ranges.push_back({s.offset, s.offset + s.size});
   }
-  std::sort(ranges.begin(), ranges.end());
-  std::vector<std::string_view> regions;
-  for (std::size_t i = 0; i < ranges.size();) {
-    auto [begin, end] = ranges[i];
-    for (++i; i < ranges.size() && ranges[i].first <= end; ++i) {
-      end = std::max(end, ranges[i].second);
+  std::sort(ranges.begin(), ranges.end(),
+            [](const FileRange& a, const FileRange& b) { return a.begin < b.begin; });
+  std::vector<FileRange> merged;
+  for (const FileRange& r : ranges) {
+    if (!merged.empty() && r.begin <= merged.back().end) {
+      merged.back().end = std::max(merged.back().end, r.end);
+    } else {
+      merged.push_back(r);
     }
+  }
+  return merged;
+}
+
+}  // namespace
+
+std::vector<std::string_view> elf_string_regions(std::string_view bytes) {
+  std::vector<std::string_view> regions;
+  for (const FileRange& r : string_ranges(read_sections(bytes), bytes.size())) {
     regions.push_back(
-        bytes.substr(static_cast<std::size_t>(begin), static_cast<std::size_t>(end - begin)));
+        bytes.substr(static_cast<std::size_t>(r.begin), static_cast<std::size_t>(r.end - r.begin)));
   }
   return regions;
+}
+
+std::vector<FileRange> elf_string_ranges(int fd, std::uint64_t size) {
+  auto fetch = [fd, size](std::uint64_t off, std::uint64_t len) {
+    return elf_detail::pread_exact(fd, size, off, len);
+  };
+  const std::string head = fetch(0, std::min<std::uint64_t>(64, size)).value_or("");
+  return string_ranges(read_sections(head, size, fetch), size);
 }
 
 }  // namespace elfprune

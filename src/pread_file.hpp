@@ -19,6 +19,23 @@ namespace elfprune::elf_detail {
 // hostile size from allocating without end.
 inline constexpr std::uint64_t kMaxRead = 64u << 20;
 
+// `len` bytes at `off` of the open file `fd` of `size` bytes, or nullopt
+// when any of them lies outside the file (or the read fails).
+inline std::optional<std::string> pread_exact(int fd, std::uint64_t size, std::uint64_t off,
+                                              std::uint64_t len) {
+  if (off > size || len > size - off || len > kMaxRead) return std::nullopt;
+  std::string buf(static_cast<std::size_t>(len), '\0');
+  std::size_t got = 0;
+  while (got < buf.size()) {
+    const ssize_t n =
+        ::pread(fd, buf.data() + got, buf.size() - got, static_cast<off_t>(off + got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return std::nullopt;
+    got += static_cast<std::size_t>(n);
+  }
+  return buf;
+}
+
 class PreadFile {
  public:
   // Takes ownership of `fd`.
@@ -36,17 +53,7 @@ class PreadFile {
   // `len` bytes at `off`, or nullopt when any of them lies outside the file
   // (or the read fails).
   std::optional<std::string> read(std::uint64_t off, std::uint64_t len) const {
-    if (off > size_ || len > size_ - off || len > kMaxRead) return std::nullopt;
-    std::string buf(static_cast<std::size_t>(len), '\0');
-    std::size_t got = 0;
-    while (got < buf.size()) {
-      const ssize_t n =
-          ::pread(fd_, buf.data() + got, buf.size() - got, static_cast<off_t>(off + got));
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return std::nullopt;
-      got += static_cast<std::size_t>(n);
-    }
-    return buf;
+    return pread_exact(fd_, size_, off, len);
   }
 
  private:

@@ -58,6 +58,22 @@ int main(void) { return conf[0]; }
   EXPECT_TRUE(missing.paths.empty());
 }
 
+// Files are read a megabyte at a time: a string across the edge of one
+// read is still found whole.
+TEST(InspectFile, StringsAcrossTheReadBufferAreWhole) {
+  TempDir dir;
+  constexpr std::size_t kBuffer = std::size_t{1} << 20;
+  const std::string path = "/etc/across/the/edge.conf";
+  std::string script = "#!/bin/sh\n";
+  while (script.size() < kBuffer - 10) script += "echo xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n";
+  script.resize(kBuffer - 10, 'y');  // no newline near the edge
+  script += " " + path + "\n";
+  script += std::string(3 * kBuffer, '\n') + "cat /etc/at-the-end\n";
+  write_file(dir / "bin/big", script);
+  const FileInspection f = inspect_file(Root(dir.path()), "/bin/big", "/nix/store");
+  EXPECT_EQ(f.paths, (std::vector<std::string>{"/bin/sh", path, "/etc/at-the-end"}));
+}
+
 // Whatever the threads do, take() answers what inspect_file answers: in the
 // order asked, in reverse, for paths never asked, and with no threads.
 TEST(Inspector, AnswersAsInspectFileWhateverTheTiming) {

@@ -107,6 +107,13 @@ std::vector<std::uint64_t> dynsym_name_offsets(std::string_view bytes);
 // views are into `bytes`, sorted, adjacent sections merged.
 std::vector<std::string_view> elf_string_regions(std::string_view bytes);
 
+// The same, as byte ranges of an open file of `size` bytes, reading only
+// its header and section table (pread: `fd` is not moved).
+struct FileRange {
+  std::uint64_t begin = 0, end = 0;  // [begin, end)
+};
+std::vector<FileRange> elf_string_ranges(int fd, std::uint64_t size);
+
 // "x86-64", "AArch64", ... for messages.
 std::string machine_name(std::uint16_t machine);
 

@@ -104,6 +104,10 @@ class Root {
   // Map a whole regular file (symlinks resolved inside the root) read-only.
   Result<MappedFile> map_file(std::string_view path) const;
 
+  // Resolve `path` and open it as a regular file, read-only: (fd, size);
+  // the caller closes the fd.
+  Result<std::pair<int, std::size_t>> open_regular(std::string_view path) const;
+
   // Read a whole file (symlinks resolved inside the root), at most `limit` bytes.
   Result<std::string> read_file(std::string_view path, std::size_t limit = 64u << 20) const;
 
@@ -136,10 +140,6 @@ class Root {
   LinkStat lstat_of(const std::string& canonical) const;
   Result<std::string> link_of(const std::string& canonical, const std::string& display) const;
   std::string read_head_now(std::string_view canonical, std::size_t n) const;
-
-  // Resolve `path` and open it as a regular file: (fd, size), the caller
-  // closes the fd. Shared by read_file and map_file.
-  Result<std::pair<int, std::size_t>> open_regular(std::string_view path) const;
 
   bool is_hidden(const std::string& canonical) const {
     return hidden_ && hidden_->count(canonical) != 0;

@@ -1,6 +1,9 @@
 // ELF files are the most hostile input elfprune reads: any file of the tree
 // may be one. The fast reader must read or refuse any bytes, and the LIEF
 // adapter must never hand LIEF a file it crashes on.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <initializer_list>
 #include <string>
 
@@ -61,6 +64,19 @@ void elf(std::string_view bytes) {
   if (full) {
     FUZZ_CHECK(header.ok() && same_header(full->header, *header));
     FUZZ_CHECK(!full->interpreter || !has_nul(*full->interpreter));
+  }
+
+  // The closure's scan ranges, read from the file, are the byte-level ones.
+  const int fd = ::open(file.path().c_str(), O_RDONLY | O_CLOEXEC);
+  FUZZ_CHECK(fd >= 0);
+  const auto ranges = elf_string_ranges(fd, bytes.size());
+  ::close(fd);
+  const auto regions = elf_string_regions(bytes);
+  FUZZ_CHECK(ranges.size() == regions.size());
+  for (std::size_t i = 0; i < ranges.size() && i < regions.size(); ++i) {
+    FUZZ_CHECK(ranges[i].begin == static_cast<std::uint64_t>(regions[i].data() - bytes.data()));
+    FUZZ_CHECK(ranges[i].end - ranges[i].begin == regions[i].size());
+    FUZZ_CHECK(ranges[i].begin <= ranges[i].end && ranges[i].end <= bytes.size());
   }
 }
 
