@@ -92,6 +92,16 @@ std::vector<std::string> walk_order(std::vector<std::string> paths) {
   return paths;
 }
 
+// For a child's exit status: 0 when the walk gives `expected` and no
+// problem, with a line saying what it gave.
+int walk_gives(const TempDir& dir, const std::vector<std::string>& expected) {
+  auto inv = take_inventory(Root(dir.path()));
+  if (!inv) return 3;
+  const bool entries = paths_of(*inv) == expected;
+  std::fprintf(stderr, "entries=%d problems=%zu\n", entries, inv->problems.size());
+  return entries && inv->problems.empty() ? 0 : 1;
+}
+
 // In a child (EXPECT_EXIT): root reads and creates whatever it likes, so
 // tests of permission and limits run as nobody.
 bool drop_privileges() {
@@ -360,11 +370,7 @@ TEST(Inventory, MoreSiblingDirectoriesThanOpenFilesAllowed) {
         rlimit few{};
         few.rlim_cur = few.rlim_max = 64;
         if (::setrlimit(RLIMIT_NOFILE, &few) != 0) std::_Exit(2);
-        auto inv = take_inventory(Root(dir.path()));
-        if (!inv) std::_Exit(3);
-        const bool entries = paths_of(*inv) == expected;
-        std::fprintf(stderr, "entries=%d problems=%zu\n", entries, inv->problems.size());
-        std::_Exit(entries && inv->problems.empty() ? 0 : 1);
+        std::_Exit(walk_gives(dir, expected));
       },
       ::testing::ExitedWithCode(0), "entries=1 problems=0");
 }
@@ -389,11 +395,7 @@ TEST(Inventory, WalkCompletesWhenNoThreadCanBeStarted) {
           std::_Exit(4);
         } catch (const std::system_error&) {
         }
-        auto inv = take_inventory(Root(dir.path()));
-        if (!inv) std::_Exit(3);
-        const bool entries = paths_of(*inv) == expected;
-        std::fprintf(stderr, "entries=%d problems=%zu\n", entries, inv->problems.size());
-        std::_Exit(entries && inv->problems.empty() ? 0 : 1);
+        std::_Exit(walk_gives(dir, expected));
       },
       ::testing::ExitedWithCode(0), "entries=1 problems=0");
 }
