@@ -67,7 +67,8 @@ struct Listing {
 // A directory still to be listed. Its parent's fd is shared, not the
 // directory's own: opening only when listing keeps the fds in use to the
 // directories being worked on and their ancestors, however many siblings
-// wait (a /usr/share/doc holds thousands; the fd limit is often 1024).
+// wait (a /usr/share/doc or a node_modules holds hundreds or thousands;
+// the fd limit is often 1024).
 struct Job {
   std::shared_ptr<const OpenDir> at;  // the parent, or the directory itself for the top
   std::string name;                   // in `at`; empty for the top
