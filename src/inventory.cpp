@@ -8,8 +8,15 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <system_error>
+#include <thread>
 #include <unordered_set>
+#include <utility>
 
 namespace elfprune {
 namespace {
@@ -18,47 +25,147 @@ std::string join(const std::string& dir, std::string_view name) {
   return dir == "/" ? fmt::format("/{}", name) : fmt::format("{}/{}", dir, name);
 }
 
-class Walker {
- public:
-  Walker(const Root& root, Inventory& inv, dev_t top_dev, const std::vector<std::string>& hidden)
-      : root_(root), inv_(inv), top_dev_(top_dev), hidden_(hidden) {}
+InventoryEntry entry_of(const std::string& path, const struct stat& st) {
+  InventoryEntry e;
+  e.path = path;
+  e.type = file_type_of(st.st_mode);
+  e.size = static_cast<std::uint64_t>(st.st_size);
+  e.mode = st.st_mode;
+  e.uid = st.st_uid;
+  e.gid = st.st_gid;
+  e.atime = st.st_atim;
+  e.mtime = st.st_mtim;
+  e.dev = st.st_dev;
+  e.ino = st.st_ino;
+  e.nlink = st.st_nlink;
+  e.rdev = st.st_rdev;
+  return e;
+}
 
-  // Directories are opened relative to their parent's fd with O_NOFOLLOW, so
-  // a symlink swapped in mid-walk is never followed out of the tree.
-  void walk(int dirfd, const std::string& dir) {
-    std::vector<std::string> names;
-    {
-      int fd = ::dup(dirfd);
-      if (fd < 0) return;
-      DIR* d = ::fdopendir(fd);
-      if (d == nullptr) {
-        ::close(fd);
-        inv_.problems.push_back(
-            make_error(dir, fmt::format("cannot list: {}", std::strerror(errno))));
+// An open directory, closed when the last job that opens names relative to
+// it is done.
+struct OpenDir {
+  explicit OpenDir(int f) : fd(f) {}
+  OpenDir(const OpenDir&) = delete;
+  OpenDir& operator=(const OpenDir&) = delete;
+  ~OpenDir() { ::close(fd); }
+  const int fd;
+};
+
+// One directory's part of the inventory, filled by whichever thread lists
+// it and spliced into place once the walk is over.
+struct Listing {
+  std::vector<InventoryEntry> entries;             // the directory's children, in name order
+  std::vector<std::unique_ptr<Listing>> subtrees;  // entries[i]'s, for entered directories
+  // Each problem with the number of entries (and their subtrees) before it,
+  // so that problems keep the order a sequential walk reports them in.
+  std::vector<std::pair<std::size_t, Error>> problems;
+
+  void problem(Error e) { problems.emplace_back(entries.size(), std::move(e)); }
+};
+
+// A directory still to be listed. Its parent's fd is shared, not the
+// directory's own: opening only when listing keeps the fds in use to the
+// directories being worked on and their ancestors, however many siblings
+// wait (a /usr/share/doc or a node_modules holds hundreds or thousands;
+// the fd limit is often 1024).
+struct Job {
+  std::shared_ptr<const OpenDir> at;  // the parent, or the directory itself for the top
+  std::string name;                   // in `at`; empty for the top
+  std::string path;
+  Listing* out = nullptr;
+};
+
+// The directories waiting to be listed, a stack shared by the workers:
+// last in, first out keeps each worker near the bottom of one branch, and
+// so the open ancestors few.
+class Walk {
+ public:
+  Walk(const Root& root, dev_t top_dev, const std::vector<std::string>& hidden)
+      : root_(root), top_dev_(top_dev), hidden_(hidden) {}
+
+  void push_top(std::shared_ptr<const OpenDir> top, const std::string& path, Listing& out) {
+    stack_.push_back(Job{std::move(top), "", path, &out});
+    pending_ = 1;
+  }
+
+  // Lists directories until none is left, pending or being listed.
+  void work() {
+    std::vector<char> buf(32 * 1024);
+    std::vector<Job> children;
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      more_.wait(lock, [this] { return !stack_.empty() || pending_ == 0; });
+      if (stack_.empty()) return;
+      Job job = std::move(stack_.back());
+      stack_.pop_back();
+      lock.unlock();
+      children.clear();
+      try {
+        list(job, buf, children);
+      } catch (...) {
+        children.clear();
+        std::lock_guard failed(mutex_);
+        if (!failure_) failure_ = std::current_exception();
+      }
+      job = Job{};  // its fds are closed outside the lock
+      lock.lock();
+      // The first child on top: this worker goes on with it.
+      for (auto it = children.rbegin(); it != children.rend(); ++it) {
+        stack_.push_back(std::move(*it));
+      }
+      pending_ += children.size();
+      --pending_;
+      if (children.size() > 1 || pending_ == 0) more_.notify_all();
+    }
+  }
+
+  // An exception a worker met (out of memory), for the calling thread.
+  void rethrow() const {
+    if (failure_) std::rethrow_exception(failure_);
+  }
+
+ private:
+  void list(const Job& job, std::vector<char>& buf, std::vector<Job>& children) const {
+    Listing& out = *job.out;
+    std::shared_ptr<const OpenDir> dir = job.at;
+    if (!job.name.empty()) {
+      // Relative to the parent's fd with O_NOFOLLOW, so a symlink swapped in
+      // mid-walk is never followed out of the tree.
+      int fd =
+          ::openat(job.at->fd, job.name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (fd < 0) {
+        const int err = errno;
+        out.problem(
+            make_error(job.path, fmt::format("cannot open directory: {}", std::strerror(err))));
         return;
       }
-      while (dirent* e = ::readdir(d)) {
-        if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
-        names.emplace_back(e->d_name);
-      }
-      ::closedir(d);
+      dir = std::make_shared<const OpenDir>(fd);
+    }
+    std::vector<std::string> names;
+    if (!read_names(dir->fd, buf, names)) {
+      const int err = errno;
+      out.problem(make_error(job.path, fmt::format("cannot list: {}", std::strerror(err))));
+      return;
     }
     std::sort(names.begin(), names.end());
+    const bool in_top = job.name.empty();
+    out.entries.reserve(names.size());
+    out.subtrees.reserve(names.size());
     for (const auto& name : names) {
-      if (dir == inv_.top && std::find(hidden_.begin(), hidden_.end(), name) != hidden_.end()) {
-        continue;
-      }
+      if (in_top && std::find(hidden_.begin(), hidden_.end(), name) != hidden_.end()) continue;
       struct stat st {};
-      const std::string path = join(dir, name);
-      if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-        inv_.problems.push_back(make_error(path, std::strerror(errno)));
+      std::string path = join(job.path, name);
+      if (::fstatat(dir->fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        const int err = errno;
+        out.problem(make_error(path, std::strerror(err)));
         continue;
       }
       InventoryEntry e = entry_of(path, st);
       bool whole_target = false;
       if (e.type == FileType::Symlink) {
         std::string target(static_cast<std::size_t>(std::max<off_t>(st.st_size, 0)) + 256, '\0');
-        ssize_t n = ::readlinkat(dirfd, name.c_str(), target.data(), target.size());
+        ssize_t n = ::readlinkat(dir->fd, name.c_str(), target.data(), target.size());
         if (n >= 0) {
           whole_target = static_cast<std::size_t>(n) < target.size();
           target.resize(static_cast<std::size_t>(n));
@@ -71,44 +178,66 @@ class Walker {
       // A mount point (a /proc or a bind mount inside the root) is recorded
       // but not entered: its contents are not the tree's, and pruning in
       // place must never reach into another filesystem.
-      const bool is_dir = e.type == FileType::Directory && e.dev == top_dev_;
-      inv_.entries.push_back(std::move(e));
-      if (is_dir) {
-        int sub = ::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (sub < 0) {
-          inv_.problems.push_back(
-              make_error(path, fmt::format("cannot open directory: {}", std::strerror(errno))));
-          continue;
-        }
-        walk(sub, path);
-        ::close(sub);
+      const bool enter = e.type == FileType::Directory && e.dev == top_dev_;
+      out.entries.push_back(std::move(e));
+      out.subtrees.emplace_back();
+      if (enter) {
+        out.subtrees.back() = std::make_unique<Listing>();
+        children.push_back(Job{dir, name, std::move(path), out.subtrees.back().get()});
       }
     }
   }
 
-  static InventoryEntry entry_of(const std::string& path, const struct stat& st) {
-    InventoryEntry e;
-    e.path = path;
-    e.type = file_type_of(st.st_mode);
-    e.size = static_cast<std::uint64_t>(st.st_size);
-    e.mode = st.st_mode;
-    e.uid = st.st_uid;
-    e.gid = st.st_gid;
-    e.atime = st.st_atim;
-    e.mtime = st.st_mtim;
-    e.dev = st.st_dev;
-    e.ino = st.st_ino;
-    e.nlink = st.st_nlink;
-    e.rdev = st.st_rdev;
-    return e;
+  // getdents64 straight on the directory's fd: no dup and fdopendir (and
+  // their fcntl and second close) as readdir would need. False with errno
+  // set when the kernel refuses.
+  static bool read_names(int fd, std::vector<char>& buf, std::vector<std::string>& names) {
+    for (;;) {
+      const ssize_t n = ::getdents64(fd, buf.data(), buf.size());
+      if (n < 0) return false;
+      if (n == 0) return true;
+      for (ssize_t off = 0; off < n;) {
+        const auto* d = reinterpret_cast<const dirent64*>(buf.data() + off);
+        off += d->d_reclen;
+        const char* name = d->d_name;
+        if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'))) continue;
+        names.emplace_back(name);
+      }
+    }
   }
 
- private:
   const Root& root_;
-  Inventory& inv_;
-  dev_t top_dev_;
+  const dev_t top_dev_;
   const std::vector<std::string>& hidden_;
+  std::mutex mutex_;
+  std::condition_variable more_;
+  std::vector<Job> stack_;
+  std::size_t pending_ = 0;  // jobs on the stack or being listed
+  std::exception_ptr failure_;
 };
+
+// The listings in walk order: each directory's children in name order, a
+// directory's subtree right after it; problems where a sequential walk
+// would have met them.
+void splice(Listing& l, Inventory& inv) {
+  std::size_t p = 0;
+  for (std::size_t i = 0;; ++i) {
+    for (; p < l.problems.size() && l.problems[p].first == i; ++p) {
+      inv.problems.push_back(std::move(l.problems[p].second));
+    }
+    if (i == l.entries.size()) break;
+    inv.entries.push_back(std::move(l.entries[i]));
+    if (l.subtrees[i]) splice(*l.subtrees[i], inv);
+  }
+}
+
+std::size_t count(const Listing& l) {
+  std::size_t n = l.entries.size();
+  for (const auto& s : l.subtrees) {
+    if (s) n += count(*s);
+  }
+  return n;
+}
 
 }  // namespace
 
@@ -152,14 +281,35 @@ Result<Inventory> take_inventory(const Root& root, const std::string& top,
   int fd = ::open(host.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0)
     return make_error(top, fmt::format("cannot open directory: {}", std::strerror(errno)));
+  auto top_dir = std::make_shared<const OpenDir>(fd);
   struct stat tst {};
-  if (::fstat(fd, &tst) == 0) inv.entries.push_back(Walker::entry_of(inv.top, tst));
-  Walker(root, inv, tst.st_dev, hidden).walk(fd, inv.top);
-  ::close(fd);
+  if (::fstat(fd, &tst) == 0) inv.entries.push_back(entry_of(inv.top, tst));
+  Listing listing;
+  {
+    Walk walk(root, tst.st_dev, hidden);
+    walk.push_top(std::move(top_dir), inv.top, listing);
+    // The walk is syscall-bound (an fstatat per entry, an openat and
+    // getdents64 per directory): several threads overlap them. The calling
+    // thread is one of them, so the walk completes without any other.
+    const unsigned want = std::clamp(std::thread::hardware_concurrency(), 1U, 8U);
+    std::vector<std::thread> threads;
+    for (unsigned t = 1; t < want; ++t) {
+      try {
+        threads.emplace_back([&walk] { walk.work(); });
+      } catch (const std::system_error&) {
+        break;  // no more threads to be had: the others do the work
+      }
+    }
+    walk.work();
+    for (auto& t : threads) t.join();
+    walk.rethrow();
+  }
+  inv.entries.reserve(inv.entries.size() + count(listing));
+  splice(listing, inv);
   // Sorted by path with '/' ordered first (as if it were '\0', the one byte
   // no name holds), so that a directory's subtree is contiguous and follows
-  // the directory itself: the walk gives that order, a depth-first walk
-  // with each directory's names in byte order ("a", then a's subtree, then
+  // the directory itself: the splice gives that order, depth first with
+  // each directory's names in byte order ("a", then a's subtree, then
   // "a.b" and "a\x01b", which a plain sort of whole paths would interleave).
   inv.index.reserve(inv.entries.size());
   for (std::size_t i = 0; i < inv.entries.size(); ++i) inv.index.emplace(inv.entries[i].path, i);

@@ -6,9 +6,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <unordered_map>
@@ -203,18 +205,28 @@ Result<std::string> Root::realpath(std::string_view path) const {
   return st->path;
 }
 
-// What lstat and readlink said, by canonical path. One mutex: the lookups
-// are short, and the kernel calls they replace cost far more.
+// What lstat and readlink said, by canonical path. In parts by the path's
+// hash, each with its own mutex: the inventory's workers remember thousands
+// of paths at once, and behind one mutex (held while a node is allocated
+// and the table grows) they took turns. The lookups are short, and the
+// kernel calls they replace cost far more.
 struct Root::StatMemo {
   struct Known {
     LinkStat stat;
     std::optional<Result<std::string>> target;  // symlinks, once read
   };
-  std::mutex mutex;
-  std::unordered_map<std::string, Known> known;
-  // First bytes of files (kHeadBytes at most): the closure, verify and the
-  // edits each ask what kind of file a kept path is.
-  std::unordered_map<std::string, std::string> heads;
+  struct Part {
+    std::mutex mutex;
+    std::unordered_map<std::string, Known> known;
+    // First bytes of files (kHeadBytes at most): the closure, verify and
+    // the edits each ask what kind of file a kept path is.
+    std::unordered_map<std::string, std::string> heads;
+  };
+  std::array<Part, 16> parts;
+
+  Part& part(const std::string& canonical) {
+    return parts[std::hash<std::string>{}(canonical) % parts.size()];
+  }
 };
 
 void Root::remember_stats() {
@@ -226,39 +238,42 @@ void Root::remember(const std::string& canonical, const struct stat& st,
   if (!memo_) return;
   std::optional<Result<std::string>> target;
   if (link_target != nullptr) target.emplace(*link_target);
-  std::lock_guard lock(memo_->mutex);
-  memo_->known.try_emplace(canonical, StatMemo::Known{LinkStat{0, st}, std::move(target)});
+  StatMemo::Part& part = memo_->part(canonical);
+  std::lock_guard lock(part.mutex);
+  part.known.try_emplace(canonical, StatMemo::Known{LinkStat{0, st}, std::move(target)});
 }
 
 Root::LinkStat Root::lstat_of(const std::string& canonical) const {
-  if (memo_) {
-    std::lock_guard lock(memo_->mutex);
-    auto it = memo_->known.find(canonical);
-    if (it != memo_->known.end()) return it->second.stat;
+  StatMemo::Part* part = memo_ ? &memo_->part(canonical) : nullptr;
+  if (part != nullptr) {
+    std::lock_guard lock(part->mutex);
+    auto it = part->known.find(canonical);
+    if (it != part->known.end()) return it->second.stat;
   }
   LinkStat ls;
   if (::lstat(host(canonical).c_str(), &ls.st) != 0) ls.err = errno;
-  if (memo_) {
-    std::lock_guard lock(memo_->mutex);
-    memo_->known.try_emplace(canonical, StatMemo::Known{ls, std::nullopt});
+  if (part != nullptr) {
+    std::lock_guard lock(part->mutex);
+    part->known.try_emplace(canonical, StatMemo::Known{ls, std::nullopt});
   }
   return ls;
 }
 
 Result<std::string> Root::link_of(const std::string& canonical, const std::string& display) const {
-  if (memo_) {
-    std::lock_guard lock(memo_->mutex);
-    auto it = memo_->known.find(canonical);
-    if (it != memo_->known.end() && it->second.target) {
+  StatMemo::Part* part = memo_ ? &memo_->part(canonical) : nullptr;
+  if (part != nullptr) {
+    std::lock_guard lock(part->mutex);
+    auto it = part->known.find(canonical);
+    if (it != part->known.end() && it->second.target) {
       const Result<std::string>& t = *it->second.target;
       return t ? Result<std::string>(*t) : make_error(display, t.error().message);
     }
   }
   auto target = read_link(host(canonical).string(), display);
-  if (memo_) {
-    std::lock_guard lock(memo_->mutex);
-    auto it = memo_->known.find(canonical);
-    if (it != memo_->known.end()) it->second.target = target;
+  if (part != nullptr) {
+    std::lock_guard lock(part->mutex);
+    auto it = part->known.find(canonical);
+    if (it != part->known.end()) it->second.target = target;
   }
   return target;
 }
@@ -313,14 +328,15 @@ std::string Root::read_head(std::string_view canonical, std::size_t n) const {
   constexpr std::size_t kHeadBytes = 256;
   if (memo_ && n <= kHeadBytes) {
     const std::string key(canonical);
+    StatMemo::Part& part = memo_->part(key);
     {
-      std::lock_guard lock(memo_->mutex);
-      auto it = memo_->heads.find(key);
-      if (it != memo_->heads.end()) return it->second.substr(0, n);
+      std::lock_guard lock(part.mutex);
+      auto it = part.heads.find(key);
+      if (it != part.heads.end()) return it->second.substr(0, n);
     }
     std::string head = read_head_now(canonical, kHeadBytes);
-    std::lock_guard lock(memo_->mutex);
-    return memo_->heads.try_emplace(key, std::move(head)).first->second.substr(0, n);
+    std::lock_guard lock(part.mutex);
+    return part.heads.try_emplace(key, std::move(head)).first->second.substr(0, n);
   }
   return read_head_now(canonical, n);
 }

@@ -1,8 +1,10 @@
 #include "elfprune/inventory.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <grp.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,6 +13,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <string>
+#include <system_error>
+#include <thread>
 #include <vector>
 
 #include "test_support.hpp"
@@ -34,6 +38,76 @@ std::vector<std::string> paths_of(const Inventory& inv) {
   std::vector<std::string> out;
   for (const auto& e : inv.entries) out.push_back(e.path);
   return out;
+}
+
+std::vector<std::string> problem_paths(const Inventory& inv) {
+  std::vector<std::string> out;
+  for (const auto& e : inv.problems) out.push_back(e.path);
+  return out;
+}
+
+// Names that sort close to each other and to the separator, and names a
+// careless listing would drop ("..x", "...") or mangle.
+const std::vector<std::string> kTrickyNames = {"a",   "a\x01", "a-b",         "a.b",         "B",
+                                               "..x", "...",   "line\nbreak", "caf\xe9\xff", "z"};
+
+// Under `inside`, every tricky name as a directory, a file or a symlink in
+// turn, directories `levels` deep: some hundreds of entries in all. Appends
+// the inside paths made to `made`.
+void make_tree(const TempDir& dir, const std::string& inside, int levels,
+               std::vector<std::string>& made) {
+  for (std::size_t j = 0; j < kTrickyNames.size(); ++j) {
+    const std::string path = (inside == "/" ? "" : inside) + "/" + kTrickyNames[j];
+    made.push_back(path);
+    switch ((j + made.size()) % 3) {
+      case 0:
+        fs::create_directory(dir / path);
+        if (levels > 1) make_tree(dir, path, levels - 1, made);
+        break;
+      case 1:
+        write_file(dir / path, path);
+        break;
+      default:
+        make_symlink(dir / path, "../" + kTrickyNames[j]);
+        break;
+    }
+  }
+}
+
+// The order the inventory promises, computed here without a walk: whole
+// paths in byte order with '/' taken as '\0', a byte no name holds.
+std::vector<std::string> walk_order(std::vector<std::string> paths) {
+  auto key = [](std::string p) {
+    std::replace(p.begin(), p.end(), '/', '\0');
+    return p;
+  };
+  std::sort(paths.begin(), paths.end(), [&key](const std::string& a, const std::string& b) {
+    const std::string ka = key(a);
+    const std::string kb = key(b);
+    return std::lexicographical_compare(
+        ka.begin(), ka.end(), kb.begin(), kb.end(), [](char x, char y) {
+          return static_cast<unsigned char>(x) < static_cast<unsigned char>(y);
+        });
+  });
+  return paths;
+}
+
+// For a child's exit status: 0 when the walk gives `expected` and no
+// problem, with a line saying what it gave.
+int walk_gives(const TempDir& dir, const std::vector<std::string>& expected) {
+  auto inv = take_inventory(Root(dir.path()));
+  if (!inv) return 3;
+  const bool entries = paths_of(*inv) == expected;
+  std::fprintf(stderr, "entries=%d problems=%zu\n", entries, inv->problems.size());
+  return entries && inv->problems.empty() ? 0 : 1;
+}
+
+// In a child (EXPECT_EXIT): root reads and creates whatever it likes, so
+// tests of permission and limits run as nobody.
+bool drop_privileges() {
+  if (::geteuid() != 0) return true;
+  return ::setgroups(0, nullptr) == 0 && ::setresgid(65534, 65534, 65534) == 0 &&
+         ::setresuid(65534, 65534, 65534) == 0;
 }
 
 TEST(Inventory, DirectoryComesRightBeforeItsSubtree) {
@@ -210,6 +284,120 @@ TEST(Inventory, WalksTwoHundredLevelsDeep) {
   EXPECT_EQ(inv.entries.size(), 202u);  // "/", 200 directories, the leaf
   EXPECT_EQ(inv.entries.back().path, inside + "/leaf");
   EXPECT_TRUE(inv.problems.empty());
+}
+
+TEST(Inventory, ManyDirectoriesComeInWalkOrderNoneLostNoneTwice) {
+  TempDir dir;
+  std::vector<std::string> made;
+  make_tree(dir, "/", 4, made);
+  ASSERT_GT(made.size(), 300u);
+  made.push_back("/");
+  Inventory inv = inventory_of(dir);
+  EXPECT_EQ(paths_of(inv), walk_order(made));
+  EXPECT_TRUE(inv.problems.empty());
+  for (const auto& e : inv.entries) {
+    const fs::file_status st = fs::symlink_status(Root(dir.path()).host(e.path));
+    EXPECT_EQ(e.type == FileType::Directory, fs::is_directory(st)) << e.path;
+    EXPECT_EQ(e.type == FileType::Symlink, fs::is_symlink(st)) << e.path;
+  }
+}
+
+TEST(Inventory, UnreadableDirectoriesAmongManyAreReportedInWalkOrder) {
+  TempDir dir;
+  std::vector<std::string> made;
+  make_tree(dir, "/", 4, made);
+  made.push_back("/");
+  const std::vector<std::string> all = walk_order(made);
+  // Every fifth directory locked, at every depth, some inside others (those
+  // are never reached, so never reported).
+  std::vector<std::string> locked;
+  int nth = 0;
+  for (const auto& p : all) {
+    if (p != "/" && fs::is_directory(fs::symlink_status(dir / p)) && ++nth % 5 == 0) {
+      locked.push_back(p);
+    }
+  }
+  ASSERT_GT(locked.size(), 5u);
+  auto below = [](const std::string& p, const std::string& d) {
+    return p.size() > d.size() && p.compare(0, d.size(), d) == 0 && p[d.size()] == '/';
+  };
+  std::vector<std::string> listed;
+  std::vector<std::string> reported;
+  for (const auto& p : all) {
+    const bool hidden = std::any_of(locked.begin(), locked.end(),
+                                    [&](const std::string& d) { return below(p, d); });
+    if (hidden) continue;
+    listed.push_back(p);
+    if (std::find(locked.begin(), locked.end(), p) != locked.end()) reported.push_back(p);
+  }
+  ASSERT_LT(reported.size(), locked.size());  // some locked directory sits in another
+  for (const auto& p : locked) ASSERT_EQ(::chmod((dir / p).c_str(), 0), 0);
+  ASSERT_EQ(::chmod(dir.path().c_str(), 0755), 0);
+  EXPECT_EXIT(
+      {
+        if (!drop_privileges()) {
+          std::fprintf(stderr, "cannot drop privileges\n");
+          std::_Exit(2);
+        }
+        auto inv = take_inventory(Root(dir.path()));
+        if (!inv) std::_Exit(3);
+        const bool entries = paths_of(*inv) == listed;
+        const bool problems = problem_paths(*inv) == reported;
+        const bool messages = std::all_of(
+            inv->problems.begin(), inv->problems.end(),
+            [](const Error& e) { return e.message == "cannot open directory: Permission denied"; });
+        std::fprintf(stderr, "entries=%d problems=%d messages=%d\n", entries, problems, messages);
+        std::_Exit(entries && problems && messages ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0), "entries=1 problems=1 messages=1");
+  for (const auto& p : locked) ::chmod((dir / p).c_str(), 0755);
+}
+
+TEST(Inventory, MoreSiblingDirectoriesThanOpenFilesAllowed) {
+  TempDir dir;
+  std::vector<std::string> made = {"/", "/many"};
+  fs::create_directory(dir / "many");
+  for (int i = 0; i < 1500; ++i) {
+    const std::string d = fmt::format("/many/{:04}", i);
+    write_file(dir / (d + "/f"), "");
+    made.push_back(d);
+    made.push_back(d + "/f");
+  }
+  const std::vector<std::string> expected = walk_order(made);
+  // A walk that opened every waiting directory at once would need 1500 fds.
+  EXPECT_EXIT(
+      {
+        rlimit few{};
+        few.rlim_cur = few.rlim_max = 64;
+        if (::setrlimit(RLIMIT_NOFILE, &few) != 0) std::_Exit(2);
+        std::_Exit(walk_gives(dir, expected));
+      },
+      ::testing::ExitedWithCode(0), "entries=1 problems=0");
+}
+
+TEST(Inventory, WalkCompletesWhenNoThreadCanBeStarted) {
+  if (std::thread::hardware_concurrency() < 2)
+    GTEST_SKIP() << "one core: the walk starts no thread";
+  TempDir dir;
+  std::vector<std::string> made = {"/"};
+  make_tree(dir, "/", 3, made);
+  const std::vector<std::string> expected = walk_order(made);
+  ASSERT_EQ(::chmod(dir.path().c_str(), 0755), 0);
+  EXPECT_EXIT(
+      {
+        // One process for the user, and it is this one: no thread more.
+        rlimit one{};
+        one.rlim_cur = one.rlim_max = 1;
+        if (!drop_privileges() || ::setrlimit(RLIMIT_NPROC, &one) != 0) std::_Exit(2);
+        try {
+          std::thread([] {}).join();
+          std::fprintf(stderr, "a thread could still be started\n");
+          std::_Exit(4);
+        } catch (const std::system_error&) {
+        }
+        std::_Exit(walk_gives(dir, expected));
+      },
+      ::testing::ExitedWithCode(0), "entries=1 problems=0");
 }
 
 }  // namespace

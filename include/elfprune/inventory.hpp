@@ -46,7 +46,8 @@ struct Inventory {
 };
 
 // Walk `top` (a canonical directory inside `root`) without following
-// symlinks. Unreadable directories are recorded in `problems` and skipped.
+// symlinks, on several threads (the result does not depend on how many).
+// Unreadable directories are recorded in `problems` and skipped.
 // `hidden`: names directly in `top` that are not tree content (elfprune's
 // own in-place journal), left out. Errors: `top` missing or not a directory.
 Result<Inventory> take_inventory(const Root& root, const std::string& top = "/",
