@@ -113,10 +113,12 @@ Result<int> open_out_dir(const Root& root, const Inventory& inv, const std::stri
 
 // --out is written in three steps, so that the copies, which are most of
 // the time, run on several cores:
-//   1. in inventory order: directories (parents first), symlinks and
-//      special files, and the list of regular files to copy;
-//   2. the copies, spread over a few workers, each with its own directory
-//      chains (a chain is a set of open fds, not shareable);
+//   1. in inventory order: directories (parents first), and the list of the
+//      other entries to create;
+//   2. those (copies of regular files, symlinks, special files: each an
+//      inode to allocate, which is where ext4 spends its time), spread over
+//      a few workers, each with its own directory chains (a chain is a set
+//      of open fds, not shareable);
 //   3. in order again: hardlinks, whose first name exists by now, then the
 //      directory metadata, deepest first.
 // Each problem carries the inventory index of its entry and they are sorted
@@ -212,12 +214,8 @@ class OutWriter {
       links_.push_back(i);
       return true;
     }
-    if (e.type == FileType::Regular) {
-      copies_.push_back(i);
-      return true;
-    }
-    create(main_, i, comps, step.fd);
-    return false;
+    copies_.push_back(i);
+    return true;
   }
 
   // Step 3 for a second name of an inode: a hardlink to the first, or, when
@@ -239,10 +237,12 @@ class OutWriter {
     if (create(main_, i, comps, step.fd)) current = i;
   }
 
-  // Step 2: the copies, on as many workers as are useful.
+  // Step 2: the copies and other leaves, on as many workers as are useful.
   void copy_all() {
-    std::stable_partition(copies_.begin(), copies_.end(),
-                          [this](std::size_t i) { return inv_.entries[i].size >= kBigFile; });
+    std::stable_partition(copies_.begin(), copies_.end(), [this](std::size_t i) {
+      const InventoryEntry& e = inv_.entries[i];
+      return e.type == FileType::Regular && e.size >= kBigFile;
+    });
     std::size_t want =
         options_.threads != 0 ? options_.threads : std::thread::hardware_concurrency();
     want = std::clamp<std::size_t>(want, 1, std::max<std::size_t>(copies_.size(), 1));
@@ -510,8 +510,8 @@ class OutWriter {
   std::atomic<bool> reflink_{true};
   std::vector<std::string> created_;  // directories we made, parents first
   std::map<std::pair<dev_t, ino_t>, std::size_t> first_links_;  // inode -> entry written first
-  std::vector<std::size_t> copies_;                             // step 2, by entry
-  std::vector<std::size_t> links_;                              // step 3: second names, by entry
+  std::vector<std::size_t> copies_;  // step 2, by entry: files, symlinks, special files
+  std::vector<std::size_t> links_;   // step 3: second names, by entry
   std::mutex progress_mutex_;
   std::size_t done_ = 0;
 };
