@@ -81,8 +81,8 @@ struct Job {
 // so the open ancestors few.
 class Walk {
  public:
-  Walk(const Root& root, dev_t top_dev, const std::vector<std::string>& hidden)
-      : root_(root), top_dev_(top_dev), hidden_(hidden) {}
+  Walk(dev_t top_dev, const std::vector<std::string>& hidden)
+      : top_dev_(top_dev), hidden_(hidden) {}
 
   void push_top(std::shared_ptr<const OpenDir> top, const std::string& path, Listing& out) {
     stack_.push_back(Job{std::move(top), "", path, &out});
@@ -162,19 +162,14 @@ class Walk {
         continue;
       }
       InventoryEntry e = entry_of(path, st);
-      bool whole_target = false;
       if (e.type == FileType::Symlink) {
         std::string target(static_cast<std::size_t>(std::max<off_t>(st.st_size, 0)) + 256, '\0');
         ssize_t n = ::readlinkat(dir->fd, name.c_str(), target.data(), target.size());
         if (n >= 0) {
-          whole_target = static_cast<std::size_t>(n) < target.size();
           target.resize(static_cast<std::size_t>(n));
           e.link_target = std::move(target);
         }
       }
-      // The later passes look these paths up again (and every directory on
-      // the way to them): from the stat memo, not the kernel.
-      root_.remember(path, st, whole_target ? &e.link_target : nullptr);
       // A mount point (a /proc or a bind mount inside the root) is recorded
       // but not entered: its contents are not the tree's, and pruning in
       // place must never reach into another filesystem.
@@ -206,7 +201,6 @@ class Walk {
     }
   }
 
-  const Root& root_;
   const dev_t top_dev_;
   const std::vector<std::string>& hidden_;
   std::mutex mutex_;
@@ -240,6 +234,27 @@ std::size_t count(const Listing& l) {
 }
 
 }  // namespace
+
+bool Inventory::lstat(const std::string& path, struct stat& st,
+                      std::optional<std::string>& target) const {
+  const InventoryEntry* e = find(path);
+  if (e == nullptr) return false;
+  st = {};
+  st.st_mode = e->mode;
+  st.st_size = static_cast<off_t>(e->size);
+  st.st_uid = e->uid;
+  st.st_gid = e->gid;
+  st.st_atim = e->atime;
+  st.st_mtim = e->mtime;
+  st.st_dev = e->dev;
+  st.st_ino = e->ino;
+  st.st_nlink = e->nlink;
+  st.st_rdev = e->rdev;
+  // A symlink's size is its target's length: a shorter target was cut
+  // short (or changed) and is read again.
+  if (e->type == FileType::Symlink && e->link_target.size() == e->size) target = e->link_target;
+  return true;
+}
 
 const InventoryEntry* Inventory::find(const std::string& path) const {
   auto it = index.find(path);
@@ -286,7 +301,7 @@ Result<Inventory> take_inventory(const Root& root, const std::string& top,
   if (::fstat(fd, &tst) == 0) inv.entries.push_back(entry_of(inv.top, tst));
   Listing listing;
   {
-    Walk walk(root, tst.st_dev, hidden);
+    Walk walk(tst.st_dev, hidden);
     walk.push_top(std::move(top_dir), inv.top, listing);
     // The walk is syscall-bound (an fstatat per entry, an openat and
     // getdents64 per directory): several threads overlap them. The calling

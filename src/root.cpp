@@ -223,6 +223,7 @@ struct Root::StatMemo {
     std::unordered_map<std::string, std::string> heads;
   };
   std::array<Part, 16> parts;
+  StatSnapshot snapshot;  // set once, before lookups from several threads
 
   Part& part(const std::string& canonical) {
     return parts[std::hash<std::string>{}(canonical) % parts.size()];
@@ -233,14 +234,8 @@ void Root::remember_stats() {
   if (!memo_) memo_ = std::make_shared<StatMemo>();
 }
 
-void Root::remember(const std::string& canonical, const struct stat& st,
-                    const std::string* link_target) const {
-  if (!memo_) return;
-  std::optional<Result<std::string>> target;
-  if (link_target != nullptr) target.emplace(*link_target);
-  StatMemo::Part& part = memo_->part(canonical);
-  std::lock_guard lock(part.mutex);
-  part.known.try_emplace(canonical, StatMemo::Known{LinkStat{0, st}, std::move(target)});
+void Root::use_snapshot(StatSnapshot snapshot) {
+  if (memo_) memo_->snapshot = std::move(snapshot);
 }
 
 Root::LinkStat Root::lstat_of(const std::string& canonical) const {
@@ -251,6 +246,8 @@ Root::LinkStat Root::lstat_of(const std::string& canonical) const {
     if (it != part->known.end()) return it->second.stat;
   }
   LinkStat ls;
+  std::optional<std::string> unused;
+  if (part != nullptr && memo_->snapshot && memo_->snapshot(canonical, ls.st, unused)) return ls;
   if (::lstat(host(canonical).c_str(), &ls.st) != 0) ls.err = errno;
   if (part != nullptr) {
     std::lock_guard lock(part->mutex);
@@ -268,6 +265,11 @@ Result<std::string> Root::link_of(const std::string& canonical, const std::strin
       const Result<std::string>& t = *it->second.target;
       return t ? Result<std::string>(*t) : make_error(display, t.error().message);
     }
+  }
+  if (part != nullptr && memo_->snapshot) {
+    struct stat st {};
+    std::optional<std::string> target;
+    if (memo_->snapshot(canonical, st, target) && target) return std::move(*target);
   }
   auto target = read_link(host(canonical).string(), display);
   if (part != nullptr) {

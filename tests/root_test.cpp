@@ -9,6 +9,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "elfprune/inventory.hpp"
 #include "test_support.hpp"
 
 namespace elfprune {
@@ -190,6 +191,42 @@ TEST(Root, RememberedStatsAnswerLaterLookups) {
   write_file(dir / "usr/lib/liby.so.1", "y");
   EXPECT_FALSE(remembering.exists("/usr/lib/liby.so.1"));
   EXPECT_TRUE(plain.exists("/usr/lib/liby.so.1"));
+}
+
+Root::StatSnapshot snapshot_of(const Inventory& inv) {
+  return [&inv](const std::string& path, struct stat& seen, std::optional<std::string>& target) {
+    return inv.lstat(path, seen, target);
+  };
+}
+
+// The inventory's walk answers lookups before the kernel does: the tree as
+// it was walked, even after it changed. A symlink whose target the snapshot
+// did not read whole is read from the tree.
+TEST(Root, SnapshotAnswersBeforeTheKernel) {
+  TempDir dir;
+  write_file(dir / "usr/lib/libx.so.1", "x");
+  make_symlink(dir / "lib", "usr/lib");
+  Root root(dir.path());
+  root.remember_stats();
+  Inventory inv = take_inventory(root).value();
+  root.use_snapshot(snapshot_of(inv));
+  std::filesystem::remove(dir / "lib");
+  std::filesystem::remove(dir / "usr/lib/libx.so.1");
+  auto st = root.resolve("/lib/libx.so.1");
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  EXPECT_EQ(st->path, "/usr/lib/libx.so.1");
+  EXPECT_EQ(st->symlinks, std::vector<std::string>{"/lib"});
+  EXPECT_EQ(st->size, 1u);
+  EXPECT_FALSE(root.exists("/usr/lib/liby.so.1"));  // not in it: asked of the tree
+
+  // A target cut short (its length differs from the symlink's size) is not
+  // trusted: the tree's is read.
+  inv.entries[inv.index.at("/lib")].link_target = "usr/li";
+  make_symlink(dir / "lib", "usr/lib");
+  Root again(dir.path());
+  again.remember_stats();
+  again.use_snapshot(snapshot_of(inv));
+  EXPECT_EQ(again.realpath("/lib/libx.so.1").value(), "/usr/lib/libx.so.1");
 }
 
 }  // namespace

@@ -2,10 +2,12 @@
 // times and link identity. Special files are noted, never opened.
 #pragma once
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <cstdint>
 #include <ctime>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -38,6 +40,9 @@ struct Inventory {
   std::unordered_map<std::string, std::size_t> index;  // path -> position in entries
 
   const InventoryEntry* find(const std::string& path) const;
+  // What lstat and readlink said of `path` during the walk (a
+  // Root::StatSnapshot): false when the walk did not see it.
+  bool lstat(const std::string& path, struct stat& st, std::optional<std::string>& target) const;
   // Bytes of regular files, each hardlinked inode counted once.
   std::uint64_t total_bytes() const;
   std::size_t file_count() const;  // entries that are not directories

@@ -9,7 +9,9 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -124,11 +126,15 @@ class Root {
   // anyway); safe to use from several threads.
   void remember_stats();
 
-  // What a walk of the tree (the inventory) saw of a canonical path: its
-  // lstat and, for a symlink read whole, its target. Remembered only when
-  // remember_stats() is on, so later lookups of the path ask no kernel.
-  void remember(const std::string& canonical, const struct stat& st,
-                const std::string* link_target) const;
+  // What a walk of the tree (the inventory) saw, asked before the kernel
+  // when remember_stats() is on: for a canonical path it holds, fills `st`
+  // and, for a symlink whose target it read whole, `target`, and returns
+  // true. Consulted in place rather than copied into the memo (copying
+  // 11,000 entries cost more than the lookups it saved). It must not change
+  // while this root or its copies resolve, and must outlive their lookups.
+  using StatSnapshot = std::function<bool(const std::string& canonical, struct stat& st,
+                                          std::optional<std::string>& target)>;
+  void use_snapshot(StatSnapshot snapshot);
 
  private:
   struct StatMemo;
