@@ -10,7 +10,6 @@
 
 #include "elfprune/elf.hpp"
 #include "elfprune/inspect.hpp"
-#include "elfprune/pathrefs.hpp"
 #include "elfprune/rules.hpp"
 #include "elfprune/shebang.hpp"
 
