@@ -447,22 +447,20 @@ Result<std::unique_ptr<PruneContext>> plan_prune(PruneOptions options) {
   if (auto done = timed(c.timings, "finish", [&] { return pass_interrupted(c); }); !done) {
     return done.error();
   }
-  // The package database does not depend on the inventory: it is read
-  // meanwhile, on another core.
-  std::vector<PassTiming> beside;  // the other thread's, merged after it
-  std::future<void> packages;
-  try {
-    packages = std::async(std::launch::async,
-                          [&c, &beside] { timed(beside, "packages", [&] { pass_packages(c); }); });
-  } catch (const std::system_error&) {
-    timed(beside, "packages", [&] { pass_packages(c); });
-  }
+  // The package database does not depend on the inventory, nor the rules
+  // on the closure: each runs on another core meanwhile.
+  Beside packages("packages", [&c] { pass_packages(c); });
   auto inv = timed(c.timings, "inventory", [&] { return pass_inventory(c); });
-  if (packages.valid()) packages.get();
-  c.timings.insert(c.timings.end(), beside.begin(), beside.end());
+  packages.join(c.timings);
   if (!inv) return inv.error();
+  // From here on the tree is read as the inventory saw it.
+  c.root.use_snapshot([&inventory = c.inventory](const std::string& path, struct stat& st,
+                                                 std::optional<std::string>& target) {
+    return inventory.lstat(path, st, target);
+  });
+  Beside rules("classify", [&c] { pass_classify(c); });
   timed(c.timings, "close", [&] { pass_close(c); });
-  timed(c.timings, "classify", [&] { pass_classify(c); });
+  rules.join(c.timings);
   timed(c.timings, "plan", [&] { pass_plan(c); });
   return ctx;
 }
