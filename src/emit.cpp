@@ -237,29 +237,63 @@ class OutWriter {
     if (create(main_, i, comps, step.fd)) current = i;
   }
 
-  // Step 2: the copies and other leaves, on as many workers as are useful.
+  // Step 2: the copies and other leaves, on as many workers as are useful,
+  // handed out a directory at a time. Creating a name holds its directory's
+  // lock while the file system looks for a free inode, and ext4 without a
+  // journal skips every inode freed in the last minutes, one by one, for
+  // each new inode: after a large deletion nearby, two workers in one
+  // directory mostly take turns (and the waiting one spins). In different
+  // directories they do not wait for each other. Big files go first, each
+  // its own job, then directories with the most entries, so that no long
+  // job starts last.
   void copy_all() {
-    std::stable_partition(copies_.begin(), copies_.end(), [this](std::size_t i) {
+    const auto big = [this](std::size_t i) {
       const InventoryEntry& e = inv_.entries[i];
       return e.type == FileType::Regular && e.size >= kBigFile;
+    };
+    const auto parent = [this](std::size_t i) {
+      const std::string_view p = inv_.entries[i].path;
+      return p.substr(0, p.rfind('/'));
+    };
+    const auto small = std::stable_partition(copies_.begin(), copies_.end(), big);
+    std::stable_sort(copies_.begin(), small, [this](std::size_t a, std::size_t b) {
+      return inv_.entries[a].size > inv_.entries[b].size;
     });
+    std::stable_sort(small, copies_.end(),
+                     [&](std::size_t a, std::size_t b) { return parent(a) < parent(b); });
+    struct Job {
+      std::size_t begin, end;
+    };
+    std::vector<Job> jobs;
+    const auto first_small = static_cast<std::size_t>(small - copies_.begin());
+    for (std::size_t j = 0; j < first_small; ++j) jobs.push_back({j, j + 1});
+    for (std::size_t j = first_small; j < copies_.size();) {
+      std::size_t k = j + 1;
+      while (k < copies_.size() && parent(copies_[k]) == parent(copies_[j])) ++k;
+      jobs.push_back({j, k});
+      j = k;
+    }
+    std::stable_sort(jobs.begin() + static_cast<std::ptrdiff_t>(first_small), jobs.end(),
+                     [](const Job& a, const Job& b) { return a.end - a.begin > b.end - b.begin; });
     std::size_t want =
         options_.threads != 0 ? options_.threads : std::thread::hardware_concurrency();
-    want = std::clamp<std::size_t>(want, 1, std::max<std::size_t>(copies_.size(), 1));
+    want = std::clamp<std::size_t>(want, 1, std::max<std::size_t>(jobs.size(), 1));
     std::atomic<std::size_t> next{0};
-    auto work = [this, &next](Lane& lane) {
-      for (std::size_t j = next++; j < copies_.size(); j = next++) {
-        const std::size_t i = copies_[j];
-        const InventoryEntry& e = inv_.entries[i];
-        lane.index = i;
-        const auto comps = components(e.path);
-        DirChain::Step step = lane.out.open(comps, comps.size() - 1);
-        if (step.err != 0) {
-          lane.problem(e.path, chain_message(lane.out, comps, step));
-        } else {
-          create(lane, i, comps, step.fd);
+    auto work = [this, &next, &jobs](Lane& lane) {
+      for (std::size_t n = next++; n < jobs.size(); n = next++) {
+        for (std::size_t j = jobs[n].begin; j < jobs[n].end; ++j) {
+          const std::size_t i = copies_[j];
+          const InventoryEntry& e = inv_.entries[i];
+          lane.index = i;
+          const auto comps = components(e.path);
+          DirChain::Step step = lane.out.open(comps, comps.size() - 1);
+          if (step.err != 0) {
+            lane.problem(e.path, chain_message(lane.out, comps, step));
+          } else {
+            create(lane, i, comps, step.fd);
+          }
+          advance();
         }
-        advance();
       }
     };
     std::deque<Lane> lanes;
