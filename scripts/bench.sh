@@ -7,6 +7,10 @@
 #       scanelf -q -F %n R/FILE...              the same files, no resolution
 #   (b) elfprune prune R --entry /usr/bin/node --out D
 #       lddtree -R R --copy-to-tree D /usr/bin/node
+#       twice: D under $TMPDIR (a disk, usually) and D in memory (tmpfs),
+#       because creating inodes on disk can cost more than the tools' work;
+#       and, for reference, cp -a of elfprune's tree to each (the cost of
+#       writing those files alone, with no planning)
 #   (c) peak RSS of each (/usr/bin/time -f %M)
 #   (s) scaling: elfprune prune R --entry E --dry-run and --out D for entries
 #       with closures of different sizes (/bin/true, perl, python3, node):
@@ -52,6 +56,9 @@ Environment:
                   ext4 without a journal the inode allocator skips inodes
                   freed in the last seconds to minutes, so deleting one
                   run's tree right before the next slows the next one)
+  BENCH_MEMDIR    where part b writes its second pair of trees, in memory
+                  (default /dev/shm when it is a writable tmpfs; "" = skip);
+                  each tree is deleted right after its run (no cost there)
 
 Needs: lddtree and scanelf (Debian package pax-utils), python3-pyelftools for
 lddtree, GNU time (/usr/bin/time, package time), python3. hyperfine is not
@@ -146,6 +153,35 @@ trap 'exit 143' TERM
 case $tmp/ in "$root"/*)
   echo "bench: the temporary directory $tmp lies inside the root; set TMPDIR elsewhere" >&2; exit 2 ;;
 esac
+
+# fs_of DIR: "type" of the file system DIR is on, and for ext4 whether it
+# has a journal (/proc/fs/jbd2 lists the devices that have one).
+fs_of() {
+  local src type
+  read -r src type < <(findmnt -n -o SOURCE,FSTYPE --target "$1" 2>/dev/null || echo "? ?")
+  if [[ $type == ext4 ]]; then
+    if compgen -G "/proc/fs/jbd2/$(basename "$src")-*" >/dev/null; then
+      type="ext4, journal"
+    else
+      type="ext4, no journal"
+    fi
+  fi
+  echo "${type:-?}"
+}
+disk_fs=$(fs_of "$tmp")
+
+# Part b's trees in memory: tmpfs charges nothing for recently freed inodes,
+# so these runs measure the tools rather than the disk's recent history.
+mem=
+memdir=${BENCH_MEMDIR-/dev/shm}
+if [[ " $parts " == *" b "* && -n $memdir ]]; then
+  if [[ -d $memdir && -w $memdir && $(stat -f -c %T "$memdir" 2>/dev/null) == tmpfs ]]; then
+    mem=$(mktemp -d "$memdir/elfprune-bench.XXXXXX")
+    cleanup() { rm -rf "$tmp" "$mem"; }
+  else
+    echo "bench: BENCH_MEMDIR=$memdir is not a writable tmpfs; part b only on $tmp" >&2
+  fi
+fi
 
 # The timer: runs a command under /usr/bin/time, its stdout to a file or
 # /dev/null, its stderr to a log; appends "label wall user sys maxrss_kb rc".
@@ -251,6 +287,16 @@ run_one() {
     prune_lddtree)
       dest=$tmp/tree.$label.$round
       cmd=("$lddtree_py" "$lddtree" -R "$root" --copy-to-tree "$dest" /usr/bin/node) ;;
+    mem_elfprune)
+      dest=$mem/tree.$label.$round
+      cmd=("$elfprune" prune "$root" --entry /usr/bin/node --out "$dest") ;;
+    mem_lddtree)
+      dest=$mem/tree.$label.$round
+      cmd=("$lddtree_py" "$lddtree" -R "$root" --copy-to-tree "$dest" /usr/bin/node) ;;
+    copy_ref | mem_copy_ref)  # the warm-up round's elfprune tree, copied as it is
+      dest=$tmp/tree.$label.$round
+      [[ $label == mem_* ]] && dest=$mem/tree.$label.$round
+      cmd=(cp -a "$tmp/tree.prune_elfprune.0" "$dest") ;;
     scale_dry_*)
       cmd=("$elfprune" prune "$root" --entry "${scale_entry[${label#scale_dry_}]}" --dry-run)
       ((round == 0)) && cmd+=(--report "$tmp/report.$label.json") ;;
@@ -267,12 +313,14 @@ run_one() {
       b=$(du -sb "$dest" 2>/dev/null | cut -f1)
       echo "$label $n ${b:-0}" >>"$tmp/trees.txt"
     fi
+    if [[ $label == mem_* ]]; then rm -rf "$dest"; fi
   fi
 }
 
 labels=()
 [[ " $parts " == *" a "* ]] && labels+=(deps_elfprune deps_lddtree deps_scanelf)
-[[ " $parts " == *" b "* ]] && labels+=(prune_elfprune prune_lddtree)
+[[ " $parts " == *" b "* ]] && labels+=(prune_elfprune prune_lddtree copy_ref)
+[[ -n $mem ]] && labels+=(mem_elfprune mem_lddtree mem_copy_ref)
 declare -A scale_entry=()
 if [[ " $parts " == *" s "* ]]; then
   for e in ${BENCH_ENTRIES:-/bin/true /usr/bin/perl /usr/bin/python3 /usr/bin/node}; do
@@ -307,6 +355,7 @@ export BENCH_NFILES=$nfiles BENCH_FILES_BYTES=$files_bytes BENCH_BIG_ELF_BYTES=$
   BENCH_FILES_HOW=$files_how BENCH_ROOTDIR=$root BENCH_CPU=$cpu_model BENCH_NPROC=$(nproc) \
   BENCH_KERNEL="$(uname -sr)" BENCH_LOAD="$(cut -d' ' -f1-3 /proc/loadavg)" BENCH_REV=$rev \
   BENCH_RUNS_N=$runs BENCH_WARMUP_N=$warmup BENCH_ELFPRUNE=$elfprune BENCH_TMP=$tmp \
+  BENCH_DISK_FS=$disk_fs BENCH_MEM=$mem \
   BENCH_PAX="$(dpkg-query -W -f='${Version}' pax-utils 2>/dev/null || echo '?')" \
   BENCH_LDDTREE_NOTE=$lddtree_py_note BENCH_HYPERFINE_NOTE=$hyperfine_note \
   BENCH_SCALE="$(for n in "${!scale_entry[@]}"; do printf '%s=%s ' "$n" "${scale_entry[$n]}"; done)"
@@ -336,6 +385,10 @@ names = {
     "deps_scanelf": f"(a) scanelf -q -F %n (no resolve)  [{n} files]",
     "prune_elfprune": "(b) elfprune prune --entry node --out D",
     "prune_lddtree": "(b) lddtree -R R --copy-to-tree D node",
+    "copy_ref": "(b) reference: cp -a elfprune's tree to D",
+    "mem_elfprune": "(b) elfprune prune ... --out D     [tmpfs]",
+    "mem_lddtree": "(b) lddtree ... --copy-to-tree D   [tmpfs]",
+    "mem_copy_ref": "(b) reference: cp -a ...          [tmpfs]",
 }
 med = {k: statistics.median(w for w, *_ in v) for k, v in rows.items()}
 peak = {k: max(r for _, _, r, _ in v) / 1024 for k, v in rows.items()}
@@ -352,6 +405,13 @@ print(f"largest:  ELF input {E['BENCH_BIG_ELF']} {int(E['BENCH_BIG_ELF_BYTES']) 
       f" any file in the root {E['BENCH_BIG_ANY']} {int(E['BENCH_BIG_ANY_BYTES']) / MB:.1f} MB")
 print(f"runs:     median of {E['BENCH_RUNS_N']} timed runs each, commands alternated,"
       f" after {E['BENCH_WARMUP_N']} untimed warm-up round(s)")
+if any(k in rows for k in ("prune_elfprune", "mem_elfprune")):
+    print(f"trees D:  {tmp} ({E['BENCH_DISK_FS']})"
+          + (f"; [tmpfs] rows: {E['BENCH_MEM']} (tmpfs)" if E.get("BENCH_MEM") else ""))
+    if E["BENCH_DISK_FS"] == "ext4, no journal":
+        print("note:     ext4 without a journal skips inodes freed in the last 1-5 minutes, one by one,"
+              " for every new inode: after a large deletion (a test run, an earlier benchmark) the"
+              " disk rows of (b) measure mostly that; the [tmpfs] rows do not pay it")
 print()
 hdr = f"{'command':<46} {'median s':>9} {'min s':>8} {'max s':>8} {'cpu s':>8} {'peak RSS':>10}  exit"
 print(hdr)
@@ -375,6 +435,11 @@ print("ratios of medians (wall time):")
 ratio("deps_elfprune", "deps_lddtree", "(a) elfprune deps / lddtree", "target <= 0.05x")
 ratio("deps_elfprune", "deps_scanelf", "(a) elfprune deps / scanelf", "goal <= 3x")
 ratio("prune_elfprune", "prune_lddtree", "(b) elfprune prune / lddtree --copy-to-tree", "target <= 1.5x")
+ratio("mem_elfprune", "mem_lddtree", "(b) the same, trees on tmpfs", "target <= 1.5x")
+for d, c, where in (("prune_elfprune", "copy_ref", ""), ("mem_elfprune", "mem_copy_ref", " [tmpfs]")):
+    if d in med and c in med:
+        print(f"  {'(b) elfprune prune - cp -a of its tree' + where:<46} {med[d] - med[c]:>8.3f} s  (what is"
+              " not writing the files)")
 for a, b, what in (("deps_elfprune", "deps_lddtree", "(c) peak RSS elfprune deps / lddtree"),
                    ("prune_elfprune", "prune_lddtree", "(c) peak RSS elfprune prune / lddtree")):
     if a in peak and b in peak and peak[b] > 0:
