@@ -8,6 +8,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -306,6 +307,37 @@ Result<FinishedRun> finish_interrupted(const Root& root, const std::string& top,
   remove_listed(top_fd.get(), top, *entries, options, run.stats);
   remove_journal(top_fd.get(), top, run.stats);
   return run;
+}
+
+TreeLock& TreeLock::operator=(TreeLock&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = std::exchange(other.fd_, -1);
+  }
+  return *this;
+}
+
+TreeLock::~TreeLock() {
+  if (fd_ >= 0) ::close(fd_);  // closing the last fd of the open file releases the flock
+}
+
+Result<TreeLock> lock_tree(const Root& root, const std::string& top, bool exclusive) {
+  auto opened = open_top(root, top);
+  if (!opened) return TreeLock();
+  TreeLock lock(*opened);
+  int rc = 0;
+  do {
+    rc = ::flock(*opened, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB);
+  } while (rc != 0 && errno == EINTR);
+  if (rc == 0) return lock;
+  if (errno != EWOULDBLOCK) return TreeLock();
+  return make_error(
+      top,
+      exclusive ? "another elfprune run is reading or pruning this tree (it holds a lock on the "
+                  "directory); nothing was done: run --in-place again when it has ended"
+                : "an elfprune --in-place run is pruning this tree (it holds a lock on the "
+                  "directory); nothing was done: run again when it has ended",
+      ErrorKind::Failed);
 }
 
 bool has_journal(const Root& root, const std::string& top) {

@@ -154,6 +154,9 @@ Result<bool> check_options(const PruneOptions& o) {
 }
 
 Result<bool> pass_interrupted(PruneContext& ctx) {
+  auto lock = lock_tree(ctx.root, ctx.top, ctx.options.mode == EmitMode::InPlace);
+  if (!lock) return lock.error();
+  ctx.lock = std::move(*lock);
   if (ctx.options.mode != EmitMode::InPlace) {
     if (!has_journal(ctx.root, ctx.top)) return true;
     return make_error(
@@ -480,6 +483,7 @@ Result<std::unique_ptr<PruneContext>> prune(PruneOptions options) {
     c.report.warnings.push_back(
         "the plan failed its checks before anything was written: nothing was changed");
     timed(c.timings, "report", [&] { pass_report(c); });
+    c.lock = TreeLock();
     return ctx;
   }
   timed(c.timings, "store (removed)", [&] { pass_store_removed(c); });
@@ -490,6 +494,7 @@ Result<std::unique_ptr<PruneContext>> prune(PruneOptions options) {
   if (!dry_run) timed(c.timings, "edit", [&] { pass_edit(c, /*check_only=*/false); });
   timed(c.timings, "store (kept)", [&] { pass_store_kept(c); });
   timed(c.timings, "report", [&] { pass_report(c); });
+  c.lock = TreeLock();  // the tree is done with; the report lives on
   return ctx;
 }
 

@@ -272,5 +272,54 @@ TEST(FinishInterrupted, JournalOfADirectoryInsideASysrootUsesPathsRelativeToIt) 
   EXPECT_FALSE(has_journal(Root(dir.path()), "/srv/app"));
 }
 
+// ---------------------------------------------------------------------------
+// lock_tree
+
+TEST(TreeLock, ExclusiveExcludesEveryOtherRunAndSharedOnlyExclusive) {
+  TempDir dir;
+  write_file(dir / "sub/f", "");
+  const Root root(dir.path());
+  {
+    auto pruning = lock_tree(root, "/", /*exclusive=*/true);
+    ASSERT_TRUE(pruning.ok() && pruning->held());
+    for (bool exclusive : {true, false}) {
+      auto other = lock_tree(root, "/", exclusive);
+      ASSERT_FALSE(other.ok()) << exclusive;
+      EXPECT_EQ(other.error().path, "/");
+      EXPECT_EQ(other.error().kind, ErrorKind::Failed);
+      EXPECT_NE(other.error().message.find("nothing was done"), std::string::npos);
+    }
+    // Another directory is another tree.
+    EXPECT_TRUE(lock_tree(root, "/sub", true).ok());
+  }
+  {
+    auto reading = lock_tree(root, "/", /*exclusive=*/false);
+    ASSERT_TRUE(reading.ok() && reading->held());
+    EXPECT_TRUE(lock_tree(root, "/", false).ok());  // readers side by side
+    EXPECT_FALSE(lock_tree(root, "/", true).ok());
+  }
+  // Both released with their locks above.
+  EXPECT_TRUE(lock_tree(root, "/", true).ok());
+}
+
+TEST(TreeLock, MovedLockIsHeldOnceAndReleasedOnce) {
+  TempDir dir;
+  const Root root(dir.path());
+  auto first = lock_tree(root, "/", true);
+  ASSERT_TRUE(first.ok());
+  TreeLock kept = std::move(*first);
+  EXPECT_TRUE(kept.held());
+  EXPECT_FALSE(lock_tree(root, "/", true).ok());
+  kept = TreeLock();
+  EXPECT_TRUE(lock_tree(root, "/", true).ok());
+}
+
+TEST(TreeLock, DirectoryThatCannotBeOpenedGivesNoLockAndNoError) {
+  TempDir dir;
+  auto lock = lock_tree(Root(dir.path()), "/missing", true);
+  ASSERT_TRUE(lock.ok());
+  EXPECT_FALSE(lock->held());
+}
+
 }  // namespace
 }  // namespace elfprune

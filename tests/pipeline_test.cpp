@@ -124,6 +124,35 @@ TEST_F(PipelineTest, DryRunAndOutRefuseAHalfPrunedTree) {
   EXPECT_TRUE(fs::exists(root_ / "opt/unrelated/data"));
 }
 
+// Two runs on one tree: --in-place waits for no one and changes nothing
+// while another run holds the tree; a reading run does not start while an
+// --in-place run holds it.
+TEST_F(PipelineTest, RunsThatWouldConflictOnOneTreeStopBeforeAnything) {
+  {
+    auto reading = lock_tree(Root(root_), "/", /*exclusive=*/false);
+    ASSERT_TRUE(reading.ok() && reading->held());
+    auto ctx = prune(options(EmitMode::InPlace));
+    ASSERT_FALSE(ctx.ok());
+    EXPECT_EQ(ctx.error().kind, ErrorKind::Failed);
+    EXPECT_NE(ctx.error().message.find("another elfprune run"), std::string::npos);
+    EXPECT_TRUE(fs::exists(root_ / "opt/unrelated/data"));
+    EXPECT_TRUE(prune(options(EmitMode::DryRun)).ok());  // readers side by side
+  }
+  {
+    auto pruning = lock_tree(Root(root_), "/", /*exclusive=*/true);
+    ASSERT_TRUE(pruning.ok() && pruning->held());
+    for (EmitMode mode : {EmitMode::DryRun, EmitMode::Out}) {
+      auto ctx = prune(options(mode));
+      ASSERT_FALSE(ctx.ok());
+      EXPECT_NE(ctx.error().message.find("--in-place run is pruning"), std::string::npos);
+    }
+    EXPECT_FALSE(fs::exists(tmp_.path() / "out"));
+  }
+  auto ctx = prune(options(EmitMode::InPlace));  // the locks are gone with their runs
+  ASSERT_TRUE(ctx.ok()) << ctx.error().message;
+  EXPECT_FALSE(fs::exists(root_ / "opt/unrelated/data"));
+}
+
 TEST_F(PipelineTest, CorruptJournalStopsAnInPlaceRunBeforeAnythingIsRemoved) {
   write_file(root_ / std::string(kJournalName), "elfprune in-place journal 1\nentries 1\n");
   auto ctx = prune(options(EmitMode::InPlace));

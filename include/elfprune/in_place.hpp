@@ -8,6 +8,7 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "elfprune/emit.hpp"
@@ -64,5 +65,32 @@ Result<FinishedRun> finish_interrupted(const Root& root, const std::string& top,
 // Whether `top` holds a journal: an interrupted --in-place run left the
 // tree half-pruned.
 bool has_journal(const Root& root, const std::string& top);
+
+// An flock on the pruned directory, held for a whole run: exclusive for
+// --in-place, shared for the runs that only read the tree. So an --in-place
+// run never starts while another run reads or prunes the same tree (two
+// would write one journal and plan a tree the other is removing from), and
+// no run starts reading a tree an --in-place run is pruning. Advisory: only
+// elfprune runs take it. Released when destroyed.
+class TreeLock {
+ public:
+  TreeLock() = default;
+  explicit TreeLock(int fd) : fd_(fd) {}
+  TreeLock(TreeLock&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  TreeLock& operator=(TreeLock&& other) noexcept;
+  TreeLock(const TreeLock&) = delete;
+  TreeLock& operator=(const TreeLock&) = delete;
+  ~TreeLock();
+  bool held() const { return fd_ >= 0; }
+
+ private:
+  int fd_ = -1;
+};
+
+// Error (ErrorKind::Failed, naming `top`) when another run holds a lock
+// that conflicts; nothing is waited for. A directory that cannot be opened,
+// or a file system without flock, gives no lock and no error: the passes
+// after it report what is wrong with the tree, and the lock is a courtesy.
+Result<TreeLock> lock_tree(const Root& root, const std::string& top, bool exclusive);
 
 }  // namespace elfprune

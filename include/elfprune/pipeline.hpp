@@ -56,6 +56,7 @@ struct PruneContext {
   PruneOptions options;
   Root root;             // the root paths resolve in (the sysroot, or ROOT)
   std::string top;       // ROOT inside `root`
+  TreeLock lock;         // on ROOT from the first pass until prune() returns (in_place.hpp)
   FinishedRun finished;  // an interrupted --in-place run this one finished first
   std::unique_ptr<Resolver> resolver;
   Inventory inventory;
@@ -75,11 +76,12 @@ struct PruneContext {
 // Each pass; `prune` runs them all. Errors end the run (bad ROOT, bad
 // --out); problems on single files are collected in the context.
 //
-// pass_interrupted comes first: --in-place finishes the removals an
-// interrupted run journalled (in_place.hpp) before planning anything; the
-// other modes refuse a tree that holds such a journal, as it is half-pruned
-// and a plan of it would not be the plan of the tree (a usage error naming
-// the journal: finish it with --in-place, or delete it).
+// pass_interrupted comes first: it locks ROOT (TreeLock), then --in-place
+// finishes the removals an interrupted run journalled (in_place.hpp) before
+// planning anything; the other modes refuse a tree that holds such a
+// journal, as it is half-pruned and a plan of it would not be the plan of
+// the tree (a usage error naming the journal: finish it with --in-place, or
+// delete it).
 Result<bool> pass_interrupted(PruneContext& ctx);
 Result<bool> pass_inventory(PruneContext& ctx);
 void pass_packages(PruneContext& ctx);  // the dpkg database; runs beside pass_inventory

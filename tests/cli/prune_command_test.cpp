@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "elfprune/cli.hpp"
+#include "elfprune/in_place.hpp"
 #include "test_support.hpp"
 
 namespace elfprune {
@@ -64,6 +65,18 @@ TEST_F(PruneCommandTest, OutInsideRootIsBadUsage) {
   EXPECT_NE(o.err.find("elfprune: error: " + root_ + "/x: --out must not lie inside the root"),
             std::string::npos)
       << o.err;
+}
+
+TEST_F(PruneCommandTest, InPlaceOnATreeAnotherRunHoldsFailsWithStatusOne) {
+  auto reading = lock_tree(Root(root_), "/", /*exclusive=*/false);
+  ASSERT_TRUE(reading.ok() && reading->held());
+  Outcome o = run_tool({"prune", root_, "--in-place", "--entry", "/usr/bin/prog"});
+  EXPECT_EQ(o.status, 1);
+  EXPECT_EQ(
+      o.err.rfind("elfprune: error: /: another elfprune run is reading or pruning this tree", 0),
+      0u)
+      << o.err;
+  EXPECT_TRUE(fs::exists(fs::path(root_) / "opt/other"));
 }
 
 TEST_F(PruneCommandTest, DryRunJsonAndReportFile) {
