@@ -175,7 +175,7 @@ class Walker {
         dpkg_(dpkg),
         in_(in),
         out_(out),
-        inspector_(root, in.store_dir, Inspector::default_threads()) {}
+        inspector_(root, in.store_dir, Inspector::threads_for(in.jobs)) {}
 
   void run() {
     for (const auto& e : in_.entries) {

@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "dir_chain.hpp"
+#include "elfprune/cores.hpp"
 #include "elfprune/in_place.hpp"
 
 namespace fs = std::filesystem;
@@ -275,8 +276,7 @@ class OutWriter {
     }
     std::stable_sort(jobs.begin() + static_cast<std::ptrdiff_t>(first_small), jobs.end(),
                      [](const Job& a, const Job& b) { return a.end - a.begin > b.end - b.begin; });
-    std::size_t want =
-        options_.threads != 0 ? options_.threads : std::thread::hardware_concurrency();
+    std::size_t want = options_.threads != 0 ? options_.threads : std::size_t{usable_cores()};
     want = std::clamp<std::size_t>(want, 1, std::max<std::size_t>(jobs.size(), 1));
     std::atomic<std::size_t> next{0};
     auto work = [this, &next, &jobs](Lane& lane) {

@@ -8,6 +8,7 @@
 #include <unordered_set>
 #include <utility>
 
+#include "elfprune/cores.hpp"
 #include "elfprune/elf.hpp"
 #include "elfprune/pathrefs.hpp"
 
@@ -98,9 +99,8 @@ Inspector::~Inspector() {
   for (auto& t : threads_) t.join();
 }
 
-unsigned Inspector::default_threads() {
-  const unsigned cores = std::thread::hardware_concurrency();
-  return cores > 1 ? std::min(cores - 1, 7u) : 0;
+unsigned Inspector::threads_for(unsigned jobs) {
+  return std::min(jobs_or_cores(jobs) - 1, 7u);
 }
 
 void Inspector::ask(const std::string& canonical) {

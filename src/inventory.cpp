@@ -18,6 +18,8 @@
 #include <unordered_set>
 #include <utility>
 
+#include "elfprune/cores.hpp"
+
 namespace elfprune {
 namespace {
 
@@ -286,7 +288,7 @@ bool Inventory::contains(const std::string& path) const {
 }
 
 Result<Inventory> take_inventory(const Root& root, const std::string& top,
-                                 const std::vector<std::string>& hidden) {
+                                 const std::vector<std::string>& hidden, unsigned jobs) {
   auto st = root.resolve(top);
   if (!st) return st.error();
   if (st->type != FileType::Directory) return make_error(top, "not a directory");
@@ -306,7 +308,7 @@ Result<Inventory> take_inventory(const Root& root, const std::string& top,
     // The walk is syscall-bound (an fstatat per entry, an openat and
     // getdents64 per directory): several threads overlap them. The calling
     // thread is one of them, so the walk completes without any other.
-    const unsigned want = std::clamp(std::thread::hardware_concurrency(), 1U, 8U);
+    const unsigned want = std::clamp(jobs_or_cores(jobs), 1U, 8U);
     std::vector<std::thread> threads;
     for (unsigned t = 1; t < want; ++t) {
       try {

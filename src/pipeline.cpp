@@ -10,6 +10,7 @@
 #include <system_error>
 #include <unordered_set>
 
+#include "elfprune/cores.hpp"
 #include "elfprune/elf.hpp"
 #include "elfprune/shebang.hpp"
 
@@ -74,9 +75,14 @@ auto timed(std::vector<PassTiming>& into, std::string_view name, Pass&& pass) {
 // files its timing.
 class Beside {
  public:
+  // `jobs`: as in PruneOptions; with one, the pass runs here and now.
   template <typename Pass>
-  Beside(std::string_view name, Pass pass) {
+  Beside(std::string_view name, unsigned jobs, Pass pass) {
     auto run = [this, name, pass] { timed(timings_, name, pass); };
+    if (jobs_or_cores(jobs) == 1) {
+      run();
+      return;
+    }
     try {
       done_ = std::async(std::launch::async, run);
     } catch (const std::system_error&) {
@@ -180,7 +186,8 @@ Result<bool> pass_interrupted(PruneContext& ctx) {
 Result<bool> pass_inventory(PruneContext& ctx) {
   progress(ctx, "inventory");
   auto inv =
-      take_inventory(ctx.root, ctx.top, {std::string(kJournalName), std::string(kJournalTempName)});
+      take_inventory(ctx.root, ctx.top, {std::string(kJournalName), std::string(kJournalTempName)},
+                     ctx.options.jobs);
   if (!inv) return inv.error();
   ctx.inventory = std::move(*inv);
   for (const auto& e : ctx.options.entries) {
@@ -203,6 +210,7 @@ void pass_close(PruneContext& ctx) {
   in.dlopen_names = ctx.options.dlopen_names;
   in.store_dir = ctx.options.store_dir;
   in.rewrites = ctx.options.rewrites;
+  in.jobs = ctx.options.jobs;
   ctx.closure = compute_closure(ctx.root, ctx.inventory, *ctx.resolver, ctx.dpkg, in);
   if (ctx.closure.everything && !ctx.options.keep_globs.empty()) {
     // Without entries everything is kept anyway; --keep still shields files
@@ -247,6 +255,7 @@ Result<bool> pass_emit(PruneContext& ctx) {
   EmitOptions eo;
   eo.mode = ctx.options.mode;
   eo.out_dir = ctx.options.out_dir;
+  eo.threads = ctx.options.jobs;
   eo.progress = [&ctx](std::size_t done, std::size_t total) { progress(ctx, "emit", done, total); };
   auto stats = emit(ctx.root, ctx.inventory, ctx.plan.keep_mask(), eo);
   if (!stats) return stats.error();
@@ -452,7 +461,7 @@ Result<std::unique_ptr<PruneContext>> plan_prune(PruneOptions options) {
   }
   // The package database does not depend on the inventory, nor the rules
   // on the closure: each runs on another core meanwhile.
-  Beside packages("packages", [&c] { pass_packages(c); });
+  Beside packages("packages", c.options.jobs, [&c] { pass_packages(c); });
   auto inv = timed(c.timings, "inventory", [&] { return pass_inventory(c); });
   packages.join(c.timings);
   if (!inv) return inv.error();
@@ -461,7 +470,7 @@ Result<std::unique_ptr<PruneContext>> plan_prune(PruneOptions options) {
                                                  std::optional<std::string>& target) {
     return inventory.lstat(path, st, target);
   });
-  Beside rules("classify", [&c] { pass_classify(c); });
+  Beside rules("classify", c.options.jobs, [&c] { pass_classify(c); });
   timed(c.timings, "close", [&] { pass_close(c); });
   rules.join(c.timings);
   timed(c.timings, "plan", [&] { pass_plan(c); });

@@ -1,7 +1,11 @@
 // The whole pipeline on small roots built at test time.
 #include "elfprune/pipeline.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <mutex>
 
 #include "test_support.hpp"
 
@@ -74,6 +78,49 @@ TEST_F(PipelineTest, DryRunWritesNothingAndPlansTheSame) {
   for (const auto& i : (*dry)->report.removed) a.push_back(i.path);
   for (const auto& i : (*out)->report.removed) b.push_back(i.path);
   EXPECT_EQ(a, b);
+}
+
+std::size_t threads_now() {
+  std::size_t n = 0;
+  for ([[maybe_unused]] const auto& task : fs::directory_iterator("/proc/self/task")) ++n;
+  return n;
+}
+
+// --jobs changes how many threads work, never the result; with one, no
+// other thread is ever started (checked whenever a pass reports progress).
+TEST_F(PipelineTest, JobsChangeTheThreadsNotTheResult) {
+  for (int i = 0; i < 40; ++i) {
+    write_file(root_ / fmt::format("usr/lib/many/d{}/f{}", i % 4, i), std::string(i, 'x'));
+  }
+  ASSERT_EQ(threads_now(), 1u) << "the test itself must run alone";
+  std::string first;
+  for (unsigned jobs : {1u, 2u, 5u}) {
+    PruneOptions o = options(EmitMode::Out);
+    o.entries.clear();  // every file a root of the closure: all of them inspected and copied
+    o.out_dir = (tmp_.path() / fmt::format("out{}", jobs)).string();
+    o.jobs = jobs;
+    std::mutex mutex;
+    std::size_t most = 0;
+    o.progress = [&](std::string_view, std::size_t, std::size_t) {
+      std::lock_guard lock(mutex);
+      most = std::max(most, threads_now());
+    };
+    auto ctx = prune(std::move(o));
+    ASSERT_TRUE(ctx.ok()) << ctx.error().message;
+    EXPECT_TRUE((*ctx)->report.problems.empty());
+    EXPECT_TRUE(fs::exists(tmp_.path() / fmt::format("out{}", jobs) / "usr/lib/many/d3/f39"));
+    if (jobs == 1) {
+      EXPECT_EQ(most, 1u);
+    }
+    PruneReport r = (*ctx)->report;
+    r.out_dir.clear();
+    const std::string json = render_report_json(r);
+    if (first.empty()) {
+      first = json;
+    } else {
+      EXPECT_EQ(json, first) << "--jobs " << jobs;
+    }
+  }
 }
 
 TEST_F(PipelineTest, InPlaceRemovesThePlannedFilesAndIsIdempotent) {

@@ -49,6 +49,7 @@ struct ClosureInputs {
   std::vector<std::string> dlopen_names;  // --dlopen, requested by every entry
   std::string store_dir = "/nix/store";
   bool use_dpkg = true;
+  unsigned jobs = 0;  // threads, this one included, to inspect files; 0: usable_cores()
   // --rewrite-ref: a reference to FROM/x in a kept file will name TO/x, so
   // TO/x is reached too (FROM/x stays reached: the tree as it is needs it
   // until the edit is written).

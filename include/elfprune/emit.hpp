@@ -21,7 +21,7 @@ struct EmitOptions {
   // Called now and then with (entries done, entries total) for a progress
   // line; from one thread at a time, with `done` increasing.
   std::function<void(std::size_t, std::size_t)> progress;
-  // Out: threads that copy files; 0 = one per core (never more than files).
+  // Out: threads that copy files; 0 = usable_cores() (never more than jobs).
   std::size_t threads = 0;
 };
 

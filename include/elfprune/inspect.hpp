@@ -52,8 +52,9 @@ class Inspector {
   // The inspection of `canonical`, waiting for a thread that is doing it.
   FileInspection take(const std::string& canonical);
 
-  // Background threads for this machine: one fewer than its cores.
-  static unsigned default_threads();
+  // Background threads for `jobs` threads in all (cores.hpp's jobs_or_cores):
+  // one fewer, the caller being the other, and at most 7.
+  static unsigned threads_for(unsigned jobs);
 
  private:
   enum class State { Queued, Running, Done };

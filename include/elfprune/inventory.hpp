@@ -51,11 +51,12 @@ struct Inventory {
 };
 
 // Walk `top` (a canonical directory inside `root`) without following
-// symlinks, on several threads (the result does not depend on how many).
-// Unreadable directories are recorded in `problems` and skipped.
-// `hidden`: names directly in `top` that are not tree content (elfprune's
-// own in-place journal), left out. Errors: `top` missing or not a directory.
+// symlinks, on `jobs` threads (0: usable_cores(); at most 8; the result
+// does not depend on how many). Unreadable directories are recorded in
+// `problems` and skipped. `hidden`: names directly in `top` that are not
+// tree content (elfprune's own in-place journal), left out. Errors: `top`
+// missing or not a directory.
 Result<Inventory> take_inventory(const Root& root, const std::string& top = "/",
-                                 const std::vector<std::string>& hidden = {});
+                                 const std::vector<std::string>& hidden = {}, unsigned jobs = 0);
 
 }  // namespace elfprune

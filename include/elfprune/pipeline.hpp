@@ -39,6 +39,7 @@ struct PruneOptions {
   std::string store_dir = "/nix/store";
   std::vector<PathRewrite> rewrites;  // --rewrite-ref
   bool shrink_rpath = false;
+  unsigned jobs = 0;  // threads, this one included; 0: usable_cores() (cores.hpp)
   LoaderOptions loader;
   // Progress callback: (pass name, done, total); total 0 when unknown.
   std::function<void(std::string_view, std::size_t, std::size_t)> progress;

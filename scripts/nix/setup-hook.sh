@@ -9,7 +9,9 @@
 #   ELFPRUNE       the elfprune binary, when this file is used without
 #                  nixpkgs' substitution of @out@ (tests, hand-written builders)
 #
-# Each output is pruned with `elfprune prune DIR --in-place --sysroot /`:
+# Each output is pruned with `elfprune prune DIR --in-place --sysroot /`
+# (and `--jobs $NIX_BUILD_CORES` when that is a positive number and the
+# flags name no --jobs of their own):
 # without entries every file stays a root, so only the artefact rules remove
 # anything (headers, static libraries, node-gyp and its Python, docs...), and
 # RUNPATHs into other store paths resolve where they point. The summary goes
@@ -31,6 +33,11 @@ elfprunePostInstall() {
     # glob: "--keep /share/x/*" is a pattern for elfprune.
     local -a flags=()
     read -r -a flags <<<"${elfpruneFlags-}"
+    local -a jobs=()
+    case " ${flags[*]-} " in
+        *" --jobs"* | *" -j"*) ;;
+        *) if [[ "${NIX_BUILD_CORES-}" =~ ^[1-9][0-9]*$ ]]; then jobs=(--jobs "$NIX_BUILD_CORES"); fi ;;
+    esac
     local output dir
     for output in ${outputs:-out}; do
         dir="${!output-}"
@@ -40,7 +47,7 @@ elfprunePostInstall() {
         echo "elfprune: pruning output $output ($dir)"
         # Nix gives builders a terminal (TERM=xterm-256color); a progress
         # line would only litter the build log.
-        TERM=dumb "$elfprune" prune "$dir" --in-place --sysroot / "${flags[@]}" || {
+        TERM=dumb "$elfprune" prune "$dir" --in-place --sysroot / "${jobs[@]}" "${flags[@]}" || {
             local status=$?
             echo "elfprune: pruning $dir failed (exit $status); set dontElfprune=1 to skip" >&2
             return "$status"

@@ -46,6 +46,7 @@ struct PruneCommandOptions {
   bool shrink_rpath = false;
   bool json = false;
   bool timings = false;
+  unsigned jobs = 0;  // 0: not given
 };
 
 struct WhyOptions {

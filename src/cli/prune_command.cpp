@@ -153,6 +153,11 @@ void add_prune_command(CLI::App& app, PruneCommandOptions& o) {
                 "libraries, keeping those that serve .note.dlopen sonames and --dlopen names");
   cmd->add_flag("--json", o.json, "Print the JSON report instead of the summary");
   cmd->add_flag("--timings", o.timings, "Also print how long each pass took (on stderr)");
+  cmd->add_option("-j,--jobs", o.jobs,
+                  "Threads to use, this one included (default: the CPUs this process may run "
+                  "on; 1: no other thread). The result is the same whatever N")
+      ->check(CLI::Range(1u, 1024u))
+      ->type_name("N");
 }
 
 void add_why_command(CLI::App& app, WhyOptions& o) {
@@ -187,6 +192,7 @@ int run_prune(const PruneCommandOptions& o, std::ostream& out, std::ostream& err
     opts->rewrites.push_back(std::move(*r));
   }
   opts->shrink_rpath = o.shrink_rpath;
+  opts->jobs = o.jobs;
   const auto start = std::chrono::steady_clock::now();
   auto ctx = [&] {
     ProgressLine line(err);  // erased before anything else is printed

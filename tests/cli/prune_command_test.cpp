@@ -45,6 +45,14 @@ TEST_F(PruneCommandTest, NeedsExactlyOneMode) {
   EXPECT_EQ(run_tool({"prune", root_, "--dry-run", "--in-place"}).status, 2);
 }
 
+TEST_F(PruneCommandTest, JobsIsAtLeastOne) {
+  Outcome o = run_tool({"prune", root_, "--dry-run", "--jobs", "0"});
+  EXPECT_EQ(o.status, 2);
+  EXPECT_NE(o.err.find("--jobs"), std::string::npos) << o.err;
+  o = run_tool({"prune", root_, "--dry-run", "-j", "1", "--entry", "/usr/bin/prog"});
+  EXPECT_EQ(o.status, 0) << o.err;
+}
+
 TEST_F(PruneCommandTest, EachFlagTakesOneValueSoRootIsNotSwallowed) {
   Outcome o = run_tool({"prune", "--entry", "/usr/bin/prog", "--entry", "/usr/bin/prog", root_,
                         "--dry-run", "--json", "--hwcaps", "baseline"});
