@@ -92,7 +92,8 @@ TEST_F(PipelineTest, JobsChangeTheThreadsNotTheResult) {
   for (int i = 0; i < 40; ++i) {
     write_file(root_ / fmt::format("usr/lib/many/d{}/f{}", i % 4, i), std::string(i, 'x'));
   }
-  ASSERT_EQ(threads_now(), 1u) << "the test itself must run alone";
+  // Threads before the run: the test's own, and a sanitizer's if any.
+  const std::size_t before = threads_now();
   std::string first;
   for (unsigned jobs : {1u, 2u, 5u}) {
     PruneOptions o = options(EmitMode::Out);
@@ -110,7 +111,7 @@ TEST_F(PipelineTest, JobsChangeTheThreadsNotTheResult) {
     EXPECT_TRUE((*ctx)->report.problems.empty());
     EXPECT_TRUE(fs::exists(tmp_.path() / fmt::format("out{}", jobs) / "usr/lib/many/d3/f39"));
     if (jobs == 1) {
-      EXPECT_EQ(most, 1u);
+      EXPECT_EQ(most, before);
     }
     PruneReport r = (*ctx)->report;
     r.out_dir.clear();
