@@ -246,7 +246,9 @@ class OutWriter {
   // directory mostly take turns (and the waiting one spins). In different
   // directories they do not wait for each other. Big files go first, each
   // its own job, then directories with the most entries, so that no long
-  // job starts last.
+  // job starts last; a directory holding more than a share of all entries
+  // (a flat lib/ or node_modules/.bin) is cut into several jobs, so that
+  // it cannot leave the other workers idle.
   void copy_all() {
     const auto big = [this](std::size_t i) {
       const InventoryEntry& e = inv_.entries[i];
@@ -265,18 +267,21 @@ class OutWriter {
     struct Job {
       std::size_t begin, end;
     };
-    std::vector<Job> jobs;
+    std::size_t want = options_.threads != 0 ? options_.threads : std::size_t{usable_cores()};
     const auto first_small = static_cast<std::size_t>(small - copies_.begin());
+    // A quarter of each worker's share of the small entries, and not tiny.
+    const std::size_t most = std::max<std::size_t>(
+        64, (copies_.size() - first_small) / (4 * std::clamp<std::size_t>(want, 1, 1024)));
+    std::vector<Job> jobs;
     for (std::size_t j = 0; j < first_small; ++j) jobs.push_back({j, j + 1});
     for (std::size_t j = first_small; j < copies_.size();) {
       std::size_t k = j + 1;
-      while (k < copies_.size() && parent(copies_[k]) == parent(copies_[j])) ++k;
+      while (k < copies_.size() && k - j < most && parent(copies_[k]) == parent(copies_[j])) ++k;
       jobs.push_back({j, k});
       j = k;
     }
     std::stable_sort(jobs.begin() + static_cast<std::ptrdiff_t>(first_small), jobs.end(),
                      [](const Job& a, const Job& b) { return a.end - a.begin > b.end - b.begin; });
-    std::size_t want = options_.threads != 0 ? options_.threads : std::size_t{usable_cores()};
     want = std::clamp<std::size_t>(want, 1, std::max<std::size_t>(jobs.size(), 1));
     std::atomic<std::size_t> next{0};
     auto work = [this, &next, &jobs](Lane& lane) {

@@ -447,6 +447,8 @@ TEST(EmitOut, ParallelCopyWritesExactlyTheSourceTree) {
     make_symlink(dir / "link", "f1");
     fs::create_hard_link(dir / "f2", dir / "hard");
   }
+  // A flat directory bigger than one job: cut into several, copied by several workers.
+  for (int f = 0; f < 300; ++f) write_file(src / "flat" / fmt::format("f{}", f), "flat");
   fs::create_hard_link(src / "d0/f3", src / "d7/also-f3");
   make_symlink(src / "d7/hard-symlink", "../d0");
   fs::create_hard_link(src / "d7/hard-symlink", src / "d6/hard-symlink");
@@ -458,8 +460,8 @@ TEST(EmitOut, ParallelCopyWritesExactlyTheSourceTree) {
   EXPECT_EQ(listing(dst / "out"), listing(src.path()));
   EXPECT_EQ(link_groups(dst / "out"), link_groups(src.path()));
   EXPECT_EQ(stats.files_written, inv.file_count());
-  // 8 x (0 + 97 + ... + 59 * 97) + (0 + 1 + ... + 7) x 60 bytes, and the big file.
-  EXPECT_EQ(stats.bytes_written, 8u * 97u * (59u * 60u / 2u) + 28u * 60u + (3u << 20));
+  // 8 x (0 + 97 + ... + 59 * 97) + (0 + 1 + ... + 7) x 60 bytes, the flat files, the big file.
+  EXPECT_EQ(stats.bytes_written, 8u * 97u * (59u * 60u / 2u) + 28u * 60u + 300u * 4u + (3u << 20));
 }
 
 // Problems come in inventory order whichever worker met them (workers take
