@@ -44,7 +44,7 @@ elfprunePostInstall() {
         if [ -z "$dir" ] || [ ! -d "$dir" ]; then
             continue
         fi
-        echo "elfprune: pruning output $output ($dir)"
+        echo "elfprune: pruning output $output ($dir)${jobs[0]:+ with ${jobs[*]}}"
         # Nix gives builders a terminal (TERM=xterm-256color); a progress
         # line would only litter the build log.
         TERM=dumb "$elfprune" prune "$dir" --in-place --sysroot / "${jobs[@]}" "${flags[@]}" || {

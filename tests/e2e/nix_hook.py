@@ -11,13 +11,16 @@ and points its Python scripts' shebangs at a "python" store path, twice:
 1. control (no hook): `nix-store -qR` holds the python store path (the
    builds are real, so Nix's own reference scan says so);
 2. with the hook sourced and postInstallHooks run: the build log shows the
-   elfprune summary (which names the python store path as released),
+   elfprune summary (which names the python store path as released) and
+   that the hook passed --jobs $NIX_BUILD_CORES (Debian's Nix sets it to
+   the number of CPUs),
    `nix-store -qR` does not hold the python store path,
    no *.py file is left, and node can still import the package and load its
    addon from the store path.
 """
 import argparse
 import os
+import re
 import shutil
 import sys
 
@@ -59,6 +62,9 @@ def main():
     checks.check("elfprune: pruning output out" in log and "removed" in log,
                  "the build log shows the elfprune summary",
                  "\n    " + "\n    ".join(log.strip().splitlines()[-12:]))
+    jobs = re.search(r"elfprune: pruning output out \(.*\) with --jobs ([1-9][0-9]*)$", log, re.M)
+    checks.check(jobs is not None, "the hook passes --jobs $NIX_BUILD_CORES",
+                 "\n    " + "\n    ".join(l for l in log.splitlines() if "pruning output" in l))
     checks.check(f"store paths only removed files named, now out of the closure" in log and
                  python in log.split("now out of the closure")[-1],
                  "the report names the python store path as released by the pruning")
