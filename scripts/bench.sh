@@ -275,27 +275,21 @@ log=$tmp/stderr.log
 
 # run_one LABEL ROUND: one measurement of one command (ROUND 0 = warm-up)
 run_one() {
-  local label=$1 round=$2 res=$results out=/dev/null dest
+  local label=$1 round=$2 res=$results out=/dev/null dest where=$tmp
   if ((round == 0)); then res=$tmp/warmup.txt; out=$tmp/out.$label; fi
-  case $label in
+  if [[ $label == mem_* ]]; then where=$mem; fi  # the same command, its tree on tmpfs
+  case ${label#mem_} in
     deps_elfprune) with_files "$tmp/files.in" "$elfprune" deps --root "$root" --json ;;
     deps_lddtree) with_files "$tmp/files.in" "$lddtree_py" "$lddtree" -R "$root" -l ;;
     deps_scanelf) with_files "$tmp/files.host" "$scanelf" -q -F %n ;;
     prune_elfprune)
-      dest=$tmp/tree.$label.$round
+      dest=$where/tree.$label.$round
       cmd=("$elfprune" prune "$root" --entry /usr/bin/node --out "$dest") ;;
     prune_lddtree)
-      dest=$tmp/tree.$label.$round
+      dest=$where/tree.$label.$round
       cmd=("$lddtree_py" "$lddtree" -R "$root" --copy-to-tree "$dest" /usr/bin/node) ;;
-    mem_elfprune)
-      dest=$mem/tree.$label.$round
-      cmd=("$elfprune" prune "$root" --entry /usr/bin/node --out "$dest") ;;
-    mem_lddtree)
-      dest=$mem/tree.$label.$round
-      cmd=("$lddtree_py" "$lddtree" -R "$root" --copy-to-tree "$dest" /usr/bin/node) ;;
-    copy_ref | mem_copy_ref)  # the warm-up round's elfprune tree, copied as it is
-      dest=$tmp/tree.$label.$round
-      [[ $label == mem_* ]] && dest=$mem/tree.$label.$round
+    copy_ref)  # the warm-up round's elfprune tree (on disk), copied as it is
+      dest=$where/tree.$label.$round
       cmd=(cp -a "$tmp/tree.prune_elfprune.0" "$dest") ;;
     scale_dry_*)
       cmd=("$elfprune" prune "$root" --entry "${scale_entry[${label#scale_dry_}]}" --dry-run)
@@ -320,7 +314,7 @@ run_one() {
 labels=()
 [[ " $parts " == *" a "* ]] && labels+=(deps_elfprune deps_lddtree deps_scanelf)
 [[ " $parts " == *" b "* ]] && labels+=(prune_elfprune prune_lddtree copy_ref)
-[[ -n $mem ]] && labels+=(mem_elfprune mem_lddtree mem_copy_ref)
+[[ -n $mem ]] && labels+=(mem_prune_elfprune mem_prune_lddtree mem_copy_ref)
 declare -A scale_entry=()
 if [[ " $parts " == *" s "* ]]; then
   for e in ${BENCH_ENTRIES:-/bin/true /usr/bin/perl /usr/bin/python3 /usr/bin/node}; do
@@ -386,8 +380,8 @@ names = {
     "prune_elfprune": "(b) elfprune prune --entry node --out D",
     "prune_lddtree": "(b) lddtree -R R --copy-to-tree D node",
     "copy_ref": "(b) reference: cp -a elfprune's tree to D",
-    "mem_elfprune": "(b) elfprune prune ... --out D     [tmpfs]",
-    "mem_lddtree": "(b) lddtree ... --copy-to-tree D   [tmpfs]",
+    "mem_prune_elfprune": "(b) elfprune prune ... --out D     [tmpfs]",
+    "mem_prune_lddtree": "(b) lddtree ... --copy-to-tree D   [tmpfs]",
     "mem_copy_ref": "(b) reference: cp -a ...          [tmpfs]",
 }
 med = {k: statistics.median(w for w, *_ in v) for k, v in rows.items()}
@@ -405,7 +399,7 @@ print(f"largest:  ELF input {E['BENCH_BIG_ELF']} {int(E['BENCH_BIG_ELF_BYTES']) 
       f" any file in the root {E['BENCH_BIG_ANY']} {int(E['BENCH_BIG_ANY_BYTES']) / MB:.1f} MB")
 print(f"runs:     median of {E['BENCH_RUNS_N']} timed runs each, commands alternated,"
       f" after {E['BENCH_WARMUP_N']} untimed warm-up round(s)")
-if any(k in rows for k in ("prune_elfprune", "mem_elfprune")):
+if any(k in rows for k in ("prune_elfprune", "mem_prune_elfprune")):
     print(f"trees D:  {tmp} ({E['BENCH_DISK_FS']})"
           + (f"; [tmpfs] rows: {E['BENCH_MEM']} (tmpfs)" if E.get("BENCH_MEM") else ""))
     if E["BENCH_DISK_FS"] == "ext4, no journal":
@@ -435,8 +429,8 @@ print("ratios of medians (wall time):")
 ratio("deps_elfprune", "deps_lddtree", "(a) elfprune deps / lddtree", "target <= 0.05x")
 ratio("deps_elfprune", "deps_scanelf", "(a) elfprune deps / scanelf", "goal <= 3x")
 ratio("prune_elfprune", "prune_lddtree", "(b) elfprune prune / lddtree --copy-to-tree", "target <= 1.5x")
-ratio("mem_elfprune", "mem_lddtree", "(b) the same, trees on tmpfs", "target <= 1.5x")
-for d, c, where in (("prune_elfprune", "copy_ref", ""), ("mem_elfprune", "mem_copy_ref", " [tmpfs]")):
+ratio("mem_prune_elfprune", "mem_prune_lddtree", "(b) the same, trees on tmpfs", "target <= 1.5x")
+for d, c, where in (("prune_elfprune", "copy_ref", ""), ("mem_prune_elfprune", "mem_copy_ref", " [tmpfs]")):
     if d in med and c in med:
         print(f"  {'(b) elfprune prune - cp -a of its tree' + where:<46} {med[d] - med[c]:>8.3f} s  (what is"
               " not writing the files)")

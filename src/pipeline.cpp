@@ -482,6 +482,8 @@ Result<std::unique_ptr<PruneContext>> prune(PruneOptions options) {
   if (!planned) return planned.error();
   auto ctx = std::move(*planned);
   PruneContext& c = *ctx;
+  // Held until this returns, whichever way: the report outlives the tree work.
+  const TreeLock lock = std::move(c.lock);
   const bool in_place = c.options.mode == EmitMode::InPlace;
   const bool dry_run = c.options.mode == EmitMode::DryRun;
   if (in_place) timed(c.timings, "verify", [&] { pass_verify(c); });
@@ -492,7 +494,6 @@ Result<std::unique_ptr<PruneContext>> prune(PruneOptions options) {
     c.report.warnings.push_back(
         "the plan failed its checks before anything was written: nothing was changed");
     timed(c.timings, "report", [&] { pass_report(c); });
-    c.lock = TreeLock();
     return ctx;
   }
   timed(c.timings, "store (removed)", [&] { pass_store_removed(c); });
@@ -503,7 +504,6 @@ Result<std::unique_ptr<PruneContext>> prune(PruneOptions options) {
   if (!dry_run) timed(c.timings, "edit", [&] { pass_edit(c, /*check_only=*/false); });
   timed(c.timings, "store (kept)", [&] { pass_store_kept(c); });
   timed(c.timings, "report", [&] { pass_report(c); });
-  c.lock = TreeLock();  // the tree is done with; the report lives on
   return ctx;
 }
 

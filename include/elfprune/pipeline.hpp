@@ -55,9 +55,9 @@ struct PruneContext {
   explicit PruneContext(PruneOptions opts);
 
   PruneOptions options;
-  Root root;             // the root paths resolve in (the sysroot, or ROOT)
-  std::string top;       // ROOT inside `root`
-  TreeLock lock;         // on ROOT from the first pass until prune() returns (in_place.hpp)
+  Root root;        // the root paths resolve in (the sysroot, or ROOT)
+  std::string top;  // ROOT inside `root`
+  TreeLock lock;    // on ROOT from the first pass; prune() releases it as it returns (in_place.hpp)
   FinishedRun finished;  // an interrupted --in-place run this one finished first
   std::unique_ptr<Resolver> resolver;
   Inventory inventory;
