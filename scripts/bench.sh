@@ -29,7 +29,7 @@ A benchmark, not a test: it prints timings and ratios, and fails only when a
 tool or input is missing.
 
 ROOT        the root to measure: $1, else $BENCH_ROOT, else the test suite's
-            cached root ${BUILD_DIR:-build}/debian-root (made by ./scripts/test.sh,
+            cached root (made by ./scripts/test.sh under ELFPRUNE_TEST_CACHE,
             or by this script with --build-root). Only read, never written.
 
 Options:
@@ -125,11 +125,12 @@ fi
 hyperfine_note="hyperfine: $(command -v hyperfine >/dev/null 2>&1 && echo present || echo 'not installed') (optional, not used)"
 
 # --- root -------------------------------------------------------------------
-default_root=$build_dir/debian-root
+test_cache=${ELFPRUNE_TEST_CACHE:-/var/cache/elfprune-tests}
+default_root=$(python3 "$repo/tests/e2e/debian_root.py" "$test_cache/debian-root")
 root=${root_arg:-${BENCH_ROOT:-$default_root}}
 if [[ ! -d $root && $root == "$default_root" && $build_root == 1 && ${#missing[@]} -eq 0 ]]; then
   echo "bench: building the Debian root at $root (tests/e2e/debian_root.py)" >&2
-  PYTHONPATH=$repo/tests/e2e python3 -c 'import sys, debian_root; debian_root.ensure_root(sys.argv[1])' "$root"
+  python3 "$repo/tests/e2e/debian_root.py" --build "$test_cache/debian-root" >/dev/null
 fi
 if [[ ! -d $root ]]; then
   if [[ $root == "$default_root" ]]; then

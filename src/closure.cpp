@@ -41,6 +41,8 @@ std::string_view edge_name(EdgeKind kind) {
       return "package";
     case EdgeKind::Contains:
       return "contains";
+    case EdgeKind::LinkTarget:
+      return "link-target";
   }
   return "entry";
 }
@@ -71,6 +73,8 @@ std::string describe(const Reason& r) {
       return r.detail;
     case EdgeKind::Contains:
       return fmt::format("inside {}", r.from);
+    case EdgeKind::LinkTarget:
+      return fmt::format("what the symlink {} points at", r.from);
   }
   return "";
 }
@@ -149,6 +153,17 @@ bool is_shared_hierarchy(const std::string& dir) {
   return false;
 }
 
+bool is_package_state(const std::string& path) {
+  for (std::string_view dir : {"/var/lib/dpkg", "/var/lib/apt", "/var/cache", "/var/lib/rpm",
+                               "/var/lib/pacman", "/lib/apk/db", "/var/lib/ucf"}) {
+    if (path.size() >= dir.size() && path.compare(0, dir.size(), dir) == 0 &&
+        (path.size() == dir.size() || path[dir.size()] == '/')) {
+      return true;
+    }
+  }
+  return false;
+}
+
 namespace {
 
 // A loader dependency as the protection rule needs it: the file and every
@@ -199,19 +214,37 @@ class Walker {
       // A glob that matches nothing is almost always a mistake (peers.md).
       if (!any) out_.warnings.push_back(fmt::format("--keep '{}' matches nothing", g));
     }
-    while (!queue_.empty()) {
-      Pending next = std::move(queue_.front());
-      queue_.pop_front();
-      expand(next.path, next.mode, next.kind);
-    }
+    drain();
+    settle_programs();
   }
 
  private:
   // Full: ELF files are resolved as programs; NoResolve: a library whose
   // dependencies its loader's resolution already gave; DataOnly: kept as
   // is, never inspected (the dpkg database: its maintainer scripts are not
-  // run in the image).
-  enum class Expand { Full, NoResolve, DataOnly };
+  // run in the image); IfRun: libraries and data are kept and followed as
+  // with Full, but a program is not run: an ELF executable is kept only if
+  // something else runs it, a script only where the closure holds its
+  // interpreter anyway, and then not followed (settle_programs). For what
+  // a directory named by a library, or a package, brings.
+  enum class Expand { Full, NoResolve, DataOnly, IfRun };
+
+  // Whether `now` asks more of a path already expanded as `before`.
+  static bool stronger(Expand now, Expand before) {
+    const auto rank = [](Expand e) {
+      switch (e) {
+        case Expand::DataOnly:
+          return 0;
+        case Expand::IfRun:
+          return 1;
+        case Expand::NoResolve:
+        case Expand::Full:
+          return 2;
+      }
+      return 0;
+    };
+    return rank(now) > rank(before);
+  }
 
   const Root& root_;
   const Inventory& inv_;
@@ -227,8 +260,23 @@ class Walker {
   std::deque<Pending> queue_;
   std::set<std::string> packages_done_;
   std::set<std::string> copyrights_done_;
-  std::set<std::string> whole_dirs_;
+  std::unordered_map<std::string, Expand> whole_dirs_;  // and how their contents are expanded
+  std::unordered_map<std::string, Expand> modes_;       // how each reached path was queued
+  // Programs met in IfRun mode, waiting for settle_programs().
+  struct Deferred {
+    std::string path;
+    FileInspection file;
+  };
+  std::vector<Deferred> deferred_;
   Inspector inspector_;  // reads and scans queued files ahead of expand()
+
+  void drain() {
+    while (!queue_.empty()) {
+      Pending next = std::move(queue_.front());
+      queue_.pop_front();
+      expand(next.path, next.mode, next.kind);
+    }
+  }
 
   bool is_entry(const std::string& path) const {
     return std::find(in_.entries.begin(), in_.entries.end(), path) != in_.entries.end();
@@ -239,35 +287,118 @@ class Walker {
   std::optional<FileStat> reach(const std::string& p, const Reason& why, Expand mode, bool whole) {
     auto st = root_.resolve(p);
     if (!st) return std::nullopt;
+    // A link on the way is kept for what the path reaches: its reason names
+    // the canonical path, whose own reason says how it was reached.
     for (const auto& link : st->symlinks)
-      add(link, Reason{EdgeKind::Symlink, why.from, p}, mode, false);
+      add(link, Reason{EdgeKind::Symlink, why.from, st->path}, mode, false);
     add(st->path, why, mode, whole && st->type == FileType::Directory);
     return std::move(*st);
   }
 
   void add(const std::string& path, const Reason& why, Expand mode, bool whole) {
-    const bool fresh = out_.reached.emplace(path, why).second;
-    if (whole && whole_dirs_.insert(path).second) {
-      // Everything below a directory kept whole.
-      auto it = inv_.index.find(path);
-      if (it != inv_.index.end()) {
-        const std::string prefix = path == "/" ? "/" : path + "/";
-        for (std::size_t i = it->second + 1; i < inv_.entries.size(); ++i) {
-          const auto& e = inv_.entries[i];
-          if (e.path.rfind(prefix, 0) != 0) break;  // sorted: the subtree is contiguous
-          add(e.path, Reason{EdgeKind::Contains, path, ""},
-              mode == Expand::DataOnly ? Expand::DataOnly : Expand::Full, false);
-        }
+    if (is_package_state(path)) mode = Expand::DataOnly;
+    auto [at, fresh] = out_.reached.emplace(path, why);
+    bool queue = fresh;
+    if (!fresh && inv_.contains(path)) {
+      // Reached again, asking more than before (a program in a directory a
+      // library named, now run by something): expanded again, and this is
+      // the reason worth giving.
+      auto known = modes_.find(path);
+      if (known != modes_.end() && stronger(mode, known->second)) {
+        at->second = why;
+        queue = true;
       }
     }
-    if (fresh && inv_.contains(path)) {
+    if (whole) keep_whole(path, why, mode);
+    if (queue && inv_.contains(path)) {
+      modes_[path] = mode;
       queue_.push_back({path, mode, why.kind});
       if (mode != Expand::DataOnly) {
         const InventoryEntry* entry = inv_.find(path);
         if (entry != nullptr && entry->type == FileType::Regular) inspector_.ask(path);
       }
-      keep_copyright(path);
+      if (fresh) keep_copyright(path);
     }
+  }
+
+  // Everything below a directory kept whole, expanded as `mode` says (again,
+  // if it asks more than a previous visit).
+  void keep_whole(const std::string& path, const Reason& why, Expand mode) {
+    const Expand inner = mode == Expand::DataOnly ? Expand::DataOnly
+                         : mode == Expand::IfRun  ? Expand::IfRun
+                                                  : Expand::Full;
+    auto [known, fresh] = whole_dirs_.emplace(path, inner);
+    if (!fresh) {
+      if (!stronger(inner, known->second)) return;
+      known->second = inner;
+    }
+    out_.whole_directories.push_back({path, why, inner != Expand::Full});
+    auto it = inv_.index.find(path);
+    if (it == inv_.index.end()) return;
+    const std::string prefix = path == "/" ? "/" : path + "/";
+    for (std::size_t i = it->second + 1; i < inv_.entries.size(); ++i) {
+      const auto& e = inv_.entries[i];
+      if (e.path.rfind(prefix, 0) != 0) break;  // sorted: the subtree is contiguous
+      add(e.path, Reason{EdgeKind::Contains, path, ""}, inner, false);
+    }
+  }
+
+  // The programs IfRun deferred, once nothing more is reached: one that
+  // something else ran meanwhile was expanded as such; a script whose
+  // interpreter (and env's program) the closure holds anyway stays, as a
+  // file, not followed (a Python module with a #! line in a Python tree; a
+  // shell script a library's directory holds); the rest are left out, with
+  // the symlinks that lead to them (a perl script beside libcrypto's data,
+  // an ELF helper nothing runs).
+  void settle_programs() {
+    std::set<std::string> dropped;
+    // Scripts after the programs, until nothing more goes: a script's
+    // interpreter may be a program (or a script) that goes.
+    for (bool changed = true; changed;) {
+      changed = false;
+      for (const Deferred& d : deferred_) {
+        auto mode = modes_.find(d.path);
+        if (mode != modes_.end() && mode->second != Expand::IfRun) continue;
+        if (d.file.shebang && runs_already(*d.file.shebang)) continue;
+        auto at = out_.reached.find(d.path);
+        if (at == out_.reached.end()) continue;
+        std::string why =
+            d.file.shebang
+                ? fmt::format("a script ({}) that nothing runs, whose interpreter {} nothing "
+                              "else needs",
+                              describe(at->second), d.file.shebang->interpreter)
+                : fmt::format("a program ({}) that nothing runs", describe(at->second));
+        out_.left_out.emplace(d.path, std::move(why));
+        out_.reached.erase(at);
+        out_.loader_deps.erase(d.path);
+        dropped.insert(d.path);
+        changed = true;
+      }
+    }
+    if (dropped.empty()) return;
+    std::vector<std::string> links;
+    for (const auto& [path, reason] : out_.reached) {
+      const InventoryEntry* e = inv_.find(path);
+      if (e == nullptr || e->type != FileType::Symlink) continue;
+      auto st = root_.resolve(path);
+      if (st && dropped.count(st->path) != 0) links.push_back(path);
+    }
+    for (const auto& link : links) {
+      out_.left_out.emplace(link, "a symlink to a program that nothing runs");
+      out_.reached.erase(link);
+      out_.loader_deps.erase(link);
+    }
+  }
+
+  // Whether the closure holds a script's interpreter, and env's program.
+  bool runs_already(const Shebang& sb) const {
+    auto interp = root_.resolve(sb.interpreter);
+    if (!interp || out_.reached.count(interp->path) == 0) return false;
+    if (sb.env_program.empty()) return true;
+    auto found = find_on_path(root_, sb.env_program);
+    if (!found) return false;
+    auto prog = root_.resolve(*found);
+    return prog && out_.reached.count(prog->path) != 0;
   }
 
   // Licences travel with what they cover: a package with a kept file keeps
@@ -313,8 +444,40 @@ class Walker {
 
   void expand(const std::string& path, Expand mode, EdgeKind kind) {
     const InventoryEntry* entry = inv_.find(path);
-    if (entry == nullptr || entry->type != FileType::Regular || mode == Expand::DataOnly) return;
-    const FileInspection file = inspector_.take(path);
+    if (entry == nullptr) return;
+    if (entry->type == FileType::Symlink) {
+      // A kept symlink keeps what it points at, with every link on the way.
+      // One inside a directory kept whole (or matched by --keep) stands for
+      // its target as a whole: /etc/ssl/certs/*.pem lead to the CA files,
+      // /usr/lib/ssl/certs to the whole /etc/ssl/certs. A link reached on
+      // the way to a path has that path reached already.
+      if (kind == EdgeKind::Symlink) return;
+      const bool whole = kind == EdgeKind::Contains || kind == EdgeKind::Keep;
+      // No rule may take the target while the link stays (the plan's
+      // protection): the link would dangle.
+      if (auto st = reach(path, Reason{EdgeKind::LinkTarget, path, entry->link_target},
+                          mode == Expand::NoResolve ? Expand::Full : mode, whole)) {
+        append_dependency(*st, out_.loader_deps[path]);
+      }
+      return;
+    }
+    if (entry->type != FileType::Regular || mode == Expand::DataOnly) return;
+    FileInspection file = inspector_.take(path);
+    if (mode == Expand::IfRun) {
+      // Libraries and data are followed; programs wait for settle_programs.
+      if (file.shebang) {
+        deferred_.push_back({path, std::move(file)});
+        return;
+      }
+      if (file.elf) {
+        auto info = resolver_.elf_info(path);
+        if (info && (*info)->is_program()) {
+          deferred_.push_back({path, std::move(file)});
+          return;
+        }
+        mode = Expand::Full;
+      }
+    }
     if (file.elf) {
       expand_elf(path, mode);
       follow_references(path, file);
@@ -416,10 +579,18 @@ class Walker {
 
   // The absolute path strings and store paths the file names.
   void follow_references(const std::string& path, const FileInspection& file) {
+    // A directory a library names holds its data (libcrypto's /usr/lib/ssl),
+    // not programs it runs; one a program or script names may hold both
+    // (git's /usr/lib/git-core).
+    bool library = false;
+    if (file.elf) {
+      auto info = resolver_.elf_info(path);
+      library = info && !(*info)->is_program();
+    }
     for (const auto& ref : file.paths) {
       if (ref == path) continue;
-      reach_reference(path, ref);
-      if (auto to = rewritten_path(ref, in_.rewrites)) reach_reference(path, *to);
+      reach_reference(path, ref, library);
+      if (auto to = rewritten_path(ref, in_.rewrites)) reach_reference(path, *to, library);
     }
     for (const auto& store_path : file.store_paths) {
       reach(store_path, Reason{EdgeKind::StoreRef, path, store_path}, Expand::Full, true);
@@ -429,15 +600,26 @@ class Walker {
     }
   }
 
-  void reach_reference(const std::string& path, const std::string& ref) {
+  void reach_reference(const std::string& path, const std::string& ref, bool from_library) {
+    // The kernel's interfaces name the running system, not the tree.
+    if (is_kernel_interface(ref)) return;
     auto st = root_.resolve(ref);
     if (!st) return;
     if (st->type == FileType::Directory) {
       if (is_shared_hierarchy(st->path) || is_ancestor_of_top(st->path)) return;
-      reach(ref, Reason{EdgeKind::PathRef, path, ref}, Expand::Full, true);
+      reach(ref, Reason{EdgeKind::PathRef, path, ref}, from_library ? Expand::IfRun : Expand::Full,
+            true);
     } else {
       reach(ref, Reason{EdgeKind::PathRef, path, ref}, Expand::Full, false);
     }
+  }
+
+  static bool is_kernel_interface(std::string_view ref) {
+    for (std::string_view dir : {"/proc", "/sys"}) {
+      if (ref.substr(0, dir.size()) == dir && (ref.size() == dir.size() || ref[dir.size()] == '/'))
+        return true;
+    }
+    return false;
   }
 
   bool is_ancestor_of_top(const std::string& dir) const {
@@ -454,9 +636,11 @@ class Walker {
 
   void expand_package(const DpkgPackage& pkg, const std::string& from, const std::string& why) {
     if (!expandable(pkg) || !packages_done_.insert(pkg.name).second) return;
+    // A package brings its modules and data; its other programs (openssl's
+    // c_rehash, a perl script) only where something runs them.
     for (const auto& file : pkg.files) {
       if (root_.is_directory(file)) continue;  // lists name every parent directory too
-      reach(file, Reason{EdgeKind::Package, from, why}, Expand::Full, false);
+      reach(file, Reason{EdgeKind::Package, from, why}, Expand::IfRun, false);
     }
     // Run-time dependencies: the first installed alternative of each.
     for (const auto& alternatives : pkg.depends) {
@@ -494,6 +678,12 @@ Closure compute_closure(const Root& root, const Inventory& inventory, Resolver& 
 void add_loader_deps(const Root& root, Resolver& resolver, const std::vector<std::string>& paths,
                      Closure& closure) {
   for (const auto& path : paths) {
+    if (auto link = root.resolve(path, /*follow_last=*/false);
+        link && link->type == FileType::Symlink) {
+      // A kept symlink needs what it points at.
+      if (auto st = root.resolve(path)) append_dependency(*st, closure.loader_deps[path]);
+      continue;
+    }
     const std::string head = root.read_head(path, 256);
     auto& deps = closure.loader_deps[path];
     auto add = [&](const std::string& named) {

@@ -80,8 +80,8 @@ bool is_empty_dir(int fd) {
 }
 
 // Check OUT against the tree being pruned, create it, and return an fd of
-// it. The tree is the inventory's top, not the whole root: with --sysroot /
-// every OUT lies inside the root (check_options applies the same rule).
+// it. OUT may lie inside the tree only where the inventory left it out
+// (the pipeline excludes it), so it is never copied into itself.
 Result<int> open_out_dir(const Root& root, const Inventory& inv, const std::string& out_dir) {
   if (out_dir.empty()) return make_error(out_dir, "no output directory given", ErrorKind::Usage);
   std::error_code ec;
@@ -91,8 +91,15 @@ Result<int> open_out_dir(const Root& root, const Inventory& inv, const std::stri
   }
   const fs::path tree = fs::weakly_canonical(root.host(inv.top), ec);
   if (is_within(out, tree)) {
-    return make_error(out_dir, fmt::format("lies inside the root {}", tree.string()),
-                      ErrorKind::Usage);
+    const std::string whole = root.host_dir().string();
+    const std::string inside =
+        whole == "/" ? out.string() : out.string().substr(std::min(whole.size(), out.string().size()));
+    if (out == tree || inv.find(inside.empty() ? "/" : inside) != nullptr) {
+      return make_error(out_dir,
+                        fmt::format("lies inside the root {} and was not left out of it",
+                                    tree.string()),
+                        ErrorKind::Usage);
+    }
   }
   if (is_within(tree, out)) {
     return make_error(out_dir, fmt::format("holds the root {}", tree.string()), ErrorKind::Usage);

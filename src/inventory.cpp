@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <condition_variable>
 #include <cstring>
 #include <exception>
@@ -83,8 +85,10 @@ struct Job {
 // so the open ancestors few.
 class Walk {
  public:
-  Walk(dev_t top_dev, const std::vector<std::string>& hidden)
-      : top_dev_(top_dev), hidden_(hidden) {}
+  Walk(dev_t top_dev, const std::vector<std::string>& hidden,
+       const std::unordered_set<std::string>& excluded,
+       const std::unordered_set<std::string>& mounts)
+      : top_dev_(top_dev), hidden_(hidden), excluded_(excluded), mounts_(mounts) {}
 
   void push_top(std::shared_ptr<const OpenDir> top, const std::string& path, Listing& out) {
     stack_.push_back(Job{std::move(top), "", path, &out});
@@ -158,6 +162,7 @@ class Walk {
       if (in_top && std::find(hidden_.begin(), hidden_.end(), name) != hidden_.end()) continue;
       struct stat st {};
       std::string path = join(job.path, name);
+      if (!excluded_.empty() && excluded_.count(path) != 0) continue;
       if (::fstatat(dir->fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
         const int err = errno;
         out.problem(make_error(path, std::strerror(err)));
@@ -175,7 +180,8 @@ class Walk {
       // A mount point (a /proc or a bind mount inside the root) is recorded
       // but not entered: its contents are not the tree's, and pruning in
       // place must never reach into another filesystem.
-      const bool enter = e.type == FileType::Directory && e.dev == top_dev_;
+      const bool enter = e.type == FileType::Directory && e.dev == top_dev_ &&
+                         (mounts_.empty() || mounts_.count(path) == 0);
       out.entries.push_back(std::move(e));
       out.subtrees.emplace_back();
       if (enter) {
@@ -205,6 +211,8 @@ class Walk {
 
   const dev_t top_dev_;
   const std::vector<std::string>& hidden_;
+  const std::unordered_set<std::string>& excluded_;
+  const std::unordered_set<std::string>& mounts_;
   std::mutex mutex_;
   std::condition_variable more_;
   std::vector<Job> stack_;
@@ -287,8 +295,51 @@ bool Inventory::contains(const std::string& path) const {
                          path[top.size()] == '/');
 }
 
+std::unordered_set<std::string> mount_points_below(const std::string& host_dir) {
+  std::unordered_set<std::string> out;
+  FILE* f = std::fopen("/proc/self/mountinfo", "re");
+  if (f == nullptr) return out;
+  std::string prefix = host_dir;
+  while (prefix.size() > 1 && prefix.back() == '/') prefix.pop_back();
+  char* line = nullptr;
+  std::size_t cap = 0;
+  while (::getline(&line, &cap, f) > 0) {
+    // ID PARENT MAJ:MIN ROOT MOUNT-POINT ...: the fifth field, with spaces,
+    // tabs, newlines and backslashes written as \ooo.
+    std::string_view rest(line);
+    for (int field = 0; field < 4 && !rest.empty(); ++field) {
+      const auto sp = rest.find(' ');
+      rest = sp == std::string_view::npos ? std::string_view() : rest.substr(sp + 1);
+    }
+    const std::string_view raw = rest.substr(0, rest.find(' '));
+    std::string point;
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+      if (raw[i] == '\\' && i + 3 < raw.size()) {
+        const auto oct = raw.substr(i + 1, 3);
+        if (oct.size() == 3 && std::all_of(oct.begin(), oct.end(),
+                                           [](char c) { return c >= '0' && c <= '7'; })) {
+          point.push_back(static_cast<char>((oct[0] - '0') * 64 + (oct[1] - '0') * 8 + (oct[2] - '0')));
+          i += 3;
+          continue;
+        }
+      }
+      point.push_back(raw[i]);
+    }
+    if (prefix == "/") {
+      if (point.size() > 1 && point.front() == '/') out.insert(point);
+    } else if (point.size() > prefix.size() + 1 && point.compare(0, prefix.size(), prefix) == 0 &&
+               point[prefix.size()] == '/') {
+      out.insert(point.substr(prefix.size()));
+    }
+  }
+  std::free(line);
+  std::fclose(f);
+  return out;
+}
+
 Result<Inventory> take_inventory(const Root& root, const std::string& top,
-                                 const std::vector<std::string>& hidden, unsigned jobs) {
+                                 const std::vector<std::string>& hidden, unsigned jobs,
+                                 const std::unordered_set<std::string>& excluded) {
   auto st = root.resolve(top);
   if (!st) return st.error();
   if (st->type != FileType::Directory) return make_error(top, "not a directory");
@@ -301,9 +352,12 @@ Result<Inventory> take_inventory(const Root& root, const std::string& top,
   auto top_dir = std::make_shared<const OpenDir>(fd);
   struct stat tst {};
   if (::fstat(fd, &tst) == 0) inv.entries.push_back(entry_of(inv.top, tst));
+  // Mount points on the same device (bind mounts) are not entered either;
+  // the host's view of them is what the kernel reports for the root's dir.
+  const std::unordered_set<std::string> mounts = mount_points_below(root.host_dir().string());
   Listing listing;
   {
-    Walk walk(tst.st_dev, hidden);
+    Walk walk(tst.st_dev, hidden, excluded, mounts);
     walk.push_top(std::move(top_dir), inv.top, listing);
     // The walk is syscall-bound (an fstatat per entry, an openat and
     // getdents64 per directory): several threads overlap them. The calling
@@ -329,7 +383,16 @@ Result<Inventory> take_inventory(const Root& root, const std::string& top,
   // each directory's names in byte order ("a", then a's subtree, then
   // "a.b" and "a\x01b", which a plain sort of whole paths would interleave).
   inv.index.reserve(inv.entries.size());
-  for (std::size_t i = 0; i < inv.entries.size(); ++i) inv.index.emplace(inv.entries[i].path, i);
+  for (std::size_t i = 0; i < inv.entries.size(); ++i) {
+    const InventoryEntry& e = inv.entries[i];
+    inv.index.emplace(e.path, i);
+    if (i > 0 && e.type == FileType::Directory && (e.dev != tst.st_dev || mounts.count(e.path) != 0))
+      inv.mount_points.push_back(e.path);
+  }
+  for (const auto& x : excluded) {
+    if (root.resolve(x, false)) inv.excluded.push_back(x);
+  }
+  std::sort(inv.excluded.begin(), inv.excluded.end());
   return inv;
 }
 

@@ -118,6 +118,21 @@ PruneContext::PruneContext(PruneOptions opts)
     top = s == "/" ? r : r.substr(s.size());
     if (top.empty()) top = "/";
   }
+  for (const auto& x : options.excludes) {
+    // The directories on the way are resolved (an --exclude of /var/run/x
+    // names /run/x); the last component is left out as named.
+    const std::string path = lexically_absolute(x);
+    const auto slash = path.rfind('/');
+    auto parent = root.realpath(slash == 0 ? "/" : path.substr(0, slash));
+    excluded.insert(parent ? lexically_absolute(path.substr(slash + 1), *parent) : path);
+  }
+  if (options.mode == EmitMode::Out) {
+    const std::string out = canonical_host(options.out_dir);
+    const std::string whole = root.host_dir().string();
+    if (host_inside(out, whole) && out != whole) {
+      excluded.insert(whole == "/" ? out : out.substr(whole.size()));
+    }
+  }
   // The passes look up the same paths and directories many times over; the
   // tree is read as the snapshot the inventory took.
   root.remember_stats();
@@ -141,20 +156,30 @@ Result<bool> check_options(const PruneOptions& o) {
   }
   if (o.mode == EmitMode::Out) {
     if (o.out_dir.empty()) return make_error("--out", "needs a directory", ErrorKind::Usage);
+    // Inside the root it is allowed (`prune / --out /slim` in a container
+    // build stage): the inventory leaves it out.
+    if (host_inside(root, canonical_host(o.out_dir))) {
+      return make_error(o.out_dir, "--out must not be or contain the root", ErrorKind::Usage);
+    }
     if (fs::exists(o.out_dir, ec) || fs::is_symlink(o.out_dir, ec)) {
       if (!fs::is_directory(fs::symlink_status(o.out_dir, ec)) || !fs::is_empty(o.out_dir, ec)) {
         return make_error(o.out_dir, "--out must not exist or be an empty directory",
                           ErrorKind::Usage);
       }
     }
-    const std::string out = canonical_host(o.out_dir);
-    const std::string whole = o.sysroot.empty() ? root : canonical_host(o.sysroot);
-    if (host_inside(out, root) || (o.sysroot.empty() && host_inside(out, whole))) {
-      return make_error(o.out_dir, "--out must not lie inside the root", ErrorKind::Usage);
+  }
+  for (const auto& x : o.excludes) {
+    if (x.empty() || lexically_absolute(x) == "/") {
+      return make_error(x.empty() ? "--exclude" : x, "--exclude takes a path below /",
+                        ErrorKind::Usage);
     }
-    if (host_inside(root, out)) {
-      return make_error(o.out_dir, "--out must not contain the root", ErrorKind::Usage);
-    }
+  }
+  if (o.mode == EmitMode::InPlace && canonical_host(o.sysroot.empty() ? o.root : o.sysroot) == "/" &&
+      root == "/" && !o.allow_live_root) {
+    return make_error(o.root,
+                      "refusing to prune the running system's / in place (use --out DIR or "
+                      "--dry-run; --allow-live-root if that is really what you want)",
+                      ErrorKind::Usage);
   }
   return true;
 }
@@ -187,9 +212,15 @@ Result<bool> pass_inventory(PruneContext& ctx) {
   progress(ctx, "inventory");
   auto inv =
       take_inventory(ctx.root, ctx.top, {std::string(kJournalName), std::string(kJournalTempName)},
-                     ctx.options.jobs);
+                     ctx.options.jobs, ctx.excluded);
   if (!inv) return inv.error();
   ctx.inventory = std::move(*inv);
+  // From here on nothing resolves below a mount point or into a path left
+  // out: a path string naming /proc/self/exe is no edge into the live system.
+  auto bounds = std::make_shared<Root::Boundaries>();
+  bounds->sealed.insert(ctx.inventory.mount_points.begin(), ctx.inventory.mount_points.end());
+  bounds->excluded = ctx.excluded;
+  if (!bounds->sealed.empty() || !bounds->excluded.empty()) ctx.root.set_boundaries(bounds);
   for (const auto& e : ctx.options.entries) {
     if (!ctx.root.exists(e)) {
       return make_error(e, "entry does not exist in the root", ErrorKind::Usage);
@@ -240,7 +271,7 @@ void pass_plan(PruneContext& ctx) {
     // scripts that stay decide what the rules may not remove.
     std::vector<std::string> candidates;
     for (const auto& e : ctx.inventory.entries) {
-      if (e.type != FileType::Regular) continue;
+      if (e.type != FileType::Regular && e.type != FileType::Symlink) continue;
       auto m = ctx.matches.find(e.path);
       if (m != ctx.matches.end() && m->second.condition == RuleCondition::Always) continue;
       candidates.push_back(e.path);
@@ -421,6 +452,31 @@ void pass_report(PruneContext& ctx) {
       }
       r.hints.push_back(fmt::format("{} {} is kept because {}", human_bytes(k.bytes), k.path,
                                     fmt::join(steps, "; ")));
+    }
+  }
+  // Directories kept whole, each once (the last, strongest visit says how),
+  // with what is kept below them.
+  {
+    std::unordered_map<std::string, std::size_t> at;
+    for (const auto& w : ctx.closure.whole_directories) {
+      KeptWhole k{w.path, describe(w.reason), w.programs_as_data, 0, 0};
+      if (auto [it, fresh] = at.emplace(w.path, r.kept_whole.size()); !fresh) {
+        r.kept_whole[it->second] = std::move(k);
+      } else {
+        r.kept_whole.push_back(std::move(k));
+      }
+    }
+    for (auto& k : r.kept_whole) {
+      auto first = ctx.inventory.index.find(k.path);
+      if (first == ctx.inventory.index.end()) continue;
+      const std::string prefix = k.path == "/" ? "/" : k.path + "/";
+      for (std::size_t i = first->second + 1; i < ctx.inventory.entries.size(); ++i) {
+        const InventoryEntry& e = ctx.inventory.entries[i];
+        if (e.path.compare(0, prefix.size(), prefix) != 0) break;
+        if (!ctx.plan.decisions[i].keep || e.type == FileType::Directory) continue;
+        k.files += 1;
+        if (e.type == FileType::Regular) k.bytes += e.size;
+      }
     }
   }
   if (ctx.finished.found) {

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <map>
+
 namespace elfprune {
 namespace {
 
@@ -27,6 +29,50 @@ bool is_skeleton(const std::string& dir) {
     if (dir == s) return true;
   }
   return false;
+}
+
+// Rules that take whole programs (a package manager, a Python) rather
+// than build-only files inside a program's package.
+bool removes_programs(const std::string& rule) {
+  return rule == "node-package-managers" || rule == "python" || rule == "node-build";
+}
+
+// How far a path in the closure is shielded from the rules.
+enum class Shield {
+  None,      // reached otherwise: the rules apply
+  Programs,  // brought by an entry's package: rules that take programs do not apply
+  All,       // what an entry runs: its program, loader, interpreters and links
+};
+
+// Walks the chain of reasons back to a root: only run edges all the way to
+// an entry shield from every rule; a package edge on the way shields from
+// the rules that take programs.
+Shield shield_of(const Closure& closure, const std::string& path, int depth = 0) {
+  bool package = false;
+  for (const auto& [p, why] : closure.chain(path)) {
+    switch (why.kind) {
+      case EdgeKind::Entry:
+        return package ? Shield::Programs : Shield::All;
+      case EdgeKind::Symlink: {
+        // A link on the way to a path is shielded as that path is.
+        if (why.detail == p || depth > 40) return Shield::None;
+        const Shield s = shield_of(closure, why.detail, depth + 1);
+        return package && s == Shield::All ? Shield::Programs : s;
+      }
+      case EdgeKind::LinkTarget:
+      case EdgeKind::Interpreter:
+      case EdgeKind::Needed:
+      case EdgeKind::Dlopen:
+      case EdgeKind::Shebang:
+        continue;
+      case EdgeKind::Package:
+        package = true;
+        continue;
+      default:
+        return Shield::None;
+    }
+  }
+  return Shield::None;
 }
 
 }  // namespace
@@ -84,6 +130,10 @@ Plan make_plan(const Inventory& inventory, const Closure& closure,
     return true;
   };
 
+  // Files of an entry's own package that a rule removes, by rule and
+  // package: one warning each.
+  std::map<std::pair<std::string, std::string>, std::size_t> own_package_removals;
+
   // First pass: closure and rules.
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const auto& e = entries[i];
@@ -91,7 +141,8 @@ Plan make_plan(const Inventory& inventory, const Closure& closure,
     if (e.type == FileType::Directory) continue;  // decided below from their contents
     if (!closure.contains(e.path)) {
       d.keep = false;
-      d.reason = "not needed by the entries";
+      auto left = closure.left_out.find(e.path);
+      d.reason = left != closure.left_out.end() ? left->second : "not needed by the entries";
       continue;
     }
     auto it = closure.reached.find(e.path);
@@ -104,11 +155,29 @@ Plan make_plan(const Inventory& inventory, const Closure& closure,
             fmt::format("{}: kept although rule {} matches it: it is an entry", e.path, m->rule));
         continue;
       }
+      // What an entry runs is never removed by a rule (only --drop, the
+      // user's own word), nor a program its package brings.
+      const Shield shield = closure.everything ? Shield::None : shield_of(closure, e.path);
+      if (m->rule != "drop" &&
+          (shield == Shield::All || (shield == Shield::Programs && removes_programs(m->rule)))) {
+        plan.warnings.push_back(fmt::format("{}: kept although rule {} matches it: {}", e.path,
+                                            m->rule, d.reason));
+        continue;
+      }
+      if (shield == Shield::Programs && it != closure.reached.end() &&
+          it->second.kind == EdgeKind::Package && it->second.detail.rfind("package ", 0) == 0) {
+        ++own_package_removals[{m->rule, it->second.detail}];
+      }
       d.keep = false;
       d.rule = m->rule;
       d.reason = m->detail.empty() ? fmt::format("rule {}", m->rule)
                                    : fmt::format("rule {}: {}", m->rule, m->detail);
     }
+  }
+
+  for (const auto& [key, count] : own_package_removals) {
+    plan.warnings.push_back(fmt::format("rule {} removes {} file{} of an entry's own package ({})",
+                                        key.first, count, count == 1 ? "" : "s", key.second));
   }
 
   // Protection: a loader dependency or interpreter of a kept object stays,
@@ -146,6 +215,12 @@ Plan make_plan(const Inventory& inventory, const Closure& closure,
     if (it == inventory.index.end()) return std::nullopt;
     return it->second;
   };
+  // A directory holding a path left out of the inventory (--exclude) stays:
+  // in place, what is left out is left alone.
+  std::vector<bool> holds_excluded(entries.size(), false);
+  for (const auto& x : inventory.excluded) {
+    if (auto p = parent_index(x)) holds_excluded[*p] = true;
+  }
   for (std::size_t k = entries.size(); k-- > 0;) {
     const auto& e = entries[k];
     Decision& d = plan.decisions[k];
@@ -153,6 +228,9 @@ Plan make_plan(const Inventory& inventory, const Closure& closure,
       if (e.path == inventory.top) {
         d.keep = true;
         d.reason = "the pruned directory itself";
+      } else if (holds_excluded[k]) {
+        d.keep = true;
+        d.reason = "holds a path left out with --exclude";
       } else if (has_kept_child[k]) {
         d.keep = true;
         d.reason = "holds kept files";

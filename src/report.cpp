@@ -133,6 +133,19 @@ std::string render_report_text(const PruneReport& r) {
     out += "\nhints:\n";
     for (const auto& h : r.hints) out += fmt::format("  {}\n", h);
   }
+  if (!r.kept_whole.empty()) {
+    out += fmt::format("\nkept whole ({} directories):\n", r.kept_whole.size());
+    std::size_t n = 0;
+    for (const auto& k : r.kept_whole) {
+      if (n++ == 15) {
+        out += fmt::format("  ... {} more (see the JSON report)\n", r.kept_whole.size() - 15);
+        break;
+      }
+      out += fmt::format("  {:>9}  {} ({}{})\n", human_bytes(k.bytes), k.path, k.reason,
+                         k.programs_as_data ? "; its programs only where something runs them"
+                                            : "");
+    }
+  }
   if (!r.warnings.empty()) {
     out += fmt::format("\nwarnings ({}):\n", r.warnings.size());
     std::size_t n = 0;
@@ -191,6 +204,15 @@ std::string render_report_json(const PruneReport& r) {
   for (const auto& [k, t] : r.removed_by_group) removed_by[k] = totals_json(t);
   doc["removed_by_package"] = removed_by;
   doc["hints"] = r.hints;
+  auto whole = nlohmann::ordered_json::array();
+  for (const auto& k : r.kept_whole) {
+    whole.push_back({{"path", k.path},
+                     {"reason", k.reason},
+                     {"programs_as_data", k.programs_as_data},
+                     {"files", k.files},
+                     {"bytes", k.bytes}});
+  }
+  doc["kept_whole"] = whole;
   doc["warnings"] = r.warnings;
   doc["problems"] = r.problems;
   doc["verified"] = r.verified;

@@ -158,7 +158,9 @@ Result<FileStat> Root::resolve(std::string_view path, bool follow_last) const {
     }
     current.push_back(comp);
     const std::string canonical = join_components(current);
-    if (is_hidden(canonical)) return make_error(display, errno_text(ENOENT));
+    if (is_hidden(canonical) || is_beyond(canonical)) {
+      return make_error(display, errno_text(ENOENT));
+    }
     const LinkStat ls = lstat_of(canonical);
     if (ls.err != 0) return make_error(display, errno_text(ls.err));
     st = ls.st;
@@ -184,7 +186,7 @@ Result<FileStat> Root::resolve(std::string_view path, bool follow_last) const {
 
   FileStat out;
   out.path = join_components(current);
-  if (is_hidden(out.path)) return make_error(display, errno_text(ENOENT));
+  if (is_hidden(out.path) || is_beyond(out.path)) return make_error(display, errno_text(ENOENT));
   if (!have_stat) {
     const LinkStat ls = lstat_of(out.path);
     if (ls.err != 0) return make_error(display, errno_text(ls.err));
@@ -197,6 +199,19 @@ Result<FileStat> Root::resolve(std::string_view path, bool follow_last) const {
   out.mode = st.st_mode;
   out.symlinks = std::move(followed);
   return out;
+}
+
+void Root::set_boundaries(std::shared_ptr<const Boundaries> boundaries) {
+  boundaries_ = std::move(boundaries);
+}
+
+bool Root::is_beyond(const std::string& canonical) const {
+  if (!boundaries_) return false;
+  if (boundaries_->excluded.count(canonical) != 0) return true;
+  if (boundaries_->sealed.empty()) return false;
+  const auto slash = canonical.rfind('/');
+  if (slash == std::string::npos) return false;
+  return boundaries_->sealed.count(slash == 0 ? std::string("/") : canonical.substr(0, slash)) != 0;
 }
 
 Result<std::string> Root::realpath(std::string_view path) const {

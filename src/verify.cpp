@@ -80,7 +80,9 @@ VerifyResult verify(const Root& before, const Root& after, const Inventory& inve
           }
         }
       }
-    } else if (auto sb = parse_shebang(head)) {
+    } else if (auto sb = parse_shebang(head); sb && !is_package_state(e.path)) {
+      // (Maintainer scripts in the package manager's state are data: they
+      // never run in the pruned tree.)
       ++result.scripts_checked;
       if (!after.resolve(sb->interpreter)) {
         if (before.resolve(sb->interpreter)) {

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include "test_support.hpp"
 
 namespace elfprune {
@@ -190,6 +192,174 @@ TEST_F(ClosureTest, ChainLeadsBackToTheEntry) {
   EXPECT_EQ(chain[0].second.kind, EdgeKind::Needed);
   EXPECT_EQ(chain[1].first, "/usr/bin/prog");
   EXPECT_EQ(chain[1].second.kind, EdgeKind::Entry);
+}
+
+// /etc/ssl/certs as ca-certificates lays it out: hash links to .pem links
+// to the CA files under /usr/share, and /usr/lib/ssl/certs a link to it.
+void lay_out_ca_store(const std::function<fs::path(std::string_view)>& host) {
+  write_file(host("/usr/share/ca-certificates/mozilla/Root_CA.crt"), "-----BEGIN CERTIFICATE-----");
+  write_file(host("/usr/share/ca-certificates/mozilla/Other.crt"), "-----BEGIN CERTIFICATE-----");
+  write_file(host("/usr/share/ca-certificates/unused.crt"), "x");
+  make_symlink(host("/etc/ssl/certs/Root_CA.pem"),
+               "/usr/share/ca-certificates/mozilla/Root_CA.crt");
+  make_symlink(host("/etc/ssl/certs/0a1b2c3d.0"), "Root_CA.pem");
+  make_symlink(host("/etc/ssl/certs/Other.pem"), "../../../usr/share/ca-certificates/mozilla/Other.crt");
+  make_symlink(host("/etc/ssl/certs/gone.pem"), "/usr/share/ca-certificates/removed-long-ago.crt");
+  write_file(host("/usr/lib/ssl/openssl.cnf.dist"), "x");
+  make_symlink(host("/usr/lib/ssl/certs"), "/etc/ssl/certs");
+}
+
+TEST_F(ClosureTest, LinksInsideAKeptDirectoryBringTheirTargets) {
+  lay_out_ca_store([this](std::string_view p) { return host(p); });
+  program("/usr/bin/prog", {"/usr/lib/ssl"});
+  Closure c = close({"/usr/bin/prog"});
+  EXPECT_EQ(c.reached.at("/usr/lib/ssl/certs").kind, EdgeKind::Contains);
+  // The link to a directory keeps that directory whole, through links.
+  EXPECT_TRUE(c.contains("/etc/ssl/certs/0a1b2c3d.0"));
+  EXPECT_TRUE(c.contains("/etc/ssl/certs/Root_CA.pem"));
+  EXPECT_TRUE(c.contains("/usr/share/ca-certificates/mozilla/Root_CA.crt"));
+  EXPECT_EQ(c.reached.at("/usr/share/ca-certificates/mozilla/Other.crt").kind,
+            EdgeKind::LinkTarget);
+  EXPECT_FALSE(c.contains("/usr/share/ca-certificates/unused.crt"));
+  // No rule may take a link's target while the link stays.
+  const auto& deps = c.loader_deps.at("/etc/ssl/certs/Root_CA.pem");
+  EXPECT_NE(std::find(deps.begin(), deps.end(), "/usr/share/ca-certificates/mozilla/Root_CA.crt"),
+            deps.end());
+}
+
+TEST_F(ClosureTest, AKeptLinkMatchedByKeepBringsItsTarget) {
+  lay_out_ca_store([this](std::string_view p) { return host(p); });
+  program("/usr/bin/prog", {});
+  root_.emplace(tmp_.path());
+  auto inv = take_inventory(*root_, "/");
+  ASSERT_TRUE(inv.ok());
+  inventory_ = std::move(*inv);
+  resolver_ = std::make_unique<Resolver>(*root_, ResolveOptions{});
+  ClosureInputs in;
+  in.entries = {"/usr/bin/prog"};
+  in.keep_globs = {"/etc/ssl/certs/*.0"};
+  Closure c = compute_closure(*root_, inventory_, *resolver_, dpkg_, in);
+  EXPECT_TRUE(c.contains("/etc/ssl/certs/0a1b2c3d.0"));
+  EXPECT_TRUE(c.contains("/etc/ssl/certs/Root_CA.pem"));  // on the way
+  EXPECT_TRUE(c.contains("/usr/share/ca-certificates/mozilla/Root_CA.crt"));
+  EXPECT_FALSE(c.contains("/usr/share/ca-certificates/mozilla/Other.crt"));
+}
+
+// A library naming a directory: the library that libcrypto is to /usr/lib/ssl.
+class KeptDirectoryPrograms : public ClosureTest {
+ protected:
+  void SetUp() override {
+    ClosureTest::SetUp();
+    compile_c("const char* dir = \"/usr/lib/ssl\"; const char* where(void) { return dir; }",
+              host("/usr/lib/x86_64-linux-gnu/libnames.so.1"),
+              "-shared -fPIC -Wl,-soname,libnames.so.1");
+    program("/usr/bin/perl", {});
+    program("/usr/bin/prog", {}, test::quoted(host("/usr/lib/x86_64-linux-gnu/libnames.so.1")));
+    program("/usr/lib/ssl/misc/helper", {});
+    write_file(host("/usr/lib/ssl/misc/CA.pl"), "#!/usr/bin/perl\nprint '/usr/share/perl-data';\n");
+    write_file(host("/usr/share/perl-data/x"), "x");
+    write_file(host("/usr/lib/ssl/misc/by-prog"), "#!/usr/bin/prog\nrun /usr/share/prog-data\n");
+    write_file(host("/usr/share/prog-data/x"), "x");
+    make_symlink(host("/usr/lib/ssl/CA.pl"), "misc/CA.pl");
+    write_file(host("/usr/lib/ssl/openssl.cnf"), "[ ca ]\n");
+  }
+};
+
+TEST_F(KeptDirectoryPrograms, ALibraryThatNamesADirectoryDoesNotRunItsPrograms) {
+  Closure c = close({"/usr/bin/prog"});
+  EXPECT_EQ(c.reached.at("/usr/lib/ssl").kind, EdgeKind::PathRef);
+  EXPECT_TRUE(c.contains("/usr/lib/ssl/openssl.cnf"));
+  // The perl script and the ELF helper are programs nothing runs: left out,
+  // with the link to one; perl does not come.
+  EXPECT_FALSE(c.contains("/usr/lib/ssl/misc/CA.pl"));
+  EXPECT_FALSE(c.contains("/usr/lib/ssl/CA.pl"));
+  EXPECT_FALSE(c.contains("/usr/lib/ssl/misc/helper"));
+  EXPECT_FALSE(c.contains("/usr/bin/perl"));
+  EXPECT_FALSE(c.contains("/usr/share/perl-data/x"));
+  EXPECT_NE(c.left_out.at("/usr/lib/ssl/misc/CA.pl").find("/usr/bin/perl"), std::string::npos);
+  EXPECT_EQ(c.left_out.count("/usr/lib/ssl/CA.pl"), 1u);
+  // A script whose interpreter is kept anyway stays, as a file: not followed.
+  EXPECT_TRUE(c.contains("/usr/lib/ssl/misc/by-prog"));
+  EXPECT_FALSE(c.contains("/usr/share/prog-data/x"));
+  // The report's list of directories kept whole says which, and how.
+  auto whole = std::find_if(c.whole_directories.begin(), c.whole_directories.end(),
+                            [](const WholeDirectory& w) { return w.path == "/usr/lib/ssl"; });
+  ASSERT_NE(whole, c.whole_directories.end());
+  EXPECT_TRUE(whole->programs_as_data);
+  EXPECT_EQ(whole->reason.from, "/usr/lib/x86_64-linux-gnu/libnames.so.1");
+}
+
+TEST_F(KeptDirectoryPrograms, AProgramThatNamesADirectoryMayRunWhatIsInIt) {
+  program("/usr/bin/runner", {"/usr/lib/ssl"});
+  Closure c = close({"/usr/bin/runner"});
+  EXPECT_TRUE(c.contains("/usr/lib/ssl/misc/CA.pl"));
+  EXPECT_TRUE(c.contains("/usr/lib/ssl/misc/helper"));
+  EXPECT_TRUE(c.contains("/usr/bin/perl"));
+}
+
+TEST_F(KeptDirectoryPrograms, AProgramSomethingRunsIsKeptAndFollowed) {
+  write_file(host("/usr/bin/wrapper"), "#!/usr/lib/ssl/misc/CA.pl\n");
+  Closure c = close({"/usr/bin/prog", "/usr/bin/wrapper"});
+  EXPECT_TRUE(c.contains("/usr/lib/ssl/misc/CA.pl"));
+  EXPECT_TRUE(c.contains("/usr/bin/perl"));
+  EXPECT_NE(c.reached.at("/usr/lib/ssl/misc/CA.pl").kind, EdgeKind::Contains);
+}
+
+TEST_F(ClosureTest, APackagesOtherProgramsComeOnlyWhenSomethingRunsThem) {
+  program("/usr/bin/tool", {});
+  program("/usr/bin/perl", {});
+  program("/usr/bin/tool-helper", {});
+  write_file(host("/usr/bin/c_rehash"), "#!/usr/bin/perl\n");
+  write_file(host("/usr/bin/tool-wrapper"), "#!/usr/bin/tool\n");
+  write_file(host("/usr/share/tool/module.dat"), "m");
+  DpkgDb db;
+  db.present = true;
+  auto add = [&db](std::string name, std::vector<std::string> files,
+                   std::vector<std::vector<std::string>> depends = {}) {
+    DpkgPackage p;
+    p.name = name;
+    p.section = "utils";
+    p.source = name;
+    p.files = files;
+    p.depends = std::move(depends);
+    for (const auto& f : files) db.owner[f] = name;
+    db.packages[name] = std::move(p);
+  };
+  add("tool",
+      {"/usr/bin/tool", "/usr/bin/tool-helper", "/usr/bin/c_rehash", "/usr/bin/tool-wrapper",
+       "/usr/share/tool/module.dat"},
+      {{"perl"}});
+  add("perl", {"/usr/bin/perl"});
+  Closure c = close({"/usr/bin/tool"}, std::move(db));
+  EXPECT_TRUE(c.contains("/usr/share/tool/module.dat"));
+  EXPECT_TRUE(c.contains("/usr/bin/tool-wrapper"));  // its interpreter is kept anyway
+  EXPECT_FALSE(c.contains("/usr/bin/c_rehash"));     // perl only through the package
+  EXPECT_FALSE(c.contains("/usr/bin/perl"));
+  EXPECT_FALSE(c.contains("/usr/bin/tool-helper"));
+}
+
+TEST_F(ClosureTest, PackageManagerStateIsKeptAsDataNeverScanned) {
+  program("/usr/bin/perl", {});
+  write_file(host("/var/lib/dpkg/info/foo.postinst"),
+             "#!/usr/bin/perl\nsystem('/usr/share/maven/bin/mvn');\n");
+  write_file(host("/usr/share/maven/bin/mvn"), "#!/bin/sh\n");
+  program("/usr/bin/prog", {"/var/lib/dpkg"});
+  Closure c = close({"/usr/bin/prog"});
+  EXPECT_TRUE(c.contains("/var/lib/dpkg/info/foo.postinst"));
+  EXPECT_FALSE(c.contains("/usr/bin/perl"));
+  EXPECT_FALSE(c.contains("/usr/share/maven/bin/mvn"));
+  EXPECT_TRUE(is_package_state("/var/lib/dpkg/info/foo.postinst"));
+  EXPECT_TRUE(is_package_state("/var/cache"));
+  EXPECT_FALSE(is_package_state("/var/lib/dpkgx"));
+}
+
+TEST_F(ClosureTest, KernelInterfacesAreNoEdges) {
+  write_file(host("/proc/self/exe"), "x");  // a root's /proc is never the tree's content
+  write_file(host("/sys/kernel/x"), "x");
+  program("/usr/bin/prog", {"/proc/self/exe", "/sys/kernel"});
+  Closure c = close({"/usr/bin/prog"});
+  EXPECT_FALSE(c.contains("/proc/self/exe"));
+  EXPECT_FALSE(c.contains("/sys/kernel/x"));
 }
 
 TEST(SharedHierarchy, GenericDirectoriesAreShared) {

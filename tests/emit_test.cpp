@@ -320,10 +320,11 @@ TEST(EmitOut, ExistingEmptyOutDirIsUsed) {
   EXPECT_EQ(read_all(dst / "out/f"), "x");
 }
 
-TEST(EmitOut, OutDirInsideTheRootIsAnError) {
+TEST(EmitOut, OutDirInsideTheRootIsAnErrorUnlessLeftOut) {
   TempDir src;
   write_file(src / "f", "x");
   fs::create_directories(src / "a");
+  fs::create_directories(src / "out");  // inventoried: it would be copied into itself
   make_symlink(src / "elsewhere", src.path().string());  // the same place, spelled otherwise
   Inventory inv = inventory_of(src.path());
   for (const fs::path& out : {src / "out", src / "a/../out", src / "elsewhere/out"}) {
@@ -331,8 +332,16 @@ TEST(EmitOut, OutDirInsideTheRootIsAnError) {
     auto stats = emit(Root(src.path()), inv, std::vector<bool>(inv.entries.size(), true), options);
     ASSERT_FALSE(stats.ok()) << out;
     EXPECT_NE(stats.error().message.find("inside the root"), std::string::npos);
-    EXPECT_FALSE(fs::exists(src / "out")) << out;
+    EXPECT_TRUE(fs::is_empty(src / "out")) << out;
   }
+  // Left out of the inventory (as the pipeline does with --out): written.
+  fs::remove(src / "out");
+  inv = inventory_of(src.path());
+  EmitOptions options{EmitMode::Out, (src / "slim").string(), {}};
+  auto stats = emit(Root(src.path()), inv, std::vector<bool>(inv.entries.size(), true), options);
+  ASSERT_TRUE(stats.ok()) << stats.error().message;
+  EXPECT_TRUE(fs::exists(src / "slim/f"));
+  EXPECT_FALSE(fs::exists(src / "slim/slim"));
 }
 
 TEST(EmitOut, OutDirBesideThePrunedTreeInsideASysrootIsAllowed) {

@@ -228,11 +228,13 @@ TEST_F(PipelineTest, WithoutEntriesOnlyRulesRemove) {
 
 TEST_F(PipelineTest, OptionsAreCheckedBeforeAnythingIsWritten) {
   PruneOptions o = options(EmitMode::Out);
-  o.out_dir = (root_ / "inside").string();
+  o.out_dir = root_.string();
   auto ctx = prune(o);
   ASSERT_FALSE(ctx.ok());
-  EXPECT_EQ(ctx.error().message, "--out must not lie inside the root");
+  EXPECT_EQ(ctx.error().message, "--out must not be or contain the root");
   EXPECT_EQ(ctx.error().kind, ErrorKind::Usage);
+  o.out_dir = tmp_.path().string();
+  EXPECT_FALSE(prune(o).ok());
 
   write_file(tmp_.path() / "busy/file", "x");
   o.out_dir = (tmp_.path() / "busy").string();
@@ -243,6 +245,83 @@ TEST_F(PipelineTest, OptionsAreCheckedBeforeAnythingIsWritten) {
   auto missing = prune(e);
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.error().path, "/usr/bin/nothing");
+}
+
+TEST_F(PipelineTest, AnOutDirectoryInsideTheRootIsLeftOut) {
+  // `prune / --out /slim` in a container build stage.
+  PruneOptions o = options(EmitMode::Out);
+  o.out_dir = (root_ / "slim").string();
+  auto ctx = prune(o);
+  ASSERT_TRUE(ctx.ok()) << ctx.error().message;
+  EXPECT_TRUE((*ctx)->report.problems.empty());
+  EXPECT_TRUE(fs::exists(root_ / "slim/usr/bin/prog"));
+  EXPECT_FALSE(fs::exists(root_ / "slim/slim"));
+  EXPECT_EQ((*ctx)->inventory.find("/slim"), nullptr);
+  EXPECT_TRUE(fs::exists(root_ / "usr/include/prog.h"));  // ROOT itself untouched
+}
+
+TEST_F(PipelineTest, ExcludedPathsAreNeitherKeptNorRemoved) {
+  write_file(root_ / "var/build-cache/objects/a.o", "o");
+  PruneOptions o = options(EmitMode::InPlace);
+  o.excludes = {"/var/build-cache", "/opt/unrelated"};
+  auto ctx = prune(o);
+  ASSERT_TRUE(ctx.ok()) << ctx.error().message;
+  EXPECT_TRUE((*ctx)->report.problems.empty());
+  EXPECT_EQ((*ctx)->inventory.find("/var/build-cache"), nullptr);
+  EXPECT_EQ((*ctx)->inventory.find("/opt/unrelated/data"), nullptr);
+  EXPECT_TRUE(fs::exists(root_ / "var/build-cache/objects/a.o"));  // left alone
+  EXPECT_TRUE(fs::exists(root_ / "opt/unrelated/data"));
+  EXPECT_FALSE(fs::exists(root_ / "usr/include/prog.h"));  // the rest is pruned
+
+  PruneOptions bad = options(EmitMode::DryRun);
+  bad.excludes = {"/"};
+  EXPECT_EQ(check_options(bad).error().kind, ErrorKind::Usage);
+}
+
+TEST_F(PipelineTest, InPlaceOnTheLiveRootIsRefusedWithoutTheFlag) {
+  // Only the options are checked here: nothing is read or written.
+  PruneOptions o;
+  o.root = "/";
+  o.mode = EmitMode::InPlace;
+  auto refused = check_options(o);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().kind, ErrorKind::Usage);
+  EXPECT_NE(refused.error().message.find("--allow-live-root"), std::string::npos);
+  o.allow_live_root = true;
+  EXPECT_TRUE(check_options(o).ok());
+  o.allow_live_root = false;
+  o.mode = EmitMode::DryRun;
+  EXPECT_TRUE(check_options(o).ok());
+}
+
+TEST_F(PipelineTest, TheCaStoreSurvivesAndAnOldDanglingLinkIsAWarning) {
+  // libcrypto names /usr/lib/ssl, kept whole; its links lead through
+  // /etc/ssl/certs to /usr/share/ca-certificates, which nothing names.
+  write_file(root_ / "usr/share/ca-certificates/mozilla/Root_CA.crt", "cert");
+  write_file(root_ / "usr/share/doc/ca-certificates/README", "docs");
+  make_symlink(root_ / "etc/ssl/certs/Root_CA.pem",
+               "/usr/share/ca-certificates/mozilla/Root_CA.crt");
+  make_symlink(root_ / "etc/ssl/certs/0a1b2c3d.0", "Root_CA.pem");
+  make_symlink(root_ / "etc/ssl/certs/gone.pem", "/usr/share/ca-certificates/gone.crt");
+  make_symlink(root_ / "usr/lib/ssl/certs", "/etc/ssl/certs");
+  compile_c("#include <stdio.h>\nint main(void) { puts(\"/usr/lib/ssl\"); return 0; }",
+            root_ / "usr/bin/tls", "");
+  PruneOptions o = options(EmitMode::Out);
+  o.entries = {"/usr/bin/tls"};
+  auto ctx = prune(o);
+  ASSERT_TRUE(ctx.ok()) << ctx.error().message;
+  const PruneReport& r = (*ctx)->report;
+  EXPECT_TRUE(r.problems.empty()) << fmt::format("{}", fmt::join(r.problems, "\n"));
+  const fs::path out = tmp_.path() / "out";
+  EXPECT_TRUE(Root(out).resolve("/usr/lib/ssl/certs/0a1b2c3d.0").ok());  // inside OUT
+  EXPECT_TRUE(fs::exists(out / "usr/share/ca-certificates/mozilla/Root_CA.crt"));
+  EXPECT_FALSE(fs::exists(out / "usr/share/doc/ca-certificates/README"));
+  EXPECT_TRUE(std::any_of(r.warnings.begin(), r.warnings.end(), [](const std::string& w) {
+    return w.find("/etc/ssl/certs/gone.pem") != std::string::npos &&
+           w.find("dangled already") != std::string::npos;
+  })) << fmt::format("{}", fmt::join(r.warnings, "\n"));
+  EXPECT_TRUE(std::any_of(r.kept_whole.begin(), r.kept_whole.end(),
+                          [](const KeptWhole& k) { return k.path == "/usr/lib/ssl"; }));
 }
 
 TEST_F(PipelineTest, SysrootPrunesOnlyTheDirectoryInside) {

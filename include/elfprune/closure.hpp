@@ -29,6 +29,7 @@ enum class EdgeKind {
   StoreRef,     // a /nix/store/<hash>-name string
   Package,      // dpkg: the package owning a kept program, or one it depends on
   Contains,     // inside a directory kept whole
+  LinkTarget,   // what a kept symlink points at
 };
 
 std::string_view edge_name(EdgeKind kind);
@@ -56,19 +57,41 @@ struct ClosureInputs {
   std::vector<PathRewrite> rewrites;
 };
 
+// A directory kept with everything below it, and why.
+struct WholeDirectory {
+  std::string path;
+  Reason reason;
+  // True when a library (not a program) named it, or when the package
+  // manager's state holds it: the programs inside are kept only where
+  // something else runs them (a library that names a directory does not run
+  // what is in it; maintainer scripts never run in the pruned tree).
+  bool programs_as_data = false;
+};
+
 struct Closure {
   bool everything = false;                          // no entries were given
   std::unordered_map<std::string, Reason> reached;  // canonical or symlink path -> reason
   // Loader dependencies of each kept ELF object: its interpreter, the
-  // libraries it loads, and the symlinks on the way. A rule never removes
-  // these while the object is kept.
+  // libraries it loads, and the symlinks on the way; a script's
+  // interpreter; a symlink's target. A rule never removes these while the
+  // object is kept.
   std::unordered_map<std::string, std::vector<std::string>> loader_deps;
   std::vector<std::string> warnings;
+  std::vector<WholeDirectory> whole_directories;  // in the order they were reached
+  // Programs a directory kept whole or a package brought, left out because
+  // nothing runs them (their interpreter is not needed otherwise), and the
+  // symlinks to them: path -> why, for the plan's reason.
+  std::unordered_map<std::string, std::string> left_out;
 
   bool contains(const std::string& path) const { return everything || reached.count(path) != 0; }
   // The chain of reasons from `path` back to a root of the closure.
   std::vector<std::pair<std::string, Reason>> chain(const std::string& path) const;
 };
+
+// The package manager's state (/var/lib/dpkg, /var/lib/apt, /var/cache, ...):
+// kept as data when reached, never scanned: maintainer scripts do not run
+// in a pruned tree, and what they name is not needed by it.
+bool is_package_state(const std::string& path);
 
 // Directories never kept whole because a path string names them: they are
 // shared by everything (/usr/bin, /usr/lib, /usr/lib/<triplet>, /etc, ...).
@@ -81,8 +104,9 @@ Closure compute_closure(const Root& root, const Inventory& inventory, Resolver& 
                         const DpkgDb& dpkg, const ClosureInputs& inputs);
 
 // Loader dependencies of the ELF files in `paths` (each resolved as a
-// program would be), for the plan's protection rule when there are no
-// entries. Fills closure.loader_deps.
+// program would be), the interpreters of the scripts, and what the symlinks
+// point at, for the plan's protection rule when there are no entries.
+// Fills closure.loader_deps.
 void add_loader_deps(const Root& root, Resolver& resolver, const std::vector<std::string>& paths,
                      Closure& closure);
 

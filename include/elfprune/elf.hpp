@@ -25,6 +25,7 @@ inline constexpr std::uint16_t kMachine386 = 3;
 inline constexpr std::uint16_t kMachineX86_64 = 62;
 inline constexpr std::uint16_t kMachineAarch64 = 183;
 inline constexpr std::uint64_t kDf1Nodeflib = 0x800;
+inline constexpr std::uint64_t kDf1Pie = 0x08000000;
 }  // namespace elfconst
 
 // The identification and header fields the loader checks before it accepts
@@ -69,6 +70,12 @@ struct ElfInfo {
   std::vector<std::uint64_t> dynstr_refs;  // string-table offsets the dynamic entries name
 
   bool nodeflib() const { return (flags_1 & elfconst::kDf1Nodeflib) != 0; }
+  // A program to run rather than a library to load: it asks for a loader
+  // and is ET_EXEC or a PIE (libc.so.6 asks for one too, but is neither).
+  bool is_program() const {
+    return interpreter.has_value() &&
+           (header.type == elfconst::kTypeExec || (flags_1 & elfconst::kDf1Pie) != 0);
+  }
 };
 
 // True when the bytes start with the ELF magic.

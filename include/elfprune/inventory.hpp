@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "elfprune/result.hpp"
@@ -38,6 +39,12 @@ struct Inventory {
   std::vector<InventoryEntry> entries;  // sorted by path: a directory before its children
   std::vector<Error> problems;          // unreadable directories and the like
   std::unordered_map<std::string, std::size_t> index;  // path -> position in entries
+  // Directories listed but not entered: mount points (another file system,
+  // or a bind mount) whose contents are not the tree's. Kept empty.
+  std::vector<std::string> mount_points;
+  // Paths the walk was told to leave out (take_inventory's `excluded`) that
+  // exist: neither listed nor entered.
+  std::vector<std::string> excluded;
 
   const InventoryEntry* find(const std::string& path) const;
   // What lstat and readlink said of `path` during the walk (a
@@ -54,9 +61,17 @@ struct Inventory {
 // symlinks, on `jobs` threads (0: usable_cores(); at most 8; the result
 // does not depend on how many). Unreadable directories are recorded in
 // `problems` and skipped. `hidden`: names directly in `top` that are not
-// tree content (elfprune's own in-place journal), left out. Errors: `top`
-// missing or not a directory.
+// tree content (elfprune's own in-place journal), left out. `excluded`:
+// canonical paths anywhere below `top` left out with everything below them
+// (--exclude, an --out directory inside the root). Mount points below
+// `top` (another device, or listed in /proc/self/mountinfo) are recorded
+// but not entered. Errors: `top` missing or not a directory.
 Result<Inventory> take_inventory(const Root& root, const std::string& top = "/",
-                                 const std::vector<std::string>& hidden = {}, unsigned jobs = 0);
+                                 const std::vector<std::string>& hidden = {}, unsigned jobs = 0,
+                                 const std::unordered_set<std::string>& excluded = {});
+
+// Mount points strictly below the host directory `host_dir`, as canonical
+// paths inside it, from /proc/self/mountinfo (empty when unreadable).
+std::unordered_set<std::string> mount_points_below(const std::string& host_dir);
 
 }  // namespace elfprune

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "elfprune/closure.hpp"
@@ -34,6 +35,12 @@ struct PruneOptions {
   std::vector<std::string> drop_globs;
   std::vector<std::string> keep_locales;
   std::vector<std::string> dlopen_names;
+  // --exclude: inside paths left out of the inventory with everything below
+  // them (neither kept, removed nor resolved through). An --out directory
+  // inside the root is left out the same way.
+  std::vector<std::string> excludes;
+  // --in-place on the host's own "/" is refused without this.
+  bool allow_live_root = false;
   EmitMode mode = EmitMode::DryRun;
   std::string out_dir;  // host path, for EmitMode::Out
   std::string store_dir = "/nix/store";
@@ -57,6 +64,9 @@ struct PruneContext {
   PruneOptions options;
   Root root;        // the root paths resolve in (the sysroot, or ROOT)
   std::string top;  // ROOT inside `root`
+  // Canonical inside paths the inventory leaves out: --exclude, and --out
+  // when it lies inside the root.
+  std::unordered_set<std::string> excluded;
   TreeLock lock;    // on ROOT from the first pass; prune() releases it as it returns (in_place.hpp)
   FinishedRun finished;  // an interrupted --in-place run this one finished first
   std::unique_ptr<Resolver> resolver;

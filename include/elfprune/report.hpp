@@ -25,6 +25,16 @@ struct ReportItem {
   std::string group;  // the dpkg package, npm package or store path it belongs to
 };
 
+// A directory kept with everything below it: which, why, and whether the
+// programs inside were treated as data (named by a library, or package state).
+struct KeptWhole {
+  std::string path;
+  std::string reason;
+  bool programs_as_data = false;
+  std::uint64_t files = 0;  // kept entries below it
+  std::uint64_t bytes = 0;
+};
+
 struct PruneReport {
   std::string root;     // host path of the pruned directory
   std::string sysroot;  // host path of --sysroot, if any
@@ -38,6 +48,7 @@ struct PruneReport {
   std::map<std::string, Totals> kept_by_group;
   std::map<std::string, Totals> removed_by_group;
   std::vector<std::string> hints;
+  std::vector<KeptWhole> kept_whole;  // in the order the closure reached them
   std::vector<std::string> warnings;
   std::vector<std::string> problems;  // verification and emit failures
   bool verified = false;

@@ -118,6 +118,17 @@ class Root {
   // written, so that a dry run can be verified exactly like a real one.
   Root without(std::shared_ptr<const std::unordered_set<std::string>> hidden) const;
 
+  // Where the tree stops, for this root and its copies: below a `sealed`
+  // directory (a mount point: /proc, /sys, a bind mount) nothing exists, the
+  // directory itself does; an `excluded` path (--exclude, an --out inside
+  // the root) does not exist at all. So no path string, symlink or search
+  // path leads into a live system's /proc or into the output being written.
+  struct Boundaries {
+    std::unordered_set<std::string> sealed;    // canonical directories
+    std::unordered_set<std::string> excluded;  // canonical paths
+  };
+  void set_boundaries(std::shared_ptr<const Boundaries> boundaries);
+
   // From now on, this root and its copies (and `without` views) remember
   // what lstat and readlink said about each path, so that a pass over
   // thousands of paths sharing the same directories asks the kernel once
@@ -150,6 +161,10 @@ class Root {
   bool is_hidden(const std::string& canonical) const {
     return hidden_ && hidden_->count(canonical) != 0;
   }
+  // Outside the tree's boundaries: excluded, or below a sealed directory.
+  bool is_beyond(const std::string& canonical) const;
+
+  std::shared_ptr<const Boundaries> boundaries_;
 
   std::shared_ptr<const std::unordered_set<std::string>> hidden_;
   std::shared_ptr<StatMemo> memo_;

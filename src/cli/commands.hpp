@@ -30,6 +30,7 @@ struct SelectionOptions {
   std::vector<std::string> drop_globs;
   std::vector<std::string> keep_locales;
   std::vector<std::string> dlopen_names;
+  std::vector<std::string> excludes;
   std::string sysroot;
   std::string store_dir = "/nix/store";
   std::string hwcaps = "host";
@@ -40,6 +41,7 @@ struct PruneCommandOptions {
   SelectionOptions selection;
   std::string out_dir;
   bool in_place = false;
+  bool allow_live_root = false;
   bool dry_run = false;
   std::string report_file;
   std::vector<std::string> rewrite_refs;  // FROM=TO

@@ -41,6 +41,12 @@ void add_selection_options(CLI::App* cmd, SelectionOptions& o) {
   repeatable(cmd->add_option("--dlopen", o.dlopen_names,
                              "A library the entries load with dlopen(): keep it and what it needs"),
              "SONAME");
+  repeatable(cmd->add_option("--exclude", o.excludes,
+                             "Leave PATH (inside ROOT) and everything below it out: not "
+                             "inventoried, kept, removed or resolved through (build caches, "
+                             "a bind-mounted source tree); repeatable. An --out DIR inside "
+                             "ROOT is left out the same way"),
+             "PATH");
   cmd->add_option("--sysroot", o.sysroot,
                   "ROOT is a directory inside DIR: absolute paths resolve in DIR, only ROOT's "
                   "files are pruned (--sysroot / for a Nix output or an npm tree)")
@@ -60,6 +66,7 @@ Result<PruneOptions> to_prune_options(const std::string& root, const SelectionOp
   p.drop_globs = o.drop_globs;
   p.keep_locales = o.keep_locales;
   p.dlopen_names = o.dlopen_names;
+  p.excludes = o.excludes;
   p.store_dir = o.store_dir;
   auto level = parse_hwcaps_level(o.hwcaps);
   if (!level) {
@@ -128,7 +135,8 @@ void add_prune_command(CLI::App& app, PruneCommandOptions& o) {
       "prune",
       "Remove what the entries do not need and build-only artefacts, writing a pruned copy "
       "(--out), pruning in place (--in-place) or only reporting (--dry-run). Every decision "
-      "has a reason; the result is verified. Exit status: 0 done, 1 the result failed "
+      "has a reason; the result is verified. Mount points inside ROOT (/proc, /sys, /dev of "
+      "a live system) are kept as empty directories and never entered or resolved through. Exit status: 0 done, 1 the result failed "
       "verification or could not be written, 2 bad usage or input.");
   cmd->add_option("ROOT", o.root, "The root filesystem or package output to prune")
       ->required()
@@ -138,6 +146,8 @@ void add_prune_command(CLI::App& app, PruneCommandOptions& o) {
                   ->type_name("DIR");
   auto* in_place = cmd->add_flag("--in-place", o.in_place, "Remove files from ROOT itself");
   auto* dry = cmd->add_flag("--dry-run", o.dry_run, "Write nothing; report what would happen");
+  cmd->add_flag("--allow-live-root", o.allow_live_root,
+                "Allow --in-place on this machine's own / (refused otherwise)");
   out->excludes(in_place)->excludes(dry);
   in_place->excludes(dry);
   cmd->add_option("--report", o.report_file, "Also write the JSON report to FILE")
@@ -186,6 +196,7 @@ int run_prune(const PruneCommandOptions& o, std::ostream& out, std::ostream& err
                : o.in_place       ? EmitMode::InPlace
                                   : EmitMode::DryRun;
   opts->out_dir = o.out_dir;
+  opts->allow_live_root = o.allow_live_root;
   for (const auto& spec : o.rewrite_refs) {
     auto r = parse_path_rewrite(spec);
     if (!r) return report_error(err, r.error());

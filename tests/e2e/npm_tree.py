@@ -1,17 +1,17 @@
 """The npm tree of the prune tests: `npm install aws-lambda-ric@3.2.1` in a
 fresh project, install scripts included (its preinstall builds curl and
 aws-lambda-cpp from the bundled sources, its postinstall runs node-gyp),
-installed once and cached in the build directory.
+installed once and cached outside the clone (the test cache of
+tests/e2e/CMakeLists.txt), in a directory keyed by the package, node and npm.
 
-    pristine = npm_tree.ensure_pristine(BUILD/npm-lambda-ric)
-    tree = npm_tree.scratch_copy(pristine, BUILD/npm-lambda-ric, "label")
+    pristine = npm_tree.ensure_pristine(CACHE/npm-lambda-ric)
+    tree = npm_tree.scratch_copy(pristine, CACHE/npm-lambda-ric, "label")
 
-Layout of the cache directory:
+Layout of the cache directory (CACHE/npm-lambda-ric-KEY):
     pristine/         the installed project (package.json, node_modules/...)
     pristine.stamp    written once pristine/ is complete
     install.log       npm's output of the last install
     .lock             tests running in parallel wait on it while one installs
-    scratch.*/        per-run copies (cp -a), removed by the tests
 
 The install is made in a temporary directory beside pristine/ and renamed
 when complete, so a half-installed tree is never used. For development,
@@ -19,6 +19,7 @@ ELFPRUNE_NPM_TREE names an installed project to use (only ever copied).
 """
 import fcntl
 import glob
+import hashlib
 import json
 import os
 import shutil
@@ -92,6 +93,17 @@ def _install(cache, pristine, stamp):
         f.write(f"{' '.join(cmd)}\nnpm {npm_version}\n")
 
 
+def keyed(cache):
+    """The cache directory for this package with this node and npm."""
+    versions = []
+    for tool in ("node", "npm"):
+        if shutil.which(tool):
+            versions.append(subprocess.run([tool, "--version"], capture_output=True,
+                                           text=True).stdout.strip())
+    key = hashlib.sha256(" ".join([PACKAGE] + versions).encode()).hexdigest()[:12]
+    return f"{os.path.abspath(cache)}-{key}"
+
+
 def ensure_pristine(cache):
     """Path of the pristine installed project, installing it if needed.
     Exits the test with the reason if it cannot be installed."""
@@ -101,7 +113,7 @@ def ensure_pristine(cache):
         if not os.path.isfile(os.path.join(override, ADDON)):
             _fail(f"ELFPRUNE_NPM_TREE={override} has no {ADDON}")
         return os.path.abspath(override)
-    cache = os.path.abspath(cache)
+    cache = keyed(cache)
     pristine, stamp = os.path.join(cache, "pristine"), os.path.join(cache, "pristine.stamp")
     os.makedirs(cache, exist_ok=True)
     with open(os.path.join(cache, ".lock"), "w") as lock:  # released when closed, or if we die
@@ -123,8 +135,9 @@ def scratch_copy(pristine, cache, label):
     Copies a previous run of the same label left are removed first; the
     caller removes this one (remove_scratch) unless it keeps it to show a
     failure."""
-    cache = os.path.abspath(cache)
-    os.makedirs(cache, exist_ok=True)
+    # In the test's working directory (the build tree), not the shared
+    # cache: two clones testing at once must not remove each other's copies.
+    cache = os.getcwd()
     for stale in glob.glob(os.path.join(cache, f"scratch.{label}.*")):
         shutil.rmtree(stale, ignore_errors=True)
     base = tempfile.mkdtemp(prefix=f"scratch.{label}.", dir=cache)

@@ -168,7 +168,7 @@ def main():
             npm_tree.remove_scratch(tree)
     status = checks.finish()
     if status != 0:
-        print(f"left for inspection (removed by the next run): {args.cache}/scratch.sigkill-*")
+        print(f"left for inspection (removed by the next run): {os.getcwd()}/scratch.sigkill-*")
     return status
 
 
