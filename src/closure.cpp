@@ -351,6 +351,19 @@ class Walker {
   // the symlinks that lead to them (a perl script beside libcrypto's data,
   // an ELF helper nothing runs).
   void settle_programs() {
+    // A module run through `#!/usr/bin/env python3` in a tree that keeps
+    // python3: env is a mere launcher, kept with it.
+    for (const Deferred& d : deferred_) {
+      const auto& sb = d.file.shebang;
+      if (!sb || sb->env_program.empty() || !holds(find_on_path(root_, sb->env_program))) continue;
+      if (auto mode = modes_.find(d.path); mode != modes_.end() && mode->second != Expand::IfRun)
+        continue;
+      if (auto env = reach(sb->interpreter, Reason{EdgeKind::Interpreter, d.path, sb->interpreter},
+                           Expand::Full, false)) {
+        append_dependency(*env, out_.loader_deps[d.path]);
+      }
+    }
+    drain();
     std::set<std::string> dropped;
     // Scripts after the programs, until nothing more goes: a script's
     // interpreter may be a program (or a script) that goes.
@@ -392,13 +405,15 @@ class Walker {
 
   // Whether the closure holds a script's interpreter, and env's program.
   bool runs_already(const Shebang& sb) const {
-    auto interp = root_.resolve(sb.interpreter);
-    if (!interp || out_.reached.count(interp->path) == 0) return false;
-    if (sb.env_program.empty()) return true;
-    auto found = find_on_path(root_, sb.env_program);
-    if (!found) return false;
-    auto prog = root_.resolve(*found);
-    return prog && out_.reached.count(prog->path) != 0;
+    if (!holds(sb.interpreter)) return false;
+    return sb.env_program.empty() || holds(find_on_path(root_, sb.env_program));
+  }
+
+  // Whether the closure holds what `path` resolves to.
+  bool holds(const std::optional<std::string>& path) const {
+    if (!path) return false;
+    auto st = root_.resolve(*path);
+    return st && out_.reached.count(st->path) != 0;
   }
 
   // Licences travel with what they cover: a package with a kept file keeps

@@ -312,6 +312,8 @@ TEST_F(ClosureTest, APackagesOtherProgramsComeOnlyWhenSomethingRunsThem) {
   write_file(host("/usr/bin/c_rehash"), "#!/usr/bin/perl\n");
   write_file(host("/usr/bin/tool-wrapper"), "#!/usr/bin/tool\n");
   write_file(host("/usr/share/tool/module.dat"), "m");
+  program("/usr/bin/env", {});
+  write_file(host("/usr/share/tool/module.tl"), "#!/usr/bin/env tool\n");
   DpkgDb db;
   db.present = true;
   auto add = [&db](std::string name, std::vector<std::string> files,
@@ -327,12 +329,14 @@ TEST_F(ClosureTest, APackagesOtherProgramsComeOnlyWhenSomethingRunsThem) {
   };
   add("tool",
       {"/usr/bin/tool", "/usr/bin/tool-helper", "/usr/bin/c_rehash", "/usr/bin/tool-wrapper",
-       "/usr/share/tool/module.dat"},
+       "/usr/share/tool/module.dat", "/usr/share/tool/module.tl"},
       {{"perl"}});
   add("perl", {"/usr/bin/perl"});
   Closure c = close({"/usr/bin/tool"}, std::move(db));
   EXPECT_TRUE(c.contains("/usr/share/tool/module.dat"));
   EXPECT_TRUE(c.contains("/usr/bin/tool-wrapper"));  // its interpreter is kept anyway
+  EXPECT_TRUE(c.contains("/usr/share/tool/module.tl"));  // and env, its launcher, with it
+  EXPECT_EQ(c.reached.at("/usr/bin/env").kind, EdgeKind::Interpreter);
   EXPECT_FALSE(c.contains("/usr/bin/c_rehash"));     // perl only through the package
   EXPECT_FALSE(c.contains("/usr/bin/perl"));
   EXPECT_FALSE(c.contains("/usr/bin/tool-helper"));
