@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 namespace elfprune {
 namespace {
 
@@ -47,6 +49,57 @@ TEST_F(PlanTest, UnreachableFilesGoReachableStay) {
   EXPECT_FALSE(decision("/usr/junk").keep);
   EXPECT_EQ(decision("/usr/junk").reason, "not needed by the entries");
   EXPECT_TRUE(decision("/usr/junk").rule.empty());
+}
+
+TEST_F(PlanTest, WhatAnEntryRunsIsNeverRemovedByARule) {
+  // `npm start`: --entry /usr/bin/npm, a link into the npm package that the
+  // node-package-managers rule matches.
+  dir("/");
+  add("/usr/bin/npm", FileType::Symlink);
+  file("/usr/share/nodejs/npm/bin/npm-cli.js");
+  file("/usr/share/nodejs/npm/lib/cli.js");
+  file("/usr/share/nodejs/npm/docs/npm.md");
+  file("/usr/share/nodejs/npm/docs/npx.md");
+  file("/usr/share/nodejs/corepack/x.js");
+  closure_.reached["/usr/bin/npm"] =
+      Reason{EdgeKind::Symlink, "", "/usr/share/nodejs/npm/bin/npm-cli.js"};
+  reach("/usr/share/nodejs/npm/bin/npm-cli.js", EdgeKind::Entry);
+  for (const char* p : {"/usr/share/nodejs/npm/lib/cli.js", "/usr/share/nodejs/npm/docs/npm.md",
+                        "/usr/share/nodejs/npm/docs/npx.md"}) {
+    closure_.reached[p] = Reason{EdgeKind::Package, "/usr/share/nodejs/npm/bin/npm-cli.js",
+                                 "package npm owns /usr/share/nodejs/npm/bin/npm-cli.js"};
+  }
+  reach("/usr/share/nodejs/corepack/x.js", EdgeKind::PathRef);
+  const RuleMatch managers{"node-package-managers", "", RuleCondition::Always};
+  for (const char* p : {"/usr/bin/npm", "/usr/share/nodejs/npm/bin/npm-cli.js",
+                        "/usr/share/nodejs/npm/lib/cli.js", "/usr/share/nodejs/corepack/x.js"}) {
+    matches_[p] = managers;
+  }
+  matches_["/usr/share/nodejs/npm/docs/npm.md"] = RuleMatch{"docs", "", RuleCondition::Always};
+  matches_["/usr/share/nodejs/npm/docs/npx.md"] = RuleMatch{"docs", "", RuleCondition::Always};
+  make();
+  EXPECT_TRUE(decision("/usr/bin/npm").keep);  // the link to the entry
+  EXPECT_TRUE(decision("/usr/share/nodejs/npm/bin/npm-cli.js").keep);
+  EXPECT_TRUE(decision("/usr/share/nodejs/npm/lib/cli.js").keep);  // its package's program
+  // Build-only files of its package still go, with one warning...
+  EXPECT_FALSE(decision("/usr/share/nodejs/npm/docs/npm.md").keep);
+  EXPECT_EQ(std::count_if(plan_.warnings.begin(), plan_.warnings.end(),
+                          [](const std::string& w) {
+                            return w.find("rule docs removes 2 files of an entry's own package") !=
+                                   std::string::npos;
+                          }),
+            1);
+  // ...and what a path string reached is not shielded.
+  EXPECT_FALSE(decision("/usr/share/nodejs/corepack/x.js").keep);
+}
+
+TEST_F(PlanTest, LeftOutProgramsSayWhy) {
+  dir("/");
+  file("/usr/lib/ssl/misc/CA.pl");
+  closure_.left_out["/usr/lib/ssl/misc/CA.pl"] = "a script that nothing runs";
+  make();
+  EXPECT_FALSE(decision("/usr/lib/ssl/misc/CA.pl").keep);
+  EXPECT_EQ(decision("/usr/lib/ssl/misc/CA.pl").reason, "a script that nothing runs");
 }
 
 TEST_F(PlanTest, RulesRemoveInsideTheClosure) {
