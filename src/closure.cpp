@@ -355,7 +355,7 @@ class Walker {
     // python3: env is a mere launcher, kept with it.
     for (const Deferred& d : deferred_) {
       const auto& sb = d.file.shebang;
-      if (!sb || sb->env_program.empty() || !holds(find_on_path(root_, sb->env_program))) continue;
+      if (!sb || sb->env_program.empty() || !stays(*sb)) continue;
       if (auto mode = modes_.find(d.path); mode != modes_.end() && mode->second != Expand::IfRun)
         continue;
       if (auto env = reach(sb->interpreter, Reason{EdgeKind::Interpreter, d.path, sb->interpreter},
@@ -372,7 +372,7 @@ class Walker {
       for (const Deferred& d : deferred_) {
         auto mode = modes_.find(d.path);
         if (mode != modes_.end() && mode->second != Expand::IfRun) continue;
-        if (d.file.shebang && runs_already(*d.file.shebang)) continue;
+        if (d.file.shebang && stays(*d.file.shebang)) continue;
         auto at = out_.reached.find(d.path);
         if (at == out_.reached.end()) continue;
         std::string why =
@@ -403,10 +403,17 @@ class Walker {
     }
   }
 
-  // Whether the closure holds a script's interpreter, and env's program.
-  bool runs_already(const Shebang& sb) const {
-    if (!holds(sb.interpreter)) return false;
-    return sb.env_program.empty() || holds(find_on_path(root_, sb.env_program));
+  // Whether a script met in IfRun mode stays: where the closure holds its
+  // interpreter (and env's program) anyway, or where the root has none, so
+  // that keeping the file drags nothing in (cgi.py's `#! /usr/local/bin/python`,
+  // a module nobody runs: it is imported, and must stay).
+  bool stays(const Shebang& sb) const {
+    if (!root_.resolve(sb.interpreter)) return true;
+    if (!sb.env_program.empty()) {
+      auto found = find_on_path(root_, sb.env_program);
+      return !found || holds(found);
+    }
+    return holds(sb.interpreter);
   }
 
   // Whether the closure holds what `path` resolves to.

@@ -314,6 +314,10 @@ TEST_F(ClosureTest, APackagesOtherProgramsComeOnlyWhenSomethingRunsThem) {
   write_file(host("/usr/share/tool/module.dat"), "m");
   program("/usr/bin/env", {});
   write_file(host("/usr/share/tool/module.tl"), "#!/usr/bin/env tool\n");
+  // Interpreters the root does not have: nothing to drag in, and a module
+  // with such a line (Python's cgi.py) is imported, not run.
+  write_file(host("/usr/share/tool/cgi.tl"), "#! /usr/local/bin/tool\n");
+  write_file(host("/usr/share/tool/old.tl"), "#!/usr/bin/env tool2\n");
   DpkgDb db;
   db.present = true;
   auto add = [&db](std::string name, std::vector<std::string> files,
@@ -329,7 +333,8 @@ TEST_F(ClosureTest, APackagesOtherProgramsComeOnlyWhenSomethingRunsThem) {
   };
   add("tool",
       {"/usr/bin/tool", "/usr/bin/tool-helper", "/usr/bin/c_rehash", "/usr/bin/tool-wrapper",
-       "/usr/share/tool/module.dat", "/usr/share/tool/module.tl"},
+       "/usr/share/tool/module.dat", "/usr/share/tool/module.tl", "/usr/share/tool/cgi.tl",
+       "/usr/share/tool/old.tl"},
       {{"perl"}});
   add("perl", {"/usr/bin/perl"});
   Closure c = close({"/usr/bin/tool"}, std::move(db));
@@ -337,6 +342,10 @@ TEST_F(ClosureTest, APackagesOtherProgramsComeOnlyWhenSomethingRunsThem) {
   EXPECT_TRUE(c.contains("/usr/bin/tool-wrapper"));  // its interpreter is kept anyway
   EXPECT_TRUE(c.contains("/usr/share/tool/module.tl"));  // and env, its launcher, with it
   EXPECT_EQ(c.reached.at("/usr/bin/env").kind, EdgeKind::Interpreter);
+  EXPECT_TRUE(c.contains("/usr/share/tool/cgi.tl"));
+  EXPECT_TRUE(c.contains("/usr/share/tool/old.tl"));
+  EXPECT_TRUE(c.contains("/usr/share/tool/cgi.tl"));
+  EXPECT_TRUE(c.contains("/usr/share/tool/old.tl"));
   EXPECT_FALSE(c.contains("/usr/bin/c_rehash"));     // perl only through the package
   EXPECT_FALSE(c.contains("/usr/bin/perl"));
   EXPECT_FALSE(c.contains("/usr/bin/tool-helper"));
