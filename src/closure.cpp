@@ -194,6 +194,9 @@ class Walker {
 
   void run() {
     for (const auto& e : in_.entries) {
+      // Canonical before reaching: an entry that is a link (/usr/bin/python3)
+      // is the program it leads to, for --dlopen too.
+      if (auto st = root_.resolve(e)) entries_.insert(st->path);
       if (!reach(e, Reason{EdgeKind::Entry, "", e}, Expand::Full, true)) {
         out_.warnings.push_back(fmt::format("{}: entry does not exist", e));
       }
@@ -278,9 +281,9 @@ class Walker {
     }
   }
 
-  bool is_entry(const std::string& path) const {
-    return std::find(in_.entries.begin(), in_.entries.end(), path) != in_.entries.end();
-  }
+  std::set<std::string> entries_;  // canonical paths of the entries
+
+  bool is_entry(const std::string& path) const { return entries_.count(path) != 0; }
 
   // Reach the path string `p`: keep every symlink on the way, then what it
   // names. `whole` keeps a directory with everything below it.
@@ -526,8 +529,15 @@ class Walker {
       if (auto res = resolver_.resolve(path, dlopen)) take_resolution(path, *res);
     }
     // Declared optional dependencies: the first alternative that resolves,
-    // searched as a dlopen() from this object would.
-    for (const auto& dep : (*info)->dlopen) {
+    // searched as a dlopen() from this object would. glibc declares none,
+    // but loads libgcc_s.so.1 by name when a thread exits or is cancelled
+    // (pthread_exit: "libgcc_s.so.1 must be installed for pthread_exit to
+    // work"); CPython ends its daemon threads that way.
+    std::vector<DlopenDependency> declared = (*info)->dlopen;
+    if ((*info)->soname && *(*info)->soname == "libc.so.6") {
+      declared.push_back({{"libgcc_s.so.1"}, "thread exit and cancellation", "", "recommended"});
+    }
+    for (const auto& dep : declared) {
       bool found = false;
       for (const auto& soname : dep.sonames) {
         auto res = resolver_.resolve(path, {soname});

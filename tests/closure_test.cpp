@@ -182,6 +182,31 @@ int main(void) { return 0; }
   EXPECT_EQ(c.reached.at("/usr/lib/x86_64-linux-gnu/libplug.so.1").kind, EdgeKind::Dlopen);
 }
 
+TEST_F(ClosureTest, GlibcKeepsTheLibgccItLoadsWhenAThreadExits) {
+  fs::copy_file("/usr/lib/x86_64-linux-gnu/libgcc_s.so.1",
+                host("/usr/lib/x86_64-linux-gnu/libgcc_s.so.1"));
+  program("/usr/bin/prog", {});
+  Closure c = close({"/usr/bin/prog"});
+  ASSERT_TRUE(c.contains("/usr/lib/x86_64-linux-gnu/libgcc_s.so.1"));
+  EXPECT_EQ(c.reached.at("/usr/lib/x86_64-linux-gnu/libgcc_s.so.1").from,
+            "/usr/lib/x86_64-linux-gnu/libc.so.6");
+}
+
+TEST_F(ClosureTest, DlopenNamesServeAnEntryNamedThroughALink) {
+  compile_c("int p(void) { return 0; }", host("/usr/lib/x86_64-linux-gnu/libplug.so.1"),
+            "-shared -fPIC -Wl,-soname,libplug.so.1");
+  program("/usr/bin/prog.real", {});
+  make_symlink(host("/usr/bin/prog"), "prog.real");
+  root_.emplace(tmp_.path());
+  inventory_ = std::move(*take_inventory(*root_, "/"));
+  resolver_ = std::make_unique<Resolver>(*root_, ResolveOptions{});
+  ClosureInputs in;
+  in.entries = {"/usr/bin/prog"};
+  in.dlopen_names = {"libplug.so.1"};
+  Closure c = compute_closure(*root_, inventory_, *resolver_, dpkg_, in);
+  EXPECT_TRUE(c.contains("/usr/lib/x86_64-linux-gnu/libplug.so.1"));
+}
+
 TEST_F(ClosureTest, ChainLeadsBackToTheEntry) {
   compile_c("int foo(void) { return 1; }", host("/usr/lib/x86_64-linux-gnu/libfoo.so.1"),
             "-shared -fPIC -Wl,-soname,libfoo.so.1");
