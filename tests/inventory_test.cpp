@@ -144,6 +144,44 @@ TEST(Inventory, HiddenNamesAreSkippedOnlyDirectlyInTheTop) {
             (std::vector<std::string>{"/srv/app", "/srv/app/sub", "/srv/app/sub/.journal"}));
 }
 
+TEST(Inventory, ExcludedPathsAreNotInventoried) {
+  TempDir dir;
+  write_file(dir / "srv/app/keep", "");
+  write_file(dir / "srv/app/cache/big", "");
+  write_file(dir / "slim/usr/bin/x", "");
+  auto inv = take_inventory(Root(dir.path()), "/", {}, 0, {"/srv/app/cache", "/slim", "/nope"});
+  ASSERT_TRUE(inv.ok()) << inv.error().message;
+  EXPECT_EQ(paths_of(*inv), (std::vector<std::string>{"/", "/srv", "/srv/app", "/srv/app/keep"}));
+  EXPECT_EQ(inv->excluded, (std::vector<std::string>{"/slim", "/srv/app/cache"}));  // those that exist
+}
+
+TEST(Inventory, MountPointsAreListedNotEntered) {
+  // A tmpfs mounted inside the tree: only root may mount.
+  TempDir dir;
+  write_file(dir / "proc/.keep", "");
+  fs::create_directories(dir / "data");
+  if (::geteuid() != 0) GTEST_SKIP() << "mounting a tmpfs needs root";
+  const std::string point = (dir / "proc").string();
+  ASSERT_EQ(test::run_command("mount -t tmpfs elfprune-test " + test::quoted(point)).status, 0);
+  write_file(dir / "proc/self-exe", "from the mounted file system");
+  // A bind mount of the same file system: the device does not tell, the
+  // mount table does.
+  write_file(dir / "data/file", "");
+  fs::create_directories(dir / "bound");
+  const std::string bound = (dir / "bound").string();
+  const bool bind = test::run_command("mount --bind " + test::quoted((dir / "data").string()) +
+                                      " " + test::quoted(bound))
+                        .status == 0;
+  auto inv = take_inventory(Root(dir.path()), "/");
+  test::run_command("umount " + test::quoted(point));
+  if (bind) test::run_command("umount " + test::quoted(bound));
+  ASSERT_TRUE(bind);
+  ASSERT_TRUE(inv.ok()) << inv.error().message;
+  EXPECT_EQ(paths_of(*inv),
+            (std::vector<std::string>{"/", "/bound", "/data", "/data/file", "/proc"}));
+  EXPECT_EQ(inv->mount_points, (std::vector<std::string>{"/bound", "/proc"}));
+}
+
 TEST(Inventory, SymlinkTargetIsRecordedAndNotFollowed) {
   TempDir dir;
   write_file(dir / "usr/lib/libc.so.6", "elf");

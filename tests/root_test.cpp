@@ -88,6 +88,25 @@ TEST(Root, SymlinkLoopIsAnError) {
   EXPECT_EQ(st.error().path, "/a");
 }
 
+TEST(Root, NothingResolvesBeyondItsBoundaries) {
+  TempDir dir;
+  write_file(dir / "proc/self/exe", "x");
+  write_file(dir / "slim/usr/bin/x", "x");
+  make_symlink(dir / "usr/bin/exe", "/proc/self/exe");
+  make_symlink(dir / "usr/bin/out", "../../slim/usr/bin/x");
+  Root root(dir.path());
+  auto bounds = std::make_shared<Root::Boundaries>();
+  bounds->sealed = {"/proc"};
+  bounds->excluded = {"/slim"};
+  root.set_boundaries(bounds);
+  EXPECT_TRUE(root.resolve("/proc").ok());  // the mount point itself exists
+  EXPECT_EQ(root.resolve("/proc/self/exe").error().message, "no such file or directory");
+  EXPECT_FALSE(root.resolve("/usr/bin/exe").ok());
+  EXPECT_FALSE(root.resolve("/slim").ok());
+  EXPECT_FALSE(root.resolve("/usr/bin/out").ok());
+  EXPECT_FALSE(root.without(std::make_shared<std::unordered_set<std::string>>()).exists("/slim"));
+}
+
 TEST(Root, NoFollowLastComponent) {
   TempDir dir;
   make_symlink(dir / "dangling", "/nowhere");
