@@ -6,6 +6,9 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config
+  # a compiler cache outside the clone (CMakeLists.txt): a fresh clone
+  # compiles only what changed
+  ccache
   liblief-dev libcli11-dev libfmt-dev libgtest-dev nlohmann-json3-dev
   python3 python3-pyelftools
   debootstrap musl-tools pax-utils strace file
