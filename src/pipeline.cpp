@@ -1,6 +1,11 @@
 #include "elfprune/pipeline.hpp"
 
 #include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <malloc.h>  // TEMP-DEBUG
+#include <cstdio>  // TEMP-DEBUG
+#include <cstdlib>  // TEMP-DEBUG
 
 #include <algorithm>
 #include <chrono>
@@ -65,6 +70,20 @@ auto timed(std::vector<PassTiming>& into, std::string_view name, Pass&& pass) {
     ~Record() {
       const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
       into.push_back({std::string(name), took.count()});
+      if (std::getenv("EP_DEBUG_RSS")) {  // TEMP-DEBUG
+        FILE* f = std::fopen("/proc/self/status", "r");
+        char line[256];
+        long rss = 0, hwm = 0;
+        while (f && std::fgets(line, sizeof line, f)) {
+          std::sscanf(line, "VmRSS: %ld", &rss);
+          std::sscanf(line, "VmHWM: %ld", &hwm);
+        }
+        if (f) std::fclose(f);
+        struct mallinfo2 mi = ::mallinfo2();
+        std::fprintf(stderr, "EP %-16.*s rss %6ld MB hwm %6ld MB inuse %6zu MB free %6zu MB mmap %6zu MB\n",
+                     static_cast<int>(name.size()), name.data(), rss / 1024, hwm / 1024,
+                     (mi.uordblks) >> 20, mi.fordblks >> 20, mi.hblkhd >> 20);
+      }
     }
   } record{into, name, start};
   return pass();
@@ -141,14 +160,29 @@ PruneContext::PruneContext(PruneOptions opts)
   resolver = std::make_unique<Resolver>(root, ropts);
 }
 
+// ROOT or --sysroot must be a directory this process can enter: say which
+// of these it is not ("permission denied", not "not a directory", when a
+// directory on the way is closed to this user).
+Result<bool> check_directory(const std::string& path, std::string_view what) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    return make_error(path, fmt::format("{}{}", what, errno_text(errno)), ErrorKind::Usage);
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    return make_error(path, fmt::format("{}not a directory", what), ErrorKind::Usage);
+  }
+  if (::access(path.c_str(), X_OK) != 0) {
+    return make_error(path, fmt::format("{}{}", what, errno_text(errno)), ErrorKind::Usage);
+  }
+  return true;
+}
+
 Result<bool> check_options(const PruneOptions& o) {
   std::error_code ec;
-  if (!fs::is_directory(o.root, ec)) return make_error(o.root, "not a directory", ErrorKind::Usage);
+  if (auto ok = check_directory(o.root, ""); !ok) return ok.error();
   const std::string root = canonical_host(o.root);
   if (!o.sysroot.empty()) {
-    if (!fs::is_directory(o.sysroot, ec)) {
-      return make_error(o.sysroot, "--sysroot is not a directory", ErrorKind::Usage);
-    }
+    if (auto ok = check_directory(o.sysroot, "--sysroot: "); !ok) return ok.error();
     if (!host_inside(root, canonical_host(o.sysroot))) {
       return make_error(o.root, fmt::format("not inside --sysroot {}", o.sysroot),
                         ErrorKind::Usage);
@@ -279,6 +313,7 @@ void pass_plan(PruneContext& ctx) {
     add_loader_deps(ctx.root, *ctx.resolver, candidates, ctx.closure);
   }
   ctx.plan = make_plan(ctx.inventory, ctx.closure, ctx.matches);
+  if (std::getenv("EP_DEBUG_RSS")) std::fprintf(stderr, "EP matches %zu npm pk %zu entries %zu reached %zu\n", ctx.matches.size(), ctx.npm.packages.size(), ctx.inventory.entries.size(), ctx.closure.reached.size());  // TEMP-DEBUG
 }
 
 Result<bool> pass_emit(PruneContext& ctx) {

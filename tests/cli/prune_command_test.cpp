@@ -64,7 +64,7 @@ TEST_F(PruneCommandTest, EachFlagTakesOneValueSoRootIsNotSwallowed) {
 TEST_F(PruneCommandTest, MissingSysrootIsBadUsage) {
   Outcome o = run_tool({"prune", root_, "--sysroot", "/no/such/dir", "--dry-run"});
   EXPECT_EQ(o.status, 2);
-  EXPECT_EQ(o.err, "elfprune: error: /no/such/dir: --sysroot is not a directory\n");
+  EXPECT_EQ(o.err, "elfprune: error: /no/such/dir: --sysroot: no such file or directory\n");
 }
 
 TEST_F(PruneCommandTest, OutInsideRootIsLeftOutOfTheInventory) {

@@ -365,7 +365,8 @@ def main():
     pc.need_root("hostile_root")
     pc.need_tools("hostile_root", "gcc", "strace", "setpriv")
     checks = pc.Checks("hostile_root")
-    work = os.path.abspath(args.work)
+    # uid 65534 must reach the root and the binary wherever the clone lies.
+    work, args.elfprune = pc.reachable_work(args.work, args.elfprune)
     start = time.monotonic()
     clean(work)
     h = build(work)

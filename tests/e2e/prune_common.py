@@ -80,6 +80,36 @@ def need_tools(name, *tools):
         sys.exit(f"{name}: cannot run: {', '.join(missing)} not installed (scripts/setup.sh installs them)")
 
 
+def reachable_work(work, binary):
+    """A work directory and an elfprune binary that every user can reach.
+
+    A clone may lie where only its owner can enter (root's home and
+    `mktemp -d` are mode 0700), and a test that runs elfprune as uid 65534
+    needs both the tree it prunes and the binary on a path that user can
+    traverse. Returns (directory, binary): a directory of its own under
+    /var/tmp/elfprune-e2e named by `work` (made anew, mode 0755) and the
+    binary copied into it."""
+    key = hashlib.sha256(os.path.abspath(work).encode()).hexdigest()[:12]
+    base = "/var/tmp/elfprune-e2e"
+    os.makedirs(base, exist_ok=True)
+    os.chmod(base, 0o755)
+    path = os.path.join(base, f"{os.path.basename(os.path.abspath(work))}-{key}")
+    if os.path.lexists(path):
+        subprocess.run(["chattr", "-R", "-i", path], capture_output=True)
+        subprocess.run(["chmod", "-R", "u+rwX", path], capture_output=True)
+        shutil.rmtree(path)
+    os.makedirs(path)
+    os.chmod(path, 0o755)
+    copy = os.path.join(path, "elfprune")
+    shutil.copy2(binary, copy)
+    os.chmod(copy, 0o755)
+    work_dir = os.path.join(path, "work")
+    os.makedirs(work_dir)
+    os.chmod(work_dir, 0o755)
+    print(f"work directory every user can reach: {work_dir} (binary {copy})")
+    return work_dir, copy
+
+
 def run_elfprune(binary, args, timeout=900):
     """Run elfprune; print the command, its exit status, time and output
     (stdout shortened). Returns the CompletedProcess."""

@@ -74,9 +74,8 @@ def main():
     pc.need_root("prune.in_place_readonly")
     pc.need_tools("prune.in_place_readonly", "setpriv", "chattr")
     checks = pc.Checks("prune.in_place_readonly")
-    work = os.path.abspath(args.work)
-    os.makedirs(work, exist_ok=True)
-    os.chmod(work, 0o755)
+    # uid 65534 must reach the trees and the binary wherever the clone lies.
+    work, args.elfprune = pc.reachable_work(args.work, args.elfprune)
 
     # A: a read-only directory, as its unprivileged owner.
     top = os.path.join(work, "a")
@@ -116,6 +115,21 @@ def main():
     checks.check("elfprune: error: /.elfprune-in-place.tmp: cannot create: permission denied; "
                  "nothing removed" in err, "C: the error names the journal and says nothing was removed")
     gone_and_kept(checks, "C", top, [], KEPT + PLANNED)
+
+    # D: a ROOT the user cannot reach (a directory on the way is root's, 0700):
+    # "permission denied", naming ROOT, not "not a directory".
+    closed = os.path.join(work, "d-closed")
+    top = os.path.join(closed, "tree")
+    make_tree(top)
+    os.chmod(closed, 0o700)
+    cmd = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
+           args.elfprune, "prune", top, "--dry-run"]
+    print(f"$ {' '.join(cmd)}", flush=True)
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    print(f"  ! {p.stderr.strip()}")
+    checks.check(p.returncode == 2 and p.stderr == f"elfprune: error: {top}: permission denied\n",
+                 "D unreachable ROOT: exit 2, permission denied, naming ROOT",
+                 f"exit {p.returncode}: {p.stderr.strip()}")
     return checks.finish()
 
 
