@@ -15,6 +15,14 @@
 #   (s) scaling: elfprune prune R --entry E --dry-run and --out D for entries
 #       with closures of different sizes (/bin/true, perl, python3, node):
 #       files and bytes kept, time, time per MB and per file
+#   (l) a large tree: SYNTH, about a million entries made of hardlinked
+#       copies of R side by side (cp -al; made once in the test cache and
+#       reused), elfprune prune SYNTH --entry /copy0/usr/bin/python3
+#       --dry-run against find SYNTH -xdev -ls: the time ratio (target <= 2x)
+#       and peak RSS per inventory entry (target <= 700 bytes);
+#       with BENCH_LIVE=1 also the same for this machine's own /
+#       (elfprune prune / --entry /usr/bin/python3 --dry-run against
+#       find / -xdev -ls, SYNTH left out of both)
 #
 # Commands are alternated (A B C D E, A B C D E, ...) after one untimed
 # warm-up round; the table shows medians, ratios and peak RSS. See --help.
@@ -44,7 +52,7 @@ Environment:
   BENCH_ROOT      the root, when no argument is given
   BENCH_RUNS      timed runs of each command (default 3, at least 1)
   BENCH_WARMUP    untimed warm-up rounds before the timed ones (default 1)
-  BENCH_PARTS     which parts to run, of "a", "b" and "s" (default "a b s")
+  BENCH_PARTS     which parts to run, of "a", "b", "s" and "l" (default "a b s l")
   BENCH_ENTRIES   entries for part s (default "/bin/true /usr/bin/perl
                   /usr/bin/python3 /usr/bin/node"; those missing are skipped)
   BENCH_XARGS     1: always batch the file list with xargs (default: only
@@ -56,6 +64,16 @@ Environment:
                   ext4 without a journal the inode allocator skips inodes
                   freed in the last seconds to minutes, so deleting one
                   run's tree right before the next slows the next one)
+  BENCH_SYNTH_ENTRIES  part l: about how many entries SYNTH has (default
+                  1000000): as many copies of ROOT as that takes
+  BENCH_SYNTH_DIR where part l keeps SYNTH (default: the test cache,
+                  ELFPRUNE_TEST_CACHE or /var/cache/elfprune-tests); it
+                  must be on ROOT's file system (hardlinks), and making it
+                  needs the right to hardlink ROOT's files (root, usually).
+                  When it cannot be made, part l is skipped with a note
+  BENCH_LIVE      1: part l also measures this machine's own / (it reads
+                  the whole host file system; off by default)
+  BENCH_LIVE_ENTRY  the entry for the live row (default /usr/bin/python3)
   BENCH_MEMDIR    where part b writes its second pair of trees, in memory
                   (default /dev/shm when it is a writable tmpfs; "" = skip);
                   each tree is deleted right after its run (no cost there)
@@ -86,7 +104,7 @@ build_dir=${BUILD_DIR:-build}
 elfprune=${ELFPRUNE:-$build_dir/src/elfprune}
 runs=${BENCH_RUNS:-3}
 warmup=${BENCH_WARMUP:-1}
-parts=${BENCH_PARTS:-a b s}
+parts=${BENCH_PARTS:-a b s l}
 if ! [[ $runs =~ ^[0-9]+$ ]] || ((runs < 1)); then
   echo "bench: BENCH_RUNS must be a positive integer, not '$runs'" >&2; exit 2
 fi
@@ -230,6 +248,77 @@ if [[ " $parts " == *" b "* && ! -e $root/usr/bin/node && ! -L $root/usr/bin/nod
   echo "bench: $root has no /usr/bin/node (part b needs the nodejs root)" >&2; exit 2
 fi
 
+# Part l's tree: hardlinked copies of the root side by side (copy0,
+# copy1, ...), made once under a key of the root's path and the number of
+# copies, and reused. A copy costs a directory inode per directory of the
+# root and nothing per file. Trees made for roots that no longer exist go.
+synth=
+synth_entries=0
+live_entries=0
+synth_note=
+if [[ " $parts " == *" l "* && ! -e $root/usr/bin/python3 && ! -L $root/usr/bin/python3 ]]; then
+  echo "bench: part l skipped: $root has no /usr/bin/python3 (its entry in copy0)" >&2
+elif [[ " $parts " == *" l "* ]]; then
+  synth_parent=${BENCH_SYNTH_DIR:-$test_cache}
+  per_copy=$(find "$root" -xdev -printf x 2>/dev/null | wc -c || true)
+  want=${BENCH_SYNTH_ENTRIES:-1000000}
+  if ! [[ $want =~ ^[1-9][0-9]*$ ]]; then
+    echo "bench: BENCH_SYNTH_ENTRIES must be a positive integer, not '$want'" >&2; exit 2
+  fi
+  copies=$(((want + per_copy - 1) / per_copy))
+  key=$(printf '%s\n%s\n' "$root" "$copies" | sha256sum | cut -c1-12)
+  synth=$synth_parent/synth-$key
+  if [[ ! -d $synth ]]; then
+    echo "bench: part l: making $synth ($copies hardlinked copies of $root, once)" >&2
+    if mkdir -p "$synth_parent" 2>/dev/null && exec 9>"$synth.lock" && flock 9; then
+      for old in "$synth_parent"/synth-*/; do
+        old=${old%/}
+        [[ $old == "$synth" || ! -f $old/.source ]] && continue
+        [[ -d $(cat "$old/.source") ]] || rm -rf "$old"
+      done
+      if [[ ! -d $synth ]]; then
+        partial=$synth.partial
+        rm -rf "$partial"
+        mkdir "$partial" && printf '%s' "$root" >"$partial/.source"
+        for ((c = 0; c < copies; c++)); do
+          cp -al "$root" "$partial/copy$c" 2>>"$tmp/synth.log" || break
+        done
+        if ((c == copies)); then
+          mv "$partial" "$synth"
+        else
+          synth_note="could not make $synth: $(tail -n 1 "$tmp/synth.log")"
+          rm -rf "$partial"
+        fi
+      fi
+      exec 9>&-
+    else
+      synth_note="cannot write $synth_parent"
+    fi
+  fi
+  if [[ -d $synth ]]; then
+    synth_entries=$(find "$synth" -xdev -printf x 2>/dev/null | wc -c || true)
+  else
+    echo "bench: part l skipped: ${synth_note} (set BENCH_SYNTH_DIR)" >&2
+    synth=
+  fi
+fi
+live_entry=${BENCH_LIVE_ENTRY:-/usr/bin/python3}
+live_exclude=()
+live_prune=()
+if [[ ${BENCH_LIVE:-0} == 1 ]]; then
+  if [[ ! -e $live_entry ]]; then
+    echo "bench: BENCH_LIVE=1: $live_entry does not exist on this machine (set BENCH_LIVE_ENTRY)" >&2
+    exit 2
+  fi
+  # SYNTH would be most of a live /: both commands leave it out.
+  if [[ -n $synth ]] && [[ $(stat -c %d "$synth") == $(stat -c %d /) ]]; then
+    live_exclude=(--exclude "$synth")
+    live_prune=(-path "$synth" -prune -o)
+  fi
+  # (find says 1 when a file goes while it looks: / is live.)
+  live_entries=$(find / -xdev "${live_prune[@]}" -printf x 2>/dev/null | wc -c || true)
+fi
+
 # One command line, or batches when it would be too long. Every command gets
 # the same batches (xargs -n with the same count), sized for the longest
 # (host) paths.
@@ -298,6 +387,10 @@ run_one() {
     scale_out_*)
       dest=$tmp/tree.$label.$round
       cmd=("$elfprune" prune "$root" --entry "${scale_entry[${label#scale_out_}]}" --out "$dest") ;;
+    synth_elfprune) cmd=("$elfprune" prune "$synth" --entry /copy0/usr/bin/python3 --dry-run) ;;
+    synth_find) cmd=(find "$synth" -xdev -ls) ;;
+    live_elfprune) cmd=("$elfprune" prune / --entry "$live_entry" "${live_exclude[@]}" --dry-run) ;;
+    live_find) cmd=(find / -xdev "${live_prune[@]}" -ls) ;;
   esac
   echo "== round $round $label" >>"$log"
   python3 "$tmp/timer.py" "$res" "$label" "$out" "$log" "${cmd[@]}"
@@ -327,7 +420,9 @@ if [[ " $parts " == *" s "* ]]; then
     labels+=("scale_dry_$n" "scale_out_$n")
   done
 fi
-((${#labels[@]})) || { echo "bench: BENCH_PARTS='$parts' selects nothing (use a, b, s)" >&2; exit 2; }
+[[ -n $synth ]] && labels+=(synth_elfprune synth_find)
+[[ ${BENCH_LIVE:-0} == 1 ]] && labels+=(live_elfprune live_find)
+((${#labels[@]})) || { echo "bench: BENCH_PARTS='$parts' selects nothing (use a, b, s, l)" >&2; exit 2; }
 
 cpu_model=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 echo "bench: $nfiles dynamic ELF files; ${files_how}" >&2
@@ -351,6 +446,8 @@ export BENCH_NFILES=$nfiles BENCH_FILES_BYTES=$files_bytes BENCH_BIG_ELF_BYTES=$
   BENCH_KERNEL="$(uname -sr)" BENCH_LOAD="$(cut -d' ' -f1-3 /proc/loadavg)" BENCH_REV=$rev \
   BENCH_RUNS_N=$runs BENCH_WARMUP_N=$warmup BENCH_ELFPRUNE=$elfprune BENCH_TMP=$tmp \
   BENCH_DISK_FS=$disk_fs BENCH_MEM=$mem \
+  BENCH_SYNTH=$synth BENCH_SYNTH_ENTRIES_N=$synth_entries BENCH_LIVE_ENTRIES_N=$live_entries \
+  BENCH_LIVE_ENTRY=$live_entry BENCH_LIVE_EXCLUDED=${live_exclude[1]:-} \
   BENCH_PAX="$(dpkg-query -W -f='${Version}' pax-utils 2>/dev/null || echo '?')" \
   BENCH_LDDTREE_NOTE=$lddtree_py_note BENCH_HYPERFINE_NOTE=$hyperfine_note \
   BENCH_SCALE="$(for n in "${!scale_entry[@]}"; do printf '%s=%s ' "$n" "${scale_entry[$n]}"; done)"
@@ -384,6 +481,10 @@ names = {
     "mem_prune_elfprune": "(b) elfprune prune ... --out D     [tmpfs]",
     "mem_prune_lddtree": "(b) lddtree ... --copy-to-tree D   [tmpfs]",
     "mem_copy_ref": "(b) reference: cp -a ...          [tmpfs]",
+    "synth_elfprune": "(l) elfprune prune SYNTH ... --dry-run",
+    "synth_find": "(l) find SYNTH -xdev -ls",
+    "live_elfprune": "(l) elfprune prune / ... --dry-run  [live]",
+    "live_find": "(l) find / -xdev -ls                [live]",
 }
 med = {k: statistics.median(w for w, *_ in v) for k, v in rows.items()}
 peak = {k: max(r for _, _, r, _ in v) / 1024 for k, v in rows.items()}
@@ -426,7 +527,9 @@ print()
 def ratio(a, b, what, target):
     if a in med and b in med and med[b] > 0:
         print(f"  {what:<46} {med[a] / med[b]:>8.3f}x   {target}")
-print("ratios of medians (wall time):")
+small = any(k in rows for k in ("deps_elfprune", "prune_elfprune", "mem_prune_elfprune"))
+if small:
+    print("ratios of medians (wall time):")
 ratio("deps_elfprune", "deps_lddtree", "(a) elfprune deps / lddtree", "target <= 0.05x")
 ratio("deps_elfprune", "deps_scanelf", "(a) elfprune deps / scanelf", "goal <= 3x")
 ratio("prune_elfprune", "prune_lddtree", "(b) elfprune prune / lddtree --copy-to-tree", "target <= 1.5x")
@@ -439,10 +542,12 @@ for a, b, what in (("deps_elfprune", "deps_lddtree", "(c) peak RSS elfprune deps
                    ("prune_elfprune", "prune_lddtree", "(c) peak RSS elfprune prune / lddtree")):
     if a in peak and b in peak and peak[b] > 0:
         print(f"  {what:<46} {peak[a] / peak[b]:>8.3f}x")
-print()
+if small:
+    print()
 big = int(E["BENCH_BIG_ELF_BYTES"]) / MB
 big_any = int(E["BENCH_BIG_ANY_BYTES"]) / MB
-print(f"RSS target: <= largest input file + 64 MB")
+if any(k in peak for k in ("deps_elfprune", "prune_elfprune")):
+    print(f"RSS target: <= largest input file + 64 MB")
 for k, limit, of in (("deps_elfprune", big + 64, f"largest ELF input {big:.1f} MB"),
                      ("prune_elfprune", big_any + 64, f"largest file in the root {big_any:.1f} MB")):
     if k in peak:
@@ -481,6 +586,26 @@ if scale:
               f" {1000 * out / mb if mb else 0:>12.2f}")
     print("  (the dry run includes the work that does not depend on the closure: the inventory of"
           " the whole root, the dpkg database, the rules over every entry)")
+large = [(what, e, f, int(E[n])) for what, e, f, n in (
+    ("SYNTH", "synth_elfprune", "synth_find", "BENCH_SYNTH_ENTRIES_N"),
+    ("/ (live)" + (", SYNTH left out" if E.get("BENCH_LIVE_EXCLUDED") else ""),
+     "live_elfprune", "live_find", "BENCH_LIVE_ENTRIES_N"))
+    if e in rows and f in rows and int(E[n]) > 0]
+if large:
+    if small or scale:
+        print()
+    print("large trees (l): elfprune prune --dry-run against find -xdev -ls of the same tree, medians;"
+          " bytes/entry = elfprune's peak RSS / entries (find -xdev -printf, counted before the rounds)")
+    print(f"  {'tree':<24} {'entries':>9} {'elfprune s':>10} {'find s':>7} {'ratio':>7} {'target':>7}"
+          f" {'peak RSS':>10} {'B/entry':>8} {'target':>7}")
+    for what, e, f, n in large:
+        rss = statistics.median(r for _, _, r, _ in rows[e]) * 1024
+        print(f"  {what:<24} {n:>9} {med[e]:>10.3f} {med[f]:>7.3f} {med[e] / med[f]:>6.2f}x {'<= 2x':>7}"
+              f" {rss / MB:>7.1f} MB {rss / n:>8.0f} {'<= 700':>7}")
+    if "synth_elfprune" in rows:
+        print(f"  (SYNTH: {E['BENCH_SYNTH']}, entry /copy0/usr/bin/python3)")
+    if "live_elfprune" in rows:
+        print(f"  (the live row's entry: {E['BENCH_LIVE_ENTRY']}; / changes while it is measured)")
 bad = {k: rc for k, rc in warm.items() if rc != 0}
 if bad or any(rc for v in rows.values() for *_, rc in v):
     print()

@@ -3,20 +3,28 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
-#include <condition_variable>
 #include <cstring>
+#include <deque>
 #include <exception>
 #include <memory>
+#include <memory_resource>
 #include <mutex>
+#include <new>
+#include <ostream>
+#include <stdexcept>
+#include <string_view>
 #include <system_error>
 #include <thread>
+#include <tuple>
 #include <unordered_set>
 #include <utility>
 
@@ -56,11 +64,34 @@ struct OpenDir {
   const int fd;
 };
 
+// Memory for the listings straight from the kernel, handed back whole when
+// they have been spliced. Together they hold as many entries as the
+// inventory (the splice moves them over); from malloc, interleaved with the
+// paths that stay, a live system's listings (70 MB) stayed resident, freed
+// but not reusable, for the rest of the run.
+class MappedBlocks final : public std::pmr::memory_resource {
+  void* do_allocate(std::size_t bytes, std::size_t) override {
+    void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) throw std::bad_alloc();
+    return p;  // page-aligned: enough for any alignment asked
+  }
+  void do_deallocate(void* p, std::size_t bytes, std::size_t) override { ::munmap(p, bytes); }
+  bool do_is_equal(const std::pmr::memory_resource& other) const noexcept override {
+    return this == &other;
+  }
+};
+
+// Each walking thread's own pool of listing memory, in MappedBlocks: never
+// shared, so never locked; freed only as a whole.
+using ListingPool = std::pmr::monotonic_buffer_resource;
+constexpr std::size_t kFirstPoolBlock = 64 * 1024;
+
 // One directory's part of the inventory, filled by whichever thread lists
-// it and spliced into place once the walk is over.
+// it (in that thread's pool) and spliced into place once the walk is over.
 struct Listing {
-  std::vector<InventoryEntry> entries;             // the directory's children, in name order
-  std::vector<std::unique_ptr<Listing>> subtrees;  // entries[i]'s, for entered directories
+  explicit Listing(ListingPool& pool) : entries(&pool), subtrees(&pool) {}
+  std::pmr::vector<InventoryEntry> entries;             // the directory's children, in name order
+  std::pmr::vector<std::unique_ptr<Listing>> subtrees;  // entries[i]'s, for entered directories
   // Each problem with the number of entries (and their subtrees) before it,
   // so that problems keep the order a sequential walk reports them in.
   std::vector<std::pair<std::size_t, Error>> problems;
@@ -77,7 +108,7 @@ struct Job {
   std::shared_ptr<const OpenDir> at;  // the parent, or the directory itself for the top
   std::string name;                   // in `at`; empty for the top
   std::string path;
-  Listing* out = nullptr;
+  std::unique_ptr<Listing>* out = nullptr;  // made by the thread that lists it
 };
 
 // The directories waiting to be listed, a stack shared by the workers:
@@ -90,13 +121,15 @@ class Walk {
        const std::unordered_set<std::string>& mounts)
       : top_dev_(top_dev), hidden_(hidden), excluded_(excluded), mounts_(mounts) {}
 
-  void push_top(std::shared_ptr<const OpenDir> top, const std::string& path, Listing& out) {
+  void push_top(std::shared_ptr<const OpenDir> top, const std::string& path,
+                std::unique_ptr<Listing>& out) {
     stack_.push_back(Job{std::move(top), "", path, &out});
     pending_ = 1;
   }
 
-  // Lists directories until none is left, pending or being listed.
-  void work() {
+  // Lists directories until none is left, pending or being listed; the
+  // listings in `pool`, which must outlive them.
+  void work(ListingPool& pool) {
     std::vector<char> buf(32 * 1024);
     std::vector<Job> children;
     std::unique_lock lock(mutex_);
@@ -108,7 +141,7 @@ class Walk {
       lock.unlock();
       children.clear();
       try {
-        list(job, buf, children);
+        list(job, pool, buf, children);
       } catch (...) {
         children.clear();
         std::lock_guard failed(mutex_);
@@ -132,8 +165,10 @@ class Walk {
   }
 
  private:
-  void list(const Job& job, std::vector<char>& buf, std::vector<Job>& children) const {
-    Listing& out = *job.out;
+  void list(const Job& job, ListingPool& pool, std::vector<char>& buf,
+            std::vector<Job>& children) const {
+    *job.out = std::make_unique<Listing>(pool);
+    Listing& out = **job.out;
     std::shared_ptr<const OpenDir> dir = job.at;
     if (!job.name.empty()) {
       // Relative to the parent's fd with O_NOFOLLOW, so a symlink swapped in
@@ -158,6 +193,7 @@ class Walk {
     const bool in_top = job.name.empty();
     out.entries.reserve(names.size());
     out.subtrees.reserve(names.size());
+    std::string link;
     for (const auto& name : names) {
       if (in_top && std::find(hidden_.begin(), hidden_.end(), name) != hidden_.end()) continue;
       struct stat st {};
@@ -170,12 +206,11 @@ class Walk {
       }
       InventoryEntry e = entry_of(path, st);
       if (e.type == FileType::Symlink) {
-        std::string target(static_cast<std::size_t>(std::max<off_t>(st.st_size, 0)) + 256, '\0');
-        ssize_t n = ::readlinkat(dir->fd, name.c_str(), target.data(), target.size());
-        if (n >= 0) {
-          target.resize(static_cast<std::size_t>(n));
-          e.link_target = std::move(target);
-        }
+        // Read into a buffer and copied at its length: a string resized down
+        // keeps its capacity, 256 bytes more than the target for every link.
+        link.resize(static_cast<std::size_t>(std::max<off_t>(st.st_size, 0)) + 256);
+        ssize_t n = ::readlinkat(dir->fd, name.c_str(), link.data(), link.size());
+        if (n >= 0) e.link_target = std::string_view(link.data(), static_cast<std::size_t>(n));
       }
       // A mount point (a /proc or a bind mount inside the root) is recorded
       // but not entered: its contents are not the tree's, and pruning in
@@ -184,10 +219,8 @@ class Walk {
                          (mounts_.empty() || mounts_.count(path) == 0);
       out.entries.push_back(std::move(e));
       out.subtrees.emplace_back();
-      if (enter) {
-        out.subtrees.back() = std::make_unique<Listing>();
-        children.push_back(Job{dir, name, std::move(path), out.subtrees.back().get()});
-      }
+      // Reserved above: the slot stays where it is until the child fills it.
+      if (enter) children.push_back(Job{dir, name, std::move(path), &out.subtrees.back()});
     }
   }
 
@@ -231,7 +264,12 @@ void splice(Listing& l, Inventory& inv) {
     }
     if (i == l.entries.size()) break;
     inv.entries.push_back(std::move(l.entries[i]));
-    if (l.subtrees[i]) splice(*l.subtrees[i], inv);
+    if (l.subtrees[i]) {
+      splice(*l.subtrees[i], inv);
+      // Freed as the splice goes: together, the listings are as large as
+      // the inventory they are spliced into.
+      l.subtrees[i].reset();
+    }
   }
 }
 
@@ -244,6 +282,15 @@ std::size_t count(const Listing& l) {
 }
 
 }  // namespace
+
+const std::string& LinkTarget::none() {
+  static const std::string kEmpty;
+  return kEmpty;
+}
+
+std::ostream& operator<<(std::ostream& out, const LinkTarget& target) {
+  return out << target.str();
+}
 
 bool Inventory::lstat(const std::string& path, struct stat& st,
                       std::optional<std::string>& target) const {
@@ -266,20 +313,100 @@ bool Inventory::lstat(const std::string& path, struct stat& st,
   return true;
 }
 
-const InventoryEntry* Inventory::find(const std::string& path) const {
+const InventoryEntry* Inventory::find(std::string_view path) const {
   auto it = index.find(path);
   return it == index.end() ? nullptr : &entries[it->second];
 }
 
-std::uint64_t Inventory::total_bytes() const {
-  std::uint64_t total = 0;
-  std::unordered_set<std::uint64_t> seen;
-  for (const auto& e : entries) {
-    if (e.type != FileType::Regular) continue;
-    if (e.nlink > 1 && !seen.insert((static_cast<std::uint64_t>(e.dev) << 40) ^ e.ino).second) {
-      continue;
+namespace {
+
+std::uint64_t hash_of(std::string_view path) {
+  return std::hash<std::string_view>{}(path);
+}
+
+}  // namespace
+
+void PathIndex::catch_up() const {
+  const std::vector<InventoryEntry>& entries = *entries_;
+  if (indexed_ > entries.size()) indexed_ = 0;  // replaced wholesale: start again
+  if (indexed_ == entries.size() && !slots_.empty()) return;
+  unsigned bits = 4;
+  while ((std::size_t{1} << bits) / 4 * 3 < entries.size()) ++bits;
+  // Positions need `bits` bits; a few are left for the hash, at the very least.
+  if (bits > 28) throw std::length_error("inventory too large to index");
+  if (bits != bits_ || indexed_ == 0) {
+    // Again from the first entry, so that the first of two equal paths is
+    // the one found, as it was with the map.
+    slots_.assign(std::size_t{1} << bits, 0);
+    bits_ = bits;
+    indexed_ = 0;
+  }
+  for (; indexed_ < entries.size(); ++indexed_) insert(indexed_);
+}
+
+void PathIndex::insert(std::size_t position) const {
+  const std::string& path = (*entries_)[position].path;
+  const std::uint64_t hash = hash_of(path);
+  const std::uint32_t low = (std::uint32_t{1} << bits_) - 1;
+  const auto tag = static_cast<std::uint32_t>(hash >> 32) & ~low;
+  const std::size_t mask = slots_.size() - 1;
+  for (std::size_t s = hash & mask;; s = (s + 1) & mask) {
+    const std::uint32_t slot = slots_[s];
+    if (slot == 0) {
+      slots_[s] = tag | static_cast<std::uint32_t>(position + 1);
+      return;
     }
-    total += e.size;
+    if ((slot & ~low) == tag && (*entries_)[(slot & low) - 1].path == path) return;
+  }
+}
+
+PathIndex::Iterator PathIndex::find(std::string_view path) const {
+  catch_up();
+  const std::uint64_t hash = hash_of(path);
+  const std::uint32_t low = (std::uint32_t{1} << bits_) - 1;
+  const auto tag = static_cast<std::uint32_t>(hash >> 32) & ~low;
+  const std::size_t mask = slots_.size() - 1;
+  for (std::size_t s = hash & mask;; s = (s + 1) & mask) {
+    const std::uint32_t slot = slots_[s];
+    if (slot == 0) return end();
+    if ((slot & ~low) != tag) continue;
+    const std::size_t position = (slot & low) - 1;
+    const std::string& candidate = (*entries_)[position].path;
+    if (candidate == path) return Iterator(Hit{candidate, position});
+  }
+}
+
+std::size_t PathIndex::at(std::string_view path) const {
+  auto it = find(path);
+  if (it == end()) throw std::out_of_range(fmt::format("{}: not in the inventory", path));
+  return it->second;
+}
+
+std::uint64_t Inventory::total_bytes() const {
+  // Hardlinked files sorted by inode, rather than a set of the inodes seen:
+  // a tree of hardlinked copies (cp -al) has as many as it has files.
+  std::uint64_t total = 0;
+  std::vector<std::size_t> linked;
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const InventoryEntry& e = entries[i];
+    if (e.type != FileType::Regular) continue;
+    if (e.nlink > 1) {
+      linked.push_back(i);
+    } else {
+      total += e.size;
+    }
+  }
+  std::sort(linked.begin(), linked.end(), [this](std::size_t a, std::size_t b) {
+    const InventoryEntry& x = entries[a];
+    const InventoryEntry& y = entries[b];
+    return std::tie(x.dev, x.ino, a) < std::tie(y.dev, y.ino, b);
+  });
+  for (std::size_t k = 0; k < linked.size(); ++k) {
+    const InventoryEntry& e = entries[linked[k]];
+    // The first name of each inode, in inventory order, counts its bytes.
+    if (k == 0 || e.dev != entries[linked[k - 1]].dev || e.ino != entries[linked[k - 1]].ino) {
+      total += e.size;
+    }
   }
   return total;
 }
@@ -355,40 +482,48 @@ Result<Inventory> take_inventory(const Root& root, const std::string& top,
   // Mount points on the same device (bind mounts) are not entered either;
   // the host's view of them is what the kernel reports for the root's dir.
   const std::unordered_set<std::string> mounts = mount_points_below(root.host_dir().string());
-  Listing listing;
   {
-    Walk walk(tst.st_dev, hidden, excluded, mounts);
-    walk.push_top(std::move(top_dir), inv.top, listing);
-    // The walk is syscall-bound (an fstatat per entry, an openat and
-    // getdents64 per directory): several threads overlap them. The calling
-    // thread is one of them, so the walk completes without any other.
-    const unsigned want = std::clamp(jobs_or_cores(jobs), 1U, 8U);
-    std::vector<std::thread> threads;
-    for (unsigned t = 1; t < want; ++t) {
-      try {
-        threads.emplace_back([&walk] { walk.work(); });
-      } catch (const std::system_error&) {
-        break;  // no more threads to be had: the others do the work
+    MappedBlocks blocks;
+    std::deque<ListingPool> pools;     // one per thread; a deque, so that they stay put
+    std::unique_ptr<Listing> listing;  // destroyed before the pools it lies in
+    {
+      Walk walk(tst.st_dev, hidden, excluded, mounts);
+      walk.push_top(std::move(top_dir), inv.top, listing);
+      // The walk is syscall-bound (an fstatat per entry, an openat and
+      // getdents64 per directory): several threads overlap them. The calling
+      // thread is one of them, so the walk completes without any other.
+      const unsigned want = std::clamp(jobs_or_cores(jobs), 1U, 8U);
+      for (unsigned t = 0; t < want; ++t) pools.emplace_back(kFirstPoolBlock, &blocks);
+      std::vector<std::thread> threads;
+      for (unsigned t = 1; t < want; ++t) {
+        try {
+          threads.emplace_back([&walk, &pool = pools[t]] { walk.work(pool); });
+        } catch (const std::system_error&) {
+          break;  // no more threads to be had: the others do the work
+        }
       }
+      walk.work(pools.front());
+      for (auto& t : threads) t.join();
+      walk.rethrow();
     }
-    walk.work();
-    for (auto& t : threads) t.join();
-    walk.rethrow();
+    if (listing) {
+      inv.entries.reserve(inv.entries.size() + count(*listing));
+      splice(*listing, inv);
+    }
   }
-  inv.entries.reserve(inv.entries.size() + count(listing));
-  splice(listing, inv);
   // Sorted by path with '/' ordered first (as if it were '\0', the one byte
   // no name holds), so that a directory's subtree is contiguous and follows
   // the directory itself: the splice gives that order, depth first with
   // each directory's names in byte order ("a", then a's subtree, then
   // "a.b" and "a\x01b", which a plain sort of whole paths would interleave).
-  inv.index.reserve(inv.entries.size());
-  for (std::size_t i = 0; i < inv.entries.size(); ++i) {
+  for (std::size_t i = 1; i < inv.entries.size(); ++i) {
     const InventoryEntry& e = inv.entries[i];
-    inv.index.emplace(e.path, i);
-    if (i > 0 && e.type == FileType::Directory && (e.dev != tst.st_dev || mounts.count(e.path) != 0))
+    if (e.type == FileType::Directory && (e.dev != tst.st_dev || mounts.count(e.path) != 0))
       inv.mount_points.push_back(e.path);
   }
+  // Indexed now, so that the lookups of the passes running side by side
+  // only read it.
+  inv.index.catch_up();
   for (const auto& x : excluded) {
     if (root.resolve(x, false)) inv.excluded.push_back(x);
   }

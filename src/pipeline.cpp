@@ -1,11 +1,9 @@
 #include "elfprune/pipeline.hpp"
 
 #include <fmt/format.h>
+#include <malloc.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <malloc.h>  // TEMP-DEBUG
-#include <cstdio>  // TEMP-DEBUG
-#include <cstdlib>  // TEMP-DEBUG
 
 #include <algorithm>
 #include <chrono>
@@ -13,6 +11,7 @@
 #include <future>
 #include <set>
 #include <system_error>
+#include <tuple>
 #include <unordered_set>
 
 #include "elfprune/cores.hpp"
@@ -41,22 +40,84 @@ void progress(PruneContext& ctx, std::string_view pass, std::size_t done = 0,
 }
 
 // The package, npm package or store path an entry belongs to, for the
-// report's totals.
-std::string group_of(const PruneContext& ctx, const std::string& path) {
+// report's totals: a view of the package's name, of the path itself, or of
+// a name kept in `names` ("" when none). `scratch` is reused between calls.
+std::string_view group_of(const PruneContext& ctx, const std::string& path,
+                          std::set<std::string, std::less<>>& names, std::string& scratch) {
   if (const DpkgPackage* p = ctx.dpkg.owner_of(path)) return p->name;
   const std::string& store = ctx.options.store_dir;
-  if (path.rfind(store + "/", 0) == 0) {
-    auto end = path.find('/', store.size() + 1);
-    return path.substr(0, end);
+  if (path.size() > store.size() && path.starts_with(store) && path[store.size()] == '/') {
+    return std::string_view(path).substr(0, path.find('/', store.size() + 1));
   }
   auto nm = path.rfind("/node_modules/");
   if (nm != std::string::npos) {
     std::size_t start = nm + 14;
     std::size_t end = path.find('/', start);
     if (end != std::string::npos && path[start] == '@') end = path.find('/', end + 1);
-    return "npm:" + path.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    scratch = "npm:";
+    scratch += std::string_view(path).substr(
+        start, end == std::string::npos ? std::string::npos : end - start);
+    auto it = names.find(scratch);
+    if (it == names.end()) it = names.insert(scratch).first;
+    return *it;
   }
-  return "";
+  return {};
+}
+
+// For each entry, whether it is a further name of a hardlinked inode that
+// an earlier entry with the same decision has already counted. Sorted by
+// inode rather than looked up in a set of the inodes seen: a tree of
+// hardlinked copies (cp -al) has as many of them as it has files.
+std::vector<bool> repeated_links(const PruneContext& ctx) {
+  const auto& entries = ctx.inventory.entries;
+  const auto& decisions = ctx.plan.decisions;
+  std::vector<std::size_t> linked;
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    if (entries[i].type != FileType::Directory && entries[i].nlink > 1) linked.push_back(i);
+  }
+  auto key = [&](std::size_t i) {
+    return std::make_tuple(entries[i].dev, entries[i].ino, decisions[i].keep, i);
+  };
+  std::sort(linked.begin(), linked.end(),
+            [&](std::size_t a, std::size_t b) { return key(a) < key(b); });
+  std::vector<bool> repeated(entries.size(), false);
+  for (std::size_t k = 1; k < linked.size(); ++k) {
+    const std::size_t a = linked[k - 1], b = linked[k];
+    repeated[b] = entries[a].dev == entries[b].dev && entries[a].ino == entries[b].ino &&
+                  decisions[a].keep == decisions[b].keep;
+  }
+  return repeated;
+}
+
+// The totals of `group` in `table`, through the last one asked for:
+// neighbouring entries mostly belong to the same group.
+class TotalsOf {
+ public:
+  explicit TotalsOf(std::map<std::string, Totals, std::less<>>& table) : table_(table) {}
+  Totals& operator[](std::string_view group) {
+    if (last_ == nullptr || last_group_ != group) {
+      auto it = table_.find(group);
+      if (it == table_.end()) it = table_.emplace(std::string(group), Totals{}).first;
+      last_group_ = it->first;
+      last_ = &it->second;
+    }
+    return *last_;
+  }
+
+ private:
+  std::map<std::string, Totals, std::less<>>& table_;
+  std::string_view last_group_;
+  Totals* last_ = nullptr;
+};
+
+// Hands the memory freed so far back to the kernel. Passes beside each
+// other allocate in malloc's per-thread arenas, and what one of them frees
+// is not reused by the next pass on another thread: it would stay in the
+// peak memory of the run.
+void release_free_memory() {
+#if defined(__GLIBC__)
+  ::malloc_trim(0);
+#endif
 }
 
 // Runs one pass and records how long it took in `into`.
@@ -70,20 +131,6 @@ auto timed(std::vector<PassTiming>& into, std::string_view name, Pass&& pass) {
     ~Record() {
       const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
       into.push_back({std::string(name), took.count()});
-      if (std::getenv("EP_DEBUG_RSS")) {  // TEMP-DEBUG
-        FILE* f = std::fopen("/proc/self/status", "r");
-        char line[256];
-        long rss = 0, hwm = 0;
-        while (f && std::fgets(line, sizeof line, f)) {
-          std::sscanf(line, "VmRSS: %ld", &rss);
-          std::sscanf(line, "VmHWM: %ld", &hwm);
-        }
-        if (f) std::fclose(f);
-        struct mallinfo2 mi = ::mallinfo2();
-        std::fprintf(stderr, "EP %-16.*s rss %6ld MB hwm %6ld MB inuse %6zu MB free %6zu MB mmap %6zu MB\n",
-                     static_cast<int>(name.size()), name.data(), rss / 1024, hwm / 1024,
-                     (mi.uordblks) >> 20, mi.fordblks >> 20, mi.hblkhd >> 20);
-      }
     }
   } record{into, name, start};
   return pass();
@@ -311,9 +358,31 @@ void pass_plan(PruneContext& ctx) {
       candidates.push_back(e.path);
     }
     add_loader_deps(ctx.root, *ctx.resolver, candidates, ctx.closure);
+  } else {
+    // make_plan reads the matches of the closure's entries and of
+    // directories only: a file outside the closure goes, whatever rule
+    // matched it. On a live system most entries match one (caches, Python
+    // files, docs under /root and /home), and those matches were the
+    // largest part of the run's peak memory: they go before the plan is
+    // made, with the memory they held. The few read are moved out (looking
+    // up the many to erase them took longer than the plan).
+    std::unordered_map<std::string, RuleMatch> read;
+    read.reserve(ctx.closure.reached.size());
+    auto keep = [&](const std::string& path) {
+      if (auto node = ctx.matches.extract(path)) read.insert(std::move(node));
+    };
+    for (const auto& [path, reason] : ctx.closure.reached) keep(path);
+    for (const auto& e : ctx.inventory.entries) {
+      if (e.type == FileType::Directory) keep(e.path);
+    }
+    ctx.matches.swap(read);
+    std::unordered_map<std::string, RuleMatch>().swap(read);
+    release_free_memory();
   }
   ctx.plan = make_plan(ctx.inventory, ctx.closure, ctx.matches);
-  if (std::getenv("EP_DEBUG_RSS")) std::fprintf(stderr, "EP matches %zu npm pk %zu entries %zu reached %zu\n", ctx.matches.size(), ctx.npm.packages.size(), ctx.inventory.entries.size(), ctx.closure.reached.size());  // TEMP-DEBUG
+  // Nothing after the plan reads them: the report's items are built next.
+  std::unordered_map<std::string, RuleMatch>().swap(ctx.matches);
+  release_free_memory();
 }
 
 Result<bool> pass_emit(PruneContext& ctx) {
@@ -332,9 +401,22 @@ Result<bool> pass_emit(PruneContext& ctx) {
 namespace {
 
 Root result_view(const PruneContext& ctx) {
+  // Root::resolve checks each component of a path against the hidden set,
+  // so a removed directory hides everything below it: only the topmost
+  // removed paths are needed (on a live system, a few thousand rather than
+  // 440,000 copies of paths). A directory's subtree follows it.
   auto removed = std::make_shared<std::unordered_set<std::string>>();
+  std::string_view hidden_dir;  // the last removed directory, with its subtree next
   for (std::size_t i = 0; i < ctx.inventory.entries.size(); ++i) {
-    if (!ctx.plan.decisions[i].keep) removed->insert(ctx.inventory.entries[i].path);
+    const InventoryEntry& e = ctx.inventory.entries[i];
+    if (!hidden_dir.empty() && e.path.size() > hidden_dir.size() &&
+        e.path.starts_with(hidden_dir) && e.path[hidden_dir.size()] == '/') {
+      continue;
+    }
+    hidden_dir = {};
+    if (ctx.plan.decisions[i].keep) continue;
+    removed->insert(e.path);
+    if (e.type == FileType::Directory) hidden_dir = e.path;
   }
   return ctx.root.without(removed);
 }
@@ -443,35 +525,49 @@ void pass_report(PruneContext& ctx) {
   r.out_dir = ctx.options.out_dir;
   r.entries = ctx.options.entries;
   r.before = {ctx.inventory.file_count(), ctx.inventory.total_bytes()};
-  std::set<std::pair<dev_t, ino_t>> kept_inodes, removed_inodes;
-  for (std::size_t i = 0; i < ctx.inventory.entries.size(); ++i) {
-    const InventoryEntry& e = ctx.inventory.entries[i];
-    const Decision& d = ctx.plan.decisions[i];
+  const auto& entries = ctx.inventory.entries;
+  const auto& decisions = ctx.plan.decisions;
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    kept += decisions[i].keep && entries[i].type != FileType::Directory ? 1 : 0;
+  }
+  r.kept.reserve(kept);
+  r.removed.reserve(static_cast<std::size_t>(std::count_if(
+      decisions.begin(), decisions.end(), [](const Decision& d) { return !d.keep; })));
+  const std::vector<bool> repeated = repeated_links(ctx);
+  TotalsOf kept_by_group(r.kept_by_group), removed_by_group(r.removed_by_group);
+  TotalsOf removed_by_rule(r.removed_by_rule);
+  std::string scratch;
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const InventoryEntry& e = entries[i];
+    const Decision& d = decisions[i];
     if (e.type == FileType::Directory) {
       if (!d.keep) r.removed.push_back({e.path, 0, d.reason, d.rule, ""});
       continue;
     }
     std::uint64_t bytes = e.type == FileType::Regular ? e.size : 0;
-    auto& inodes = d.keep ? kept_inodes : removed_inodes;
-    if (e.nlink > 1 && !inodes.insert({e.dev, e.ino}).second) bytes = 0;  // counted once
-    ReportItem item{e.path, bytes, d.reason, d.rule, group_of(ctx, e.path)};
+    if (repeated[i]) bytes = 0;  // counted once
+    const ReportItem item{e.path, bytes, d.reason, d.rule,
+                          group_of(ctx, e.path, *r.names, scratch)};
     if (d.keep) {
       r.after.files += 1;
       r.after.bytes += bytes;
       if (!item.group.empty()) {
-        r.kept_by_group[item.group].files += 1;
-        r.kept_by_group[item.group].bytes += bytes;
+        Totals& t = kept_by_group[item.group];
+        t.files += 1;
+        t.bytes += bytes;
       }
-      r.kept.push_back(std::move(item));
+      r.kept.push_back(item);
     } else {
-      const std::string rule = d.rule.empty() ? "unreachable" : d.rule;
-      r.removed_by_rule[rule].files += 1;
-      r.removed_by_rule[rule].bytes += bytes;
+      Totals& by_rule = removed_by_rule[d.rule.empty() ? std::string_view("unreachable") : d.rule];
+      by_rule.files += 1;
+      by_rule.bytes += bytes;
       if (!item.group.empty()) {
-        r.removed_by_group[item.group].files += 1;
-        r.removed_by_group[item.group].bytes += bytes;
+        Totals& t = removed_by_group[item.group];
+        t.files += 1;
+        t.bytes += bytes;
       }
-      r.removed.push_back(std::move(item));
+      r.removed.push_back(item);
     }
   }
   // Hints: heavy kept files, with the chain that keeps them.
@@ -480,7 +576,7 @@ void pass_report(PruneContext& ctx) {
     for (const auto& k : r.kept) {
       if (k.bytes < heavy) continue;
       std::vector<std::string> steps;
-      for (const auto& [p, why] : ctx.closure.chain(k.path)) {
+      for (const auto& [p, why] : ctx.closure.chain(std::string(k.path))) {
         if (why.kind == EdgeKind::Symlink) continue;
         steps.push_back(why.kind == EdgeKind::Entry ? fmt::format("{} is an entry", p)
                                                     : describe(why));

@@ -33,17 +33,19 @@ void largest(std::string& out, const std::vector<ReportItem>& items, std::string
     if (i.bytes > 0) sorted.push_back(&i);
   }
   if (sorted.empty()) return;
-  std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) {
+  // Only the first n in order: a whole system has hundreds of thousands.
+  const auto first = sorted.begin() + static_cast<std::ptrdiff_t>(std::min(n, sorted.size()));
+  std::partial_sort(sorted.begin(), first, sorted.end(), [](auto* a, auto* b) {
     return a->bytes != b->bytes ? a->bytes > b->bytes : a->path < b->path;
   });
-  if (sorted.size() > n) sorted.resize(n);
+  sorted.erase(first, sorted.end());
   out += fmt::format("\n{}:\n", title);
   for (const auto* i : sorted) {
     out += fmt::format("  {:>9}  {}  ({})\n", human_bytes(i->bytes), i->path, i->reason);
   }
 }
 
-void totals_table(std::string& out, const std::map<std::string, Totals>& table,
+void totals_table(std::string& out, const std::map<std::string, Totals, std::less<>>& table,
                   std::string_view title, std::size_t limit) {
   if (table.empty()) return;
   std::vector<std::pair<std::string, Totals>> rows(table.begin(), table.end());
@@ -65,16 +67,36 @@ nlohmann::ordered_json totals_json(const Totals& t) {
   return {{"files", t.files}, {"bytes", t.bytes}};
 }
 
-nlohmann::ordered_json items_json(const std::vector<ReportItem>& items, bool with_rule) {
-  auto arr = nlohmann::ordered_json::array();
-  for (const auto& i : items) {
-    nlohmann::ordered_json o{{"path", i.path}, {"bytes", i.bytes}, {"reason", i.reason}};
-    if (with_rule)
-      o["rule"] = i.rule.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(i.rule);
-    if (!i.group.empty()) o["group"] = i.group;
-    arr.push_back(std::move(o));
+// The items as the last members of the document, written one at a time:
+// one document holding every item of a whole system took more memory than
+// the rest of the run. Each item is dumped as the whole document would
+// have dumped it (its lines indented for its depth), so the text is the
+// same byte for byte.
+void append_items(std::string& out, std::string_view key, const std::vector<ReportItem>& items,
+                  bool with_rule, bool last) {
+  out += fmt::format(" \"{}\": ", key);
+  if (items.empty()) {
+    out += "[]";
+  } else {
+    out += "[\n";
+    for (std::size_t k = 0; k < items.size(); ++k) {
+      const ReportItem& i = items[k];
+      nlohmann::ordered_json o{{"path", i.path}, {"bytes", i.bytes}, {"reason", i.reason}};
+      if (with_rule) {
+        o["rule"] =
+            i.rule.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(i.rule);
+      }
+      if (!i.group.empty()) o["group"] = i.group;
+      out += "  ";
+      for (const char c : o.dump(1, ' ', false, nlohmann::ordered_json::error_handler_t::replace)) {
+        out += c;
+        if (c == '\n') out += "  ";  // raw newlines are the dump's own: strings escape theirs
+      }
+      out += k + 1 < items.size() ? ",\n" : "\n";
+    }
+    out += " ]";
   }
-  return arr;
+  out += last ? "\n" : ",\n";
 }
 
 // Store paths the kept files name (nix why-depends --precise for the whole
@@ -221,9 +243,14 @@ std::string render_report_json(const PruneReport& r) {
   doc["edits"] = edits;
   doc["edits_written"] = r.edits_written;
   doc["store_references"] = store_references_json(r);
-  doc["removed"] = items_json(r.removed, true);
-  doc["kept"] = items_json(r.kept, false);
-  return doc.dump(1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+  std::string out = doc.dump(1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+  // The document so far ends "\n}": the items go before that brace.
+  out.resize(out.size() - 2);
+  out += ",\n";
+  append_items(out, "removed", r.removed, true, false);
+  append_items(out, "kept", r.kept, false, true);
+  out += "}\n";
+  return out;
 }
 
 }  // namespace elfprune

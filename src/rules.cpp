@@ -209,7 +209,7 @@ class Context {
   // The deepest package or project directory at or above `path`.
   std::string owner(std::string_view path) const {
     for (std::string_view p = path; !p.empty(); p = parent_of(p)) {
-      if (packages.count(std::string(p)) != 0) return std::string(p);
+      if (packages.find(p) != packages.end()) return std::string(p);
       if (p == "/") break;
     }
     return "";
@@ -237,8 +237,8 @@ class Context {
   std::string source_tree_of(const Subject& s) const {
     if (source_trees.empty()) return "";
     for (std::size_t n = 1; n <= s.parts.size(); ++n) {
-      std::string dir(s.prefix(n));
-      if (source_trees.count(dir) != 0) return dir;
+      const std::string_view dir = s.prefix(n);
+      if (source_trees.find(dir) != source_trees.end()) return std::string(dir);
     }
     return "";
   }
@@ -246,9 +246,16 @@ class Context {
   const Root& root;
   const Inventory& inventory;
   const RuleInputs& inputs;
-  std::unordered_set<std::string> packages;      // npm packages and projects
-  std::unordered_set<std::string> gyp_packages;  // ... with a binding.gyp
-  std::unordered_set<std::string> source_trees;
+  // Looked up by string_view: owner() and source_tree_of() ask for every
+  // directory above every entry, and made a std::string for each.
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  using PathSet = std::unordered_set<std::string, Hash, std::equal_to<>>;
+  PathSet packages;      // npm packages and projects
+  PathSet gyp_packages;  // ... with a binding.gyp
+  PathSet source_trees;
 
  private:
   // A package is a directory with a package.json right inside node_modules
@@ -734,6 +741,9 @@ std::unordered_map<std::string, RuleMatch> classify(const Root& root, const Inve
                                                     const RuleInputs& inputs) {
   const Context ctx(root, inventory, inputs);
   std::unordered_map<std::string, RuleMatch> out;
+  // On a live system most entries match a rule: growing the table to that
+  // size rehashed it again and again.
+  out.reserve(inventory.entries.size());
   std::vector<const InventoryEntry*> links;
   for (const auto& e : inventory.entries) {
     if (e.path == inventory.top) continue;
@@ -754,9 +764,11 @@ std::unordered_map<std::string, RuleMatch> classify(const Root& root, const Inve
 
   // A directory is wholly removed only when it and everything under it is
   // matched; entries come in order with a subtree right after its directory.
-  std::unordered_set<std::string> whole;
+  // Views of the inventory's paths, which outlive this: copies of 40,000
+  // directories' paths were still held when the matches were complete.
+  std::unordered_set<std::string_view> whole;
   {
-    std::unordered_map<std::string, bool> children_covered;
+    std::unordered_map<std::string_view, bool> children_covered;
     for (auto it = inventory.entries.rbegin(); it != inventory.entries.rend(); ++it) {
       bool covered = out.count(it->path) != 0;
       if (it->type == FileType::Directory) {
@@ -764,7 +776,7 @@ std::unordered_map<std::string, RuleMatch> classify(const Root& root, const Inve
         covered = covered && (c == children_covered.end() || c->second);
         if (covered) whole.insert(it->path);
       }
-      auto [slot, added] = children_covered.try_emplace(std::string(parent_of(it->path)), true);
+      auto [slot, added] = children_covered.try_emplace(parent_of(it->path), true);
       slot->second = slot->second && covered;
     }
   }

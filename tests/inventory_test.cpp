@@ -12,6 +12,7 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <stdexcept>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -210,6 +211,96 @@ TEST(Inventory, HardlinksShareTheInodeAndCountOnce) {
   EXPECT_EQ(one->ino, two->ino);
   EXPECT_EQ(inv.total_bytes(), 5u);
   EXPECT_EQ(inv.file_count(), 2u);
+}
+
+TEST(Inventory, HardlinkedCopiesCountEachInodeOnce) {
+  TempDir dir;
+  write_file(dir / "a/one", "12345");
+  write_file(dir / "a/two", "123");
+  write_file(dir / "a/three", "1");
+  for (const char* copy : {"b", "c"}) {
+    fs::create_directories(dir / copy);
+    for (const char* name : {"one", "two"})
+      fs::create_hard_link(dir / "a" / name, dir / copy / name);
+  }
+  Inventory inv = inventory_of(dir);
+  EXPECT_EQ(inv.total_bytes(), 9u);
+  EXPECT_EQ(inv.file_count(), 7u);
+}
+
+TEST(PathIndex, FindsEveryEntryByItsPath) {
+  TempDir dir;
+  std::vector<std::string> made = {"/"};
+  make_tree(dir, "/", 3, made);
+  Inventory inv = inventory_of(dir);
+  ASSERT_EQ(inv.entries.size(), made.size());
+  for (std::size_t i = 0; i < inv.entries.size(); ++i) {
+    auto it = inv.index.find(inv.entries[i].path);
+    ASSERT_NE(it, inv.index.end()) << inv.entries[i].path;
+    EXPECT_EQ(it->second, i);
+    EXPECT_EQ(it->first, inv.entries[i].path);
+  }
+  EXPECT_EQ(inv.index.find("/no/such"), inv.index.end());
+  EXPECT_EQ(inv.index.count("/no/such"), 0u);
+  EXPECT_EQ(inv.find(made[1] + "/"), nullptr);  // spelled exactly, or not found
+  EXPECT_THROW(static_cast<void>(inv.index.at("/no/such")), std::out_of_range);
+}
+
+TEST(PathIndex, EntriesAddedByHandAreFoundAndTheFirstOfTwoWins) {
+  Inventory inv("/");
+  for (int i = 0; i < 1000; ++i) {
+    InventoryEntry e;
+    e.path = fmt::format("/f{}", i);
+    inv.entries.push_back(std::move(e));
+    if (i % 100 == 0) {
+      EXPECT_EQ(inv.index.at(fmt::format("/f{}", i)), static_cast<std::size_t>(i));
+    }
+  }
+  InventoryEntry again;
+  again.path = "/f7";
+  inv.entries.push_back(again);
+  EXPECT_EQ(inv.index.at("/f7"), 7u);
+  EXPECT_EQ(inv.index.at("/f999"), 999u);
+}
+
+TEST(PathIndex, FollowsItsInventoryWhenCopiedOrMoved) {
+  TempDir dir;
+  write_file(dir / "a/b", "x");
+  Inventory inv = inventory_of(dir);
+  Inventory copy = inv;
+  Inventory assigned;
+  assigned = copy;
+  copy.entries[copy.index.at("/a/b")].path = "/a/c";  // a copy's paths are its own
+  EXPECT_EQ(copy.find("/a/b"), nullptr);
+  EXPECT_EQ(inv.find("/a/b")->path, "/a/b");
+  EXPECT_EQ(&*assigned.find("/a/b"), &assigned.entries[assigned.index.at("/a/b")]);
+  Inventory moved = std::move(inv);
+  Inventory move_assigned;
+  move_assigned = std::move(assigned);
+  for (const Inventory* i : {&moved, &move_assigned}) {
+    const InventoryEntry* b = i->find("/a/b");
+    ASSERT_NE(b, nullptr);
+    EXPECT_GE(b, i->entries.data());
+    EXPECT_LT(b, i->entries.data() + i->entries.size());
+  }
+}
+
+TEST(LinkTarget, ReadsAsTheStringItWasGiven) {
+  LinkTarget t;
+  EXPECT_TRUE(t.empty());
+  EXPECT_EQ(t, "");
+  EXPECT_STREQ(t.c_str(), "");
+  t = "../lib/x";
+  const std::string copied = t;
+  const std::string_view viewed = t;
+  EXPECT_EQ(copied, "../lib/x");
+  EXPECT_EQ(viewed, "../lib/x");
+  EXPECT_EQ(fmt::format("[{}]", t), "[../lib/x]");
+  EXPECT_EQ(t.size(), 8u);
+  LinkTarget other = t;
+  t = std::string();
+  EXPECT_TRUE(t.empty());
+  EXPECT_EQ(other, "../lib/x");
 }
 
 TEST(Inventory, RecordsSizeModeOwnerAndTimes) {

@@ -75,8 +75,8 @@ TEST_F(PipelineTest, DryRunWritesNothingAndPlansTheSame) {
   auto out = prune(options(EmitMode::Out));
   ASSERT_TRUE(out.ok());
   std::vector<std::string> a, b;
-  for (const auto& i : (*dry)->report.removed) a.push_back(i.path);
-  for (const auto& i : (*out)->report.removed) b.push_back(i.path);
+  for (const auto& i : (*dry)->report.removed) a.emplace_back(i.path);
+  for (const auto& i : (*out)->report.removed) b.emplace_back(i.path);
   EXPECT_EQ(a, b);
 }
 
@@ -217,7 +217,7 @@ TEST_F(PipelineTest, WithoutEntriesOnlyRulesRemove) {
   auto ctx = prune(o);
   ASSERT_TRUE(ctx.ok());
   std::vector<std::string> removed;
-  for (const auto& i : (*ctx)->report.removed) removed.push_back(i.path);
+  for (const auto& i : (*ctx)->report.removed) removed.emplace_back(i.path);
   EXPECT_NE(std::find(removed.begin(), removed.end(), "/usr/include/prog.h"), removed.end());
   EXPECT_NE(std::find(removed.begin(), removed.end(), "/usr/share/doc/prog/README"), removed.end());
   EXPECT_EQ(std::find(removed.begin(), removed.end(), "/opt/unrelated/data"), removed.end());

@@ -20,7 +20,6 @@ class PlanTest : public ::testing::Test {
     e.path = path;
     e.type = type;
     e.size = size;
-    inv_.index[path] = inv_.entries.size();
     inv_.entries.push_back(e);
   }
   void reach(const std::string& path, EdgeKind kind = EdgeKind::Needed,
@@ -32,7 +31,7 @@ class PlanTest : public ::testing::Test {
   }
   void make() { plan_ = make_plan(inv_, closure_, matches_); }
 
-  Inventory inv_{"/", {}, {}, {}};
+  Inventory inv_{"/"};
   Closure closure_;
   std::unordered_map<std::string, RuleMatch> matches_;
   Plan plan_;

@@ -64,5 +64,37 @@ TEST(Report, ProblemsAreLoud) {
   EXPECT_EQ(text.find("verified:"), std::string::npos);
 }
 
+// The items are written one at a time rather than through one document:
+// the text must be what that document would have dumped, strings that need
+// escaping or replacing included.
+TEST(Report, JsonItemsAreWhatOneDocumentWouldHold) {
+  PruneReport r = sample();
+  const std::string without_items = render_report_json(r);
+  r.kept.push_back({"/q\"uote\\back\nnew\x01ctl", 7, "\xff\xfe not UTF-8", "", ""});
+  r.removed.push_back({"/caf\xc3\xa9/\t", 0, "a \"reason\"", "docs", "npm:@s/p"});
+  PruneReport empty = sample();
+  empty.kept.clear();
+  empty.removed.clear();
+  for (const PruneReport* report : {&r, &empty}) {
+    auto doc = nlohmann::ordered_json::parse(render_report_json(*report));
+    auto items = [](const std::vector<ReportItem>& list, bool with_rule) {
+      auto arr = nlohmann::ordered_json::array();
+      for (const auto& i : list) {
+        nlohmann::ordered_json o{{"path", i.path}, {"bytes", i.bytes}, {"reason", i.reason}};
+        if (with_rule)
+          o["rule"] = i.rule.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(i.rule);
+        if (!i.group.empty()) o["group"] = i.group;
+        arr.push_back(std::move(o));
+      }
+      return arr;
+    };
+    doc["removed"] = items(report->removed, true);
+    doc["kept"] = items(report->kept, false);
+    EXPECT_EQ(render_report_json(*report),
+              doc.dump(1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n");
+  }
+  EXPECT_NE(without_items, render_report_json(r));
+}
+
 }  // namespace
 }  // namespace elfprune
