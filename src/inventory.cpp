@@ -344,36 +344,31 @@ void PathIndex::catch_up() const {
   for (; indexed_ < entries.size(); ++indexed_) insert(indexed_);
 }
 
-void PathIndex::insert(std::size_t position) const {
-  const std::string& path = (*entries_)[position].path;
+PathIndex::Probe PathIndex::probe(std::string_view path) const {
   const std::uint64_t hash = hash_of(path);
   const std::uint32_t low = (std::uint32_t{1} << bits_) - 1;
   const auto tag = static_cast<std::uint32_t>(hash >> 32) & ~low;
   const std::size_t mask = slots_.size() - 1;
   for (std::size_t s = hash & mask;; s = (s + 1) & mask) {
     const std::uint32_t slot = slots_[s];
-    if (slot == 0) {
-      slots_[s] = tag | static_cast<std::uint32_t>(position + 1);
-      return;
+    if (slot == 0 || ((slot & ~low) == tag && (*entries_)[(slot & low) - 1].path == path)) {
+      return {s, tag};
     }
-    if ((slot & ~low) == tag && (*entries_)[(slot & low) - 1].path == path) return;
   }
+}
+
+void PathIndex::insert(std::size_t position) const {
+  const Probe p = probe((*entries_)[position].path);
+  // A path already there keeps its first position, as the map did.
+  if (slots_[p.slot] == 0) slots_[p.slot] = p.tag | static_cast<std::uint32_t>(position + 1);
 }
 
 PathIndex::Iterator PathIndex::find(std::string_view path) const {
   catch_up();
-  const std::uint64_t hash = hash_of(path);
-  const std::uint32_t low = (std::uint32_t{1} << bits_) - 1;
-  const auto tag = static_cast<std::uint32_t>(hash >> 32) & ~low;
-  const std::size_t mask = slots_.size() - 1;
-  for (std::size_t s = hash & mask;; s = (s + 1) & mask) {
-    const std::uint32_t slot = slots_[s];
-    if (slot == 0) return end();
-    if ((slot & ~low) != tag) continue;
-    const std::size_t position = (slot & low) - 1;
-    const std::string& candidate = (*entries_)[position].path;
-    if (candidate == path) return Iterator(Hit{candidate, position});
-  }
+  const std::uint32_t slot = slots_[probe(path).slot];
+  if (slot == 0) return end();
+  const std::size_t position = (slot & ((std::uint32_t{1} << bits_) - 1)) - 1;
+  return Iterator(Hit{(*entries_)[position].path, position});
 }
 
 std::size_t PathIndex::at(std::string_view path) const {

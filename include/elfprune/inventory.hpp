@@ -147,6 +147,13 @@ class PathIndex {
     other.slots_.clear();
     other.indexed_ = 0;
   }
+  // The slot holding `path`, or the empty one where it would go, and the
+  // hash bits stored beside a position there.
+  struct Probe {
+    std::size_t slot;
+    std::uint32_t tag;
+  };
+  Probe probe(std::string_view path) const;
   void insert(std::size_t position) const;
 
   const std::vector<InventoryEntry>* entries_;

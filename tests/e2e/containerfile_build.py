@@ -344,12 +344,7 @@ def main():
             if image_exists(ref):
                 subprocess.run(["podman", "rmi", "--force", ref], capture_output=True)
     print(f"{NAME}: {time.monotonic() - started:.1f} s in all")
-    status = checks.finish()
-    if status == 0:
-        shutil.rmtree(work, ignore_errors=True)
-    else:
-        print(f"left for inspection: {work}")
-    return status
+    return pc.finish(checks, work)
 
 
 if __name__ == "__main__":

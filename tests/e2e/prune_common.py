@@ -80,6 +80,17 @@ def need_tools(name, *tools):
         sys.exit(f"{name}: cannot run: {', '.join(missing)} not installed (scripts/setup.sh installs them)")
 
 
+def finish(checks, work):
+    """The exit status of `checks`; `work` is removed when everything passed
+    and left, saying so, for inspection when anything failed."""
+    status = checks.finish()
+    if status == 0:
+        shutil.rmtree(work, ignore_errors=True)
+    else:
+        print(f"left for inspection: {work}")
+    return status
+
+
 def reachable_work(work, binary):
     """A work directory and an elfprune binary that every user can reach.
 

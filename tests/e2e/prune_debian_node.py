@@ -214,12 +214,7 @@ def main():
     for label, argv, expect in WORKLOADS:
         pc.check_workload(checks, f"workload {label} runs chrooted in OUT", out, argv, expect)
 
-    status = checks.finish()
-    if status == 0:
-        shutil.rmtree(work, ignore_errors=True)
-    else:
-        print(f"left for inspection: {work}")
-    return status
+    return pc.finish(checks, work)
 
 
 if __name__ == "__main__":

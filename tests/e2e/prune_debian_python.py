@@ -242,12 +242,7 @@ def main():
     os.makedirs(work)
     for case in CASES:
         run_case(checks, args.elfprune, root, work, case)
-    status = checks.finish()
-    if status == 0:
-        shutil.rmtree(work, ignore_errors=True)
-    else:
-        print(f"left for inspection: {work}")
-    return status
+    return pc.finish(checks, work)
 
 
 if __name__ == "__main__":

@@ -538,12 +538,7 @@ def main():
         print(f"  {label:<14} kept {kept if kept is None else f'{kept:,}':>14} bytes, traced "
               f"{traced:>12,} bytes, ratio {'-' if ratio is None else f'{ratio:.2f}':>6} "
               f"(limit {budget or '-'}): {'pass' if ok else 'FAIL'}")
-    status = checks.finish()
-    if status == 0:
-        shutil.rmtree(work, ignore_errors=True)
-    else:
-        print(f"left for inspection: {work}")
-    return status
+    return pc.finish(checks, work)
 
 
 if __name__ == "__main__":
