@@ -5,8 +5,8 @@
 #include <filesystem>
 
 #include "commands.hpp"
-#include "elfprune/deps_report.hpp"
-#include "elfprune/resolver.hpp"
+#include "loader/deps_report.hpp"
+#include "loader/resolver.hpp"
 
 namespace elfprune::cli {
 

@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
-#include "elfprune/pipeline.hpp"
+#include "prune/pipeline.hpp"
 
 namespace elfprune::cli {
 namespace {
@@ -136,7 +136,8 @@ void add_prune_command(CLI::App& app, PruneCommandOptions& o) {
       "Remove what the entries do not need and build-only artefacts, writing a pruned copy "
       "(--out), pruning in place (--in-place) or only reporting (--dry-run). Every decision "
       "has a reason; the result is verified. Mount points inside ROOT (/proc, /sys, /dev of "
-      "a live system) are kept as empty directories and never entered or resolved through. Exit status: 0 done, 1 the result failed "
+      "a live system) are kept as empty directories and never entered or resolved through. Exit "
+      "status: 0 done, 1 the result failed "
       "verification or could not be written, 2 bad usage or input.");
   cmd->add_option("ROOT", o.root, "The root filesystem or package output to prune")
       ->required()

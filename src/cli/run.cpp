@@ -4,8 +4,8 @@
 #include <CLI/CLI.hpp>
 #include <exception>
 
+#include "cli/cli.hpp"
 #include "commands.hpp"
-#include "elfprune/cli.hpp"
 
 namespace elfprune {
 

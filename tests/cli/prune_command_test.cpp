@@ -6,9 +6,9 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "elfprune/cli.hpp"
-#include "elfprune/in_place.hpp"
+#include "cli/cli.hpp"
 #include "test_support.hpp"
+#include "write/in_place.hpp"
 
 namespace elfprune {
 namespace {

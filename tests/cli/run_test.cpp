@@ -4,7 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "elfprune/cli.hpp"
+#include "cli/cli.hpp"
 #include "test_support.hpp"
 
 namespace elfprune {

@@ -1,7 +1,7 @@
 // .note.dlopen payloads are JSON written by whoever built the file.
 #include <string_view>
 
-#include "elfprune/dlopen_note.hpp"
+#include "elf/dlopen_note.hpp"
 #include "fuzz_targets.hpp"
 
 namespace elfprune::fuzz {

@@ -7,7 +7,7 @@
 #include <initializer_list>
 #include <string>
 
-#include "elfprune/elf.hpp"
+#include "elf/elf_info.hpp"
 #include "fuzz_support.hpp"
 #include "fuzz_targets.hpp"
 

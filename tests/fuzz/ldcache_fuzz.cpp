@@ -4,8 +4,8 @@
 #include <string>
 #include <vector>
 
-#include "elfprune/ldcache.hpp"
 #include "fuzz_targets.hpp"
+#include "loader/ldcache.hpp"
 
 namespace elfprune::fuzz {
 namespace {

@@ -11,10 +11,10 @@
 #include <string>
 #include <vector>
 
-#include "elfprune/ldconf.hpp"
-#include "elfprune/root.hpp"
 #include "fuzz_targets.hpp"
+#include "loader/ldconf.hpp"
 #include "test_support.hpp"
+#include "tree/root.hpp"
 
 namespace fs = std::filesystem;
 

@@ -3,7 +3,7 @@
 #include <string>
 #include <string_view>
 
-#include "elfprune/pathrefs.hpp"
+#include "facts/pathrefs.hpp"
 #include "fuzz_targets.hpp"
 
 namespace elfprune::fuzz {

@@ -5,10 +5,10 @@
 // the fast reader then reads.
 #include <string>
 
-#include "elfprune/elf.hpp"
-#include "elfprune/rewrite.hpp"
+#include "elf/elf_info.hpp"
 #include "fuzz_support.hpp"
 #include "fuzz_targets.hpp"
+#include "write/reference_rewrite.hpp"
 
 namespace elfprune::fuzz {
 namespace {

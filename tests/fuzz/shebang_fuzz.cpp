@@ -1,7 +1,7 @@
 // The first bytes of any file of the tree are offered to the `#!` parser.
 #include <string_view>
 
-#include "elfprune/shebang.hpp"
+#include "facts/shebang.hpp"
 #include "fuzz_targets.hpp"
 
 namespace elfprune::fuzz {

@@ -8,8 +8,8 @@
 #include <iostream>
 #include <string>
 
-#include "elfprune/elf.hpp"
-#include "elfprune/root.hpp"
+#include "elf/elf_info.hpp"
+#include "tree/root.hpp"
 
 namespace {
 

@@ -1,0 +1,29 @@
+// The result of `elfprune deps` as data, and its two renderings: a tree for
+// people and the JSON document of design.md for machines.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "loader/resolver.hpp"
+#include "util/result.hpp"
+
+namespace elfprune {
+
+struct DepsReport {
+  std::string root;  // host path of the root
+  std::vector<Resolution> objects;
+  std::vector<Error> errors;  // files that could not be inspected at all
+};
+
+// design.md's `deps --json` document, one object per FILE, plus the extra
+// fields `realpath`, `interpreter_implied`, `loader`, `warnings`, and per
+// missing library `searched` and `reason`.
+std::string render_deps_json(const DepsReport& report);
+
+// A tree in load order: each library under the object that loaded it,
+// tagged with how it was found (`[runpath]`, `[ld.so.cache]`, ...);
+// missing libraries with every place searched.
+std::string render_deps_text(const DepsReport& report);
+
+}  // namespace elfprune

@@ -1,0 +1,598 @@
+// The loader's search, emulated. Section numbers refer to
+// shared/docs/loader-resolution.md; glibc function names to elf/dl-load.c.
+#include "loader/resolver.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "loader/dst.hpp"
+#include "loader/search_path.hpp"
+
+namespace elfprune {
+
+std::string_view via_name(Via via) {
+  switch (via) {
+    case Via::Rpath:
+      return "rpath";
+    case Via::Runpath:
+      return "runpath";
+    case Via::LdLibraryPath:
+      return "ld_library_path";
+    case Via::Cache:
+      return "ld.so.cache";
+    case Via::Default:
+      return "default";
+    case Via::Direct:
+      return "direct";
+    case Via::Loaded:
+      return "loaded";
+    case Via::MuslLibc:
+      return "musl_libc";
+  }
+  return "default";
+}
+
+namespace {
+
+std::string dirname_of(std::string_view path) {
+  auto slash = path.rfind('/');
+  if (slash == std::string_view::npos) return ".";
+  if (slash == 0) return "/";
+  return std::string(path.substr(0, slash));
+}
+
+// One object in the emulated link map.
+struct Object {
+  std::string path;      // the string it was opened under
+  std::string realpath;  // canonical inside the root
+  dev_t dev = 0;
+  ino_t ino = 0;
+  std::vector<std::string> names;  // l_name and every alias it was requested by
+  std::shared_ptr<const ElfInfo> info;
+  int loader = -1;  // index of the object whose DT_NEEDED loaded it
+  std::string origin;
+  bool is_main = false;
+  bool is_interp = false;
+};
+
+// How a candidate file fared against glibc's open_verify.
+enum class Verdict { Accept, Skip, Fatal };
+
+}  // namespace
+
+struct Resolver::Impl {
+  const Root& root;
+  ResolveOptions options;
+  std::map<std::string, Result<std::shared_ptr<const ElfInfo>>> elf_cache;
+  std::map<std::string, LoaderConfig> loader_cache;
+
+  Impl(const Root& r, ResolveOptions o) : root(r), options(std::move(o)) {}
+
+  const LoaderConfig& loader_for(const std::string& interp, std::uint8_t cls,
+                                 std::uint16_t machine) {
+    const std::string key = fmt::format("{}\n{}\n{}", interp, cls, machine);
+    auto it = loader_cache.find(key);
+    if (it == loader_cache.end()) {
+      it = loader_cache.emplace(key, detect_loader(root, interp, cls, machine, options.loader))
+               .first;
+    }
+    return it->second;
+  }
+
+  Result<std::shared_ptr<const ElfInfo>> info(const std::string& canonical) {
+    auto it = elf_cache.find(canonical);
+    if (it != elf_cache.end()) return it->second;
+    Result<std::shared_ptr<const ElfInfo>> res = [&]() -> Result<std::shared_ptr<const ElfInfo>> {
+      auto parsed = read_elf(root.host(canonical), canonical);
+      if (!parsed) return parsed.error();
+      return std::make_shared<const ElfInfo>(std::move(*parsed));
+    }();
+    elf_cache.emplace(canonical, res);
+    return res;
+  }
+};
+
+namespace {
+
+// State of one resolution (one `deps FILE`).
+class Session {
+ public:
+  Session(Resolver::Impl& impl, const LoaderConfig& cfg, Resolution& out)
+      : impl_(impl), root_(impl.root), cfg_(cfg), out_(out) {}
+
+  void add_main(Object main) { objects_.push_back(std::move(main)); }
+  void add_interp(Object interp) { objects_.push_back(std::move(interp)); }
+
+  void run() {
+    ld_library_path_ = split_ld_library_path();
+    process_queue();
+  }
+
+  // dlopen() after start-up: requested by the main object, then the new
+  // objects' own dependencies, breadth-first.
+  void dlopen(const std::vector<std::string>& names) {
+    dlopen_mode_ = true;
+    for (const auto& name : names) map_needed(0, name);
+    process_queue();
+  }
+
+ private:
+  // Breadth-first: objects_ grows while we walk it (glibc _dl_map_object_deps).
+  void process_queue() {
+    for (; next_ < objects_.size(); ++next_) {
+      if (objects_[next_].is_interp || !objects_[next_].info) continue;
+      const auto info = objects_[next_].info;
+      for (const std::string& needed : info->needed) map_needed(static_cast<int>(next_), needed);
+    }
+  }
+
+  Resolver::Impl& impl_;
+  const Root& root_;
+  const LoaderConfig& cfg_;
+  Resolution& out_;
+  std::vector<Object> objects_;
+  std::vector<std::string> ld_library_path_;
+  bool warned_emulated_ = false;
+  bool dlopen_mode_ = false;
+  std::size_t next_ = 0;
+
+  DstValues dst_for(const Object& o) const {
+    return DstValues{o.origin, cfg_.lib_token, cfg_.platform_token};
+  }
+
+  const Object& main() const { return objects_.front(); }
+
+  std::vector<std::string> split_ld_library_path() {
+    if (options().ld_library_path.empty()) return {};
+    // LD_LIBRARY_PATH is expanded relative to the executable (§2).
+    auto list = parse_search_list(options().ld_library_path, ":;", dst_for(main()),
+                                  cfg_.flavor == LoaderFlavor::Musl, /*empty_is_ignored=*/false);
+    note_relative(list, "LD_LIBRARY_PATH");
+    return list;
+  }
+
+  const ResolveOptions& options() const { return impl_.options; }
+
+  void note_relative(const std::vector<std::string>& dirs, std::string_view what) {
+    for (const auto& d : dirs) {
+      if (!d.empty() && d.front() != '/') {
+        out_.warnings.push_back(fmt::format(
+            "{} element '{}' is relative to the working directory; assuming /", what, d));
+      }
+    }
+  }
+
+  // Match against the loaded set (§1.1): path, aliases, then SONAME.
+  int find_loaded(const std::string& name) {
+    for (std::size_t i = 0; i < objects_.size(); ++i) {
+      Object& o = objects_[i];
+      if (std::find(o.names.begin(), o.names.end(), name) != o.names.end()) {
+        return static_cast<int>(i);
+      }
+      if (cfg_.flavor == LoaderFlavor::Glibc && o.info && o.info->soname &&
+          *o.info->soname == name) {
+        o.names.push_back(name);
+        return static_cast<int>(i);
+      }
+    }
+    return -1;
+  }
+
+  int find_identity(dev_t dev, ino_t ino) const {
+    for (std::size_t i = 0; i < objects_.size(); ++i) {
+      if (objects_[i].dev == dev && objects_[i].ino == ino) return static_cast<int>(i);
+    }
+    return -1;
+  }
+
+  // glibc's open_verify: which candidates are skipped and which end the search.
+  Verdict verify(const std::string& candidate, std::string& why, FileStat& st) {
+    auto resolved = root_.resolve(candidate);
+    if (!resolved) return Verdict::Skip;  // ENOENT, ENOTDIR, EACCES, ELOOP: keep looking
+    st = *resolved;
+    if (st.type == FileType::Directory) {
+      why = fmt::format("{}: cannot read file data: is a directory", candidate);
+      return Verdict::Fatal;
+    }
+    auto header = read_elf_header(root_.host(st.path), candidate);
+    if (!header) {
+      why = fmt::format("{}: {}", candidate, header.error().message);
+      // A FIFO or device is refused before reading; text or a truncated
+      // file stops the search in both loaders (glibc "invalid ELF header",
+      // musl's map_library failing).
+      if (header.error().message == "not a regular file") return Verdict::Skip;
+      return Verdict::Fatal;
+    }
+    const ElfHeader& h = *header;
+    if (cfg_.flavor == LoaderFlavor::Musl) return Verdict::Accept;  // musl skips nothing (§6)
+    if (h.elf_class != cfg_.elf_class) {
+      why = fmt::format("{}: wrong ELF class: ELFCLASS{}", candidate, h.elf_class == 1 ? 32 : 64);
+      return Verdict::Skip;
+    }
+    const std::uint8_t want_data = elfconst::kDataLsb;  // all targets we emulate are LE
+    if (h.data != want_data) {
+      why = fmt::format("{}: ELF file data encoding not little-endian", candidate);
+      return Verdict::Fatal;
+    }
+    if (h.version != 1 || h.e_version != 1) {
+      why = fmt::format("{}: ELF file version does not match current one", candidate);
+      return Verdict::Fatal;
+    }
+    if (h.osabi != 0 && h.osabi != 3) {
+      why = fmt::format("{}: ELF file OS ABI invalid", candidate);
+      return Verdict::Fatal;
+    }
+    if (!h.ident_padding_zero) {
+      why = fmt::format("{}: nonzero padding in e_ident", candidate);
+      return Verdict::Fatal;
+    }
+    if (h.machine != cfg_.machine) {
+      why = fmt::format("{}: foreign machine {}", candidate, machine_name(h.machine));
+      return Verdict::Skip;
+    }
+    if (h.type != elfconst::kTypeDyn && h.type != elfconst::kTypeExec) {
+      why = fmt::format("{}: only ET_DYN and ET_EXEC can be loaded", candidate);
+      return Verdict::Fatal;
+    }
+    const std::uint16_t phent = h.elf_class == elfconst::kClass64 ? 56 : 32;
+    if (h.phentsize != phent) {
+      why = fmt::format("{}: ELF file's phentsize not the expected size", candidate);
+      return Verdict::Fatal;
+    }
+    return Verdict::Accept;
+  }
+
+  struct Found {
+    std::string path;
+    FileStat st;
+    Via via;
+    std::string list_owner{};  // RPATH/RUNPATH: the object whose list found it
+    std::string list_entry{};  // and the element of that list, as written
+  };
+
+  // Try `dir/<subdir>/name` for each subdirectory the loader would (§3).
+  // Returns true when the search is over (found, or a fatal candidate).
+  bool try_dir(const std::string& dir, const std::string& name, Via via, bool with_hwcaps,
+               MissingLibrary& miss, std::optional<Found>& found) {
+    std::vector<std::string> subdirs;
+    if (with_hwcaps && cfg_.flavor == LoaderFlavor::Glibc) {
+      for (const auto& h : cfg_.hwcaps_subdirs) subdirs.push_back("glibc-hwcaps/" + h);
+      for (const auto& l : cfg_.legacy_hwcaps_subdirs) subdirs.push_back(l);
+    }
+    subdirs.emplace_back();
+    const std::string base = dir == "/" ? "" : dir.empty() ? "." : dir;
+    for (const auto& sub : subdirs) {
+      std::string candidate =
+          sub.empty() ? fmt::format("{}/{}", base, name) : fmt::format("{}/{}/{}", base, sub, name);
+      // Relative directories (and the empty element) are relative to the
+      // working directory, which we take to be `/` of the root.
+      if (candidate.front() != '/') candidate = lexically_absolute(candidate);
+      miss.searched.push_back(candidate);
+      std::string why;
+      FileStat st;
+      switch (verify(candidate, why, st)) {
+        case Verdict::Accept:
+          found = Found{candidate, st, via};
+          return true;
+        case Verdict::Fatal:
+          miss.reason = why;
+          return true;
+        case Verdict::Skip:
+          if (!why.empty()) miss.reason = why;
+          break;
+      }
+    }
+    return false;
+  }
+
+  bool try_list(const std::vector<std::string>& dirs, const std::string& name, Via via,
+                MissingLibrary& miss, std::optional<Found>& found, const Object* owner = nullptr) {
+    for (const auto& d : dirs) {
+      if (try_dir(d, name, via, true, miss, found)) {
+        // A stop without a find (a fatal candidate) has nothing to record.
+        if (owner != nullptr && found) {
+          found->list_owner = owner->realpath;
+          found->list_entry = list_entry_of(*owner, via == Via::Runpath, d);
+        }
+        return true;
+      }
+    }
+    return false;
+  }
+
+  std::vector<std::string> rpath_of(const Object& o, bool runpath) {
+    const auto& field = runpath ? o.info->runpath : o.info->rpath;
+    if (!field) return {};
+    // An object with DT_RUNPATH has its DT_RPATH ignored (get-dynamic-info.h).
+    if (!runpath && o.info->runpath && cfg_.flavor == LoaderFlavor::Glibc) return {};
+    auto list = parse_search_list(*field, ":", dst_for(o), cfg_.flavor == LoaderFlavor::Musl,
+                                  /*empty_is_ignored=*/true);
+    note_relative(list, fmt::format("{} of {}", runpath ? "RUNPATH" : "RPATH", o.path));
+    return list;
+  }
+
+  // The element of an object's RPATH/RUNPATH, as written, that expands to
+  // `dir` (what --shrink-rpath keeps). Only worked out on a hit.
+  std::string list_entry_of(const Object& o, bool runpath, const std::string& dir) const {
+    const auto& field = runpath ? o.info->runpath : o.info->rpath;
+    if (!field) return {};
+    std::string_view rest = *field;
+    while (true) {
+      const auto colon = rest.find(':');
+      const std::string_view element = rest.substr(0, colon);
+      auto dirs = parse_search_list(element, ":", dst_for(o), cfg_.flavor == LoaderFlavor::Musl,
+                                    /*empty_is_ignored=*/false);
+      if (!dirs.empty() && dirs.front() == dir) return std::string(element);
+      if (colon == std::string_view::npos) return {};
+      rest.remove_prefix(colon + 1);
+    }
+  }
+
+  bool in_default_dir(const std::string& path) const {
+    for (const auto& d : cfg_.default_dirs) {
+      const std::string prefix = d == "/" ? "/" : d + "/";
+      if (path.rfind(prefix, 0) == 0) return true;
+    }
+    return false;
+  }
+
+  void search_glibc(int loader_idx, const std::string& name, MissingLibrary& miss,
+                    std::optional<Found>& found) {
+    const Object& loader = objects_[loader_idx];
+    // 1. RPATH chain, only when the requesting object has no RUNPATH.
+    if (!loader.info->runpath) {
+      bool did_main = false;
+      for (int l = loader_idx; l >= 0; l = objects_[l].loader) {
+        auto dirs = rpath_of(objects_[l], false);
+        if (!dirs.empty() && try_list(dirs, name, Via::Rpath, miss, found, &objects_[l])) return;
+        did_main |= objects_[l].is_main;
+      }
+      if (!did_main) {
+        auto dirs = rpath_of(main(), false);
+        if (!dirs.empty() && try_list(dirs, name, Via::Rpath, miss, found, &main())) return;
+      }
+    }
+    // 2. LD_LIBRARY_PATH.
+    if (try_list(ld_library_path_, name, Via::LdLibraryPath, miss, found)) return;
+    // 3. The requesting object's own RUNPATH, never inherited.
+    if (auto dirs = rpath_of(loader, true); !dirs.empty()) {
+      if (try_list(dirs, name, Via::Runpath, miss, found, &loader)) return;
+    }
+    // 4. ld.so.cache; 5. default directories — both off under DF_1_NODEFLIB
+    // (for the cache: only entries inside a default directory).
+    const bool nodeflib = loader.info->nodeflib();
+    if (cfg_.cache) {
+      auto cached = cfg_.cache->lookup(name, cfg_.cache_abi_flags, cfg_.hwcaps_subdirs);
+      if (cached && !(nodeflib && in_default_dir(*cached))) {
+        miss.searched.push_back(fmt::format("{} (ld.so.cache)", *cached));
+        std::string why;
+        FileStat st;
+        switch (verify(*cached, why, st)) {
+          case Verdict::Accept:
+            found = Found{*cached, st, Via::Cache};
+            if (cfg_.cache_emulated && !warned_emulated_) {
+              warned_emulated_ = true;
+              out_.warnings.push_back(
+                  "the root has no /etc/ld.so.cache: ld.so.cache results are what ldconfig "
+                  "would make from /etc/ld.so.conf");
+            }
+            return;
+          case Verdict::Fatal:
+            miss.reason = why;
+            return;
+          case Verdict::Skip:
+            break;  // a stale entry: fall through to the defaults
+        }
+      }
+    }
+    if (!nodeflib) try_list(cfg_.default_dirs, name, Via::Default, miss, found);
+  }
+
+  void search_musl(int loader_idx, const std::string& name, MissingLibrary& miss,
+                   std::optional<Found>& found) {
+    // LD_LIBRARY_PATH first, then RPATH/RUNPATH of the requester and all its
+    // ancestors, then the system path (§6).
+    if (try_list(ld_library_path_, name, Via::LdLibraryPath, miss, found)) return;
+    for (int l = loader_idx; l >= 0; l = objects_[l].loader) {
+      const Object& o = objects_[l];
+      const bool use_runpath = o.info->runpath.has_value();
+      if (!use_runpath && !o.info->rpath) continue;
+      auto dirs = rpath_of(o, use_runpath);
+      if (try_list(dirs, name, use_runpath ? Via::Runpath : Via::Rpath, miss, found, &o)) return;
+    }
+    try_list(cfg_.musl_path, name, Via::Default, miss, found);
+  }
+
+  static bool musl_reserved(const std::string& name) {
+    static const char* const kReserved[] = {"c.", "pthread.", "rt.", "m.", "dl.", "util.", "xnet."};
+    if (name.rfind("lib", 0) != 0) return false;
+    for (const char* r : kReserved) {
+      if (name.compare(3, std::string_view(r).size(), r) == 0) return true;
+    }
+    return false;
+  }
+
+  // A DT_NEEDED edge to an object already in the link map: listed with
+  // via "loaded" so that every edge is visible, except edges to the file
+  // itself and to the interpreter, which `libraries` leaves out.
+  void note_loaded(int idx, const std::string& raw, int loader_idx) {
+    const Object& o = objects_[idx];
+    if (o.is_main || o.is_interp) return;
+    out_.libraries.push_back(LoadedLibrary{raw, o.path, o.realpath, objects_[loader_idx].path,
+                                           Via::Loaded, dlopen_mode_});
+  }
+
+  void map_needed(int loader_idx, const std::string& raw) {
+    const Object& loader = objects_[loader_idx];
+    MissingLibrary miss;
+    miss.name = raw;
+    miss.needed_by = loader.path;
+    miss.dlopen = dlopen_mode_;
+
+    std::string name = raw;
+    if (raw.find('$') != std::string::npos && cfg_.flavor == LoaderFlavor::Glibc) {
+      auto expanded = expand_dst(raw, dst_for(loader), false);
+      if (!expanded) {
+        miss.reason = "a dynamic string token in the name has no value";
+        out_.missing.push_back(std::move(miss));
+        return;
+      }
+      name = *expanded;
+    }
+
+    if (cfg_.flavor == LoaderFlavor::Musl && (musl_reserved(name) || name == cfg_.interpreter)) {
+      return;  // musl itself provides these
+    }
+    if (cfg_.flavor == LoaderFlavor::Glibc || name.find('/') == std::string::npos) {
+      if (int idx = find_loaded(name); idx >= 0) {
+        note_loaded(idx, raw, loader_idx);
+        return;
+      }
+    }
+
+    std::optional<Found> found;
+    if (name.find('/') != std::string::npos) {
+      // Opened as written, relative to the working directory (assumed `/`).
+      const std::string path = name.front() == '/' ? name : lexically_absolute(name);
+      miss.searched.push_back(path);
+      std::string why;
+      FileStat st;
+      if (verify(path, why, st) == Verdict::Accept) {
+        found = Found{path, st, Via::Direct};
+      } else if (!why.empty()) {
+        miss.reason = why;
+      }
+    } else if (cfg_.flavor == LoaderFlavor::Glibc) {
+      search_glibc(loader_idx, name, miss, found);
+    } else {
+      search_musl(loader_idx, name, miss, found);
+    }
+
+    if (!found) {
+      if (miss.reason.empty()) miss.reason = "not found";
+      out_.missing.push_back(std::move(miss));
+      return;
+    }
+
+    // §1.4: the same file already loaded is that object; the name becomes an alias.
+    if (int same = find_identity(found->st.dev, found->st.ino); same >= 0) {
+      objects_[same].names.push_back(name);
+      note_loaded(same, raw, loader_idx);
+      return;
+    }
+    auto info = impl_.info(found->st.path);
+    if (!info) {
+      miss.reason = info.error().message;
+      out_.missing.push_back(std::move(miss));
+      return;
+    }
+    Object o;
+    o.path = found->path;
+    o.realpath = found->st.path;
+    o.dev = found->st.dev;
+    o.ino = found->st.ino;
+    o.names = {found->path, name};
+    o.info = *info;
+    o.loader = loader_idx;
+    // $ORIGIN of a library: the directory of the string it was opened under,
+    // symlinks unresolved (§2).
+    o.origin = dirname_of(found->path);
+    out_.libraries.push_back(LoadedLibrary{raw, found->path, found->st.path, loader.path,
+                                           found->via, dlopen_mode_, found->list_owner,
+                                           found->list_entry});
+    objects_.push_back(std::move(o));
+  }
+};
+
+}  // namespace
+
+Resolver::Resolver(const Root& root, ResolveOptions options)
+    : impl_(std::make_unique<Impl>(root, std::move(options))) {}
+
+Resolver::~Resolver() = default;
+
+Result<std::shared_ptr<const ElfInfo>> Resolver::elf_info(const std::string& canonical) {
+  return impl_->info(canonical);
+}
+
+Result<Resolution> Resolver::resolve(const std::string& file) {
+  return resolve(file, {});
+}
+
+Result<Resolution> Resolver::resolve(const std::string& file,
+                                     const std::vector<std::string>& dlopen_names) {
+  const Root& root = impl_->root;
+  const std::string abs = lexically_absolute(file);
+  auto st = root.resolve(abs);
+  if (!st) return make_error(abs, st.error().message);
+  if (st->type != FileType::Regular) return make_error(abs, "not a regular file");
+  auto info = impl_->info(st->path);
+  if (!info) return make_error(abs, info.error().message);
+  if (!(*info)->dynamic) return make_error(abs, "not a dynamic ELF object (statically linked?)");
+
+  Resolution out;
+  out.file = abs;
+  out.realpath = st->path;
+
+  const ElfHeader& h = (*info)->header;
+  std::string interp;
+  if ((*info)->interpreter) {
+    interp = *(*info)->interpreter;
+  } else {
+    interp = default_interpreter(root, h.elf_class, h.machine);
+    out.interpreter_implied = true;
+  }
+  out.interpreter = interp;
+  const LoaderConfig& cfg = impl_->loader_for(interp, h.elf_class, h.machine);
+  out.flavor = cfg.flavor;
+
+  Session session(*impl_, cfg, out);
+  Object main;
+  main.path = abs;
+  main.realpath = st->path;
+  main.dev = st->dev;
+  main.ino = st->ino;
+  main.info = *info;
+  main.is_main = true;
+  // The executable's origin comes from /proc/self/exe: symlinks resolved (§2).
+  main.origin = dirname_of(st->path);
+  session.add_main(std::move(main));
+
+  // The interpreter is loaded first and answers to its PT_INTERP string and
+  // its SONAME without any search (§5).
+  if (auto ist = root.resolve(interp); ist && ist->type == FileType::Regular) {
+    out.interpreter_realpath = ist->path;
+    Object io;
+    io.path = interp;
+    io.realpath = ist->path;
+    io.dev = ist->dev;
+    io.ino = ist->ino;
+    io.names = {interp};
+    io.is_interp = true;
+    io.origin = dirname_of(interp);
+    if (auto iinfo = impl_->info(ist->path); iinfo) {
+      io.info = *iinfo;
+      if (cfg.flavor == LoaderFlavor::Glibc && io.info->soname)
+        io.names.push_back(*io.info->soname);
+    } else {
+      out.warnings.push_back(fmt::format("interpreter {}: {}", interp, iinfo.error().message));
+    }
+    session.add_interp(std::move(io));
+  } else {
+    MissingLibrary miss;
+    miss.name = interp;
+    miss.needed_by = abs;
+    miss.searched = {interp};
+    miss.reason = out.interpreter_implied ? "the root has no dynamic loader for this object"
+                                          : "interpreter not found";
+    out.missing.push_back(std::move(miss));
+  }
+  session.run();
+  if (!dlopen_names.empty()) session.dlopen(dlopen_names);
+  return out;
+}
+
+}  // namespace elfprune

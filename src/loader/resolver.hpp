@@ -1,0 +1,93 @@
+// Static emulation of the dynamic loader's search (loader-resolution.md):
+// breadth-first over DT_NEEDED, with glibc's or musl's rules, inside a root.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "elf/elf_info.hpp"
+#include "loader/loader_config.hpp"
+#include "tree/root.hpp"
+
+namespace elfprune {
+
+enum class Via { Rpath, Runpath, LdLibraryPath, Cache, Default, Direct, Loaded, MuslLibc };
+
+// The JSON spelling of design.md: rpath, runpath, ld_library_path,
+// ld.so.cache, default, direct, loaded.
+std::string_view via_name(Via via);
+
+struct LoadedLibrary {
+  std::string name;       // the DT_NEEDED string as written
+  std::string path;       // the path the loader opened it under
+  std::string realpath;   // canonical path inside the root
+  std::string needed_by;  // path of the object whose DT_NEEDED loaded it
+  Via via = Via::Default;
+  bool dlopen = false;  // brought in by a dlopen request, not by DT_NEEDED
+  // Via::Rpath / Via::Runpath: the object whose list held it (canonical; an
+  // RPATH may be inherited) and the element of that list, as written.
+  std::string list_owner{};
+  std::string list_entry{};
+};
+
+struct MissingLibrary {
+  std::string name;
+  std::string needed_by;
+  std::vector<std::string> searched;  // every path tried, in order
+  std::string reason;                 // "not found", or why the search stopped
+  bool dlopen = false;
+};
+
+struct Resolution {
+  std::string file;                        // as given, absolute inside the root
+  std::string realpath;                    // canonical
+  std::optional<std::string> interpreter;  // PT_INTERP, or the implied loader
+  bool interpreter_implied = false;        // no PT_INTERP: the root's loader is assumed
+  std::string interpreter_realpath;
+  LoaderFlavor flavor = LoaderFlavor::Glibc;
+  // One entry per DT_NEEDED edge, in breadth-first order: the first edge to
+  // an object says how it was found; later edges to it say Via::Loaded.
+  // Edges to the file itself and to the interpreter are left out.
+  std::vector<LoadedLibrary> libraries;
+  std::vector<MissingLibrary> missing;
+  std::vector<std::string> warnings;
+};
+
+struct ResolveOptions {
+  std::string ld_library_path;  // as LD_LIBRARY_PATH would be given
+  LoaderOptions loader;
+};
+
+// Parses each file at most once and remembers loader configurations, so a
+// resolver shared across many files costs little per file.
+class Resolver {
+ public:
+  Resolver(const Root& root, ResolveOptions options);
+  ~Resolver();
+  Resolver(const Resolver&) = delete;
+  Resolver& operator=(const Resolver&) = delete;
+
+  // Resolve the dependencies of `file` (inside path). Errors: the file does
+  // not exist, is not ELF, or is not dynamically linked. Missing libraries
+  // are not errors: they are listed in the result.
+  Result<Resolution> resolve(const std::string& file);
+
+  // The same, then `dlopen_names` requested by `file` after start-up, as a
+  // dlopen() call from it would search (its RPATH/RUNPATH apply). Libraries
+  // they bring in are marked `dlopen`; ones not found are in `missing` with
+  // `dlopen` set.
+  Result<Resolution> resolve(const std::string& file, const std::vector<std::string>& dlopen_names);
+
+  // The parsed ELF information of a canonical inside path (memoised).
+  Result<std::shared_ptr<const ElfInfo>> elf_info(const std::string& canonical);
+
+  struct Impl;  // defined in resolver.cpp
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace elfprune

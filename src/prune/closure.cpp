@@ -1,0 +1,740 @@
+#include "prune/closure.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <deque>
+#include <set>
+
+#include "elf/elf_info.hpp"
+#include "facts/inspect.hpp"
+#include "facts/shebang.hpp"
+#include "prune/rules.hpp"
+
+namespace elfprune {
+
+std::string_view edge_name(EdgeKind kind) {
+  switch (kind) {
+    case EdgeKind::Entry:
+      return "entry";
+    case EdgeKind::Keep:
+      return "keep";
+    case EdgeKind::Everything:
+      return "everything";
+    case EdgeKind::Symlink:
+      return "symlink";
+    case EdgeKind::Interpreter:
+      return "interpreter";
+    case EdgeKind::Needed:
+      return "needed";
+    case EdgeKind::Dlopen:
+      return "dlopen";
+    case EdgeKind::Shebang:
+      return "shebang";
+    case EdgeKind::PathRef:
+      return "path-reference";
+    case EdgeKind::StoreRef:
+      return "store-reference";
+    case EdgeKind::Package:
+      return "package";
+    case EdgeKind::Contains:
+      return "contains";
+    case EdgeKind::LinkTarget:
+      return "link-target";
+  }
+  return "entry";
+}
+
+std::string describe(const Reason& r) {
+  switch (r.kind) {
+    case EdgeKind::Entry:
+      return "entry";
+    case EdgeKind::Keep:
+      return fmt::format("--keep {}", r.detail);
+    case EdgeKind::Everything:
+      return "no entries: every file is kept unless a rule removes it";
+    case EdgeKind::Symlink:
+      return fmt::format("symlink on the way to {}", r.detail);
+    case EdgeKind::Interpreter:
+      return fmt::format("interpreter of {}", r.from);
+    case EdgeKind::Needed:
+      return fmt::format("{} is needed by {}", r.detail, r.from);
+    case EdgeKind::Dlopen:
+      return fmt::format("{} is a dlopen dependency of {}", r.detail, r.from);
+    case EdgeKind::Shebang:
+      return fmt::format("interpreter of script {}", r.from);
+    case EdgeKind::PathRef:
+      return fmt::format("named in {}", r.from);
+    case EdgeKind::StoreRef:
+      return fmt::format("store path named in {}", r.from);
+    case EdgeKind::Package:
+      return r.detail;
+    case EdgeKind::Contains:
+      return fmt::format("inside {}", r.from);
+    case EdgeKind::LinkTarget:
+      return fmt::format("what the symlink {} points at", r.from);
+  }
+  return "";
+}
+
+std::vector<std::pair<std::string, Reason>> Closure::chain(const std::string& path) const {
+  std::vector<std::pair<std::string, Reason>> out;
+  std::set<std::string> seen;
+  std::string cur = path;
+  while (seen.insert(cur).second) {
+    auto it = reached.find(cur);
+    if (it == reached.end()) break;
+    out.emplace_back(cur, it->second);
+    if (it->second.from.empty()) break;
+    cur = it->second.from;
+  }
+  return out;
+}
+
+bool is_shared_hierarchy(const std::string& dir) {
+  static const std::set<std::string> kShared = {"/",
+                                                "/bin",
+                                                "/sbin",
+                                                "/lib",
+                                                "/lib32",
+                                                "/lib64",
+                                                "/libx32",
+                                                "/usr",
+                                                "/usr/bin",
+                                                "/usr/sbin",
+                                                "/usr/lib",
+                                                "/usr/lib32",
+                                                "/usr/lib64",
+                                                "/usr/libx32",
+                                                "/usr/libexec",
+                                                "/usr/include",
+                                                "/usr/share",
+                                                "/usr/local",
+                                                "/usr/local/bin",
+                                                "/usr/local/sbin",
+                                                "/usr/local/lib",
+                                                "/usr/local/share",
+                                                "/etc",
+                                                "/var",
+                                                "/var/lib",
+                                                "/var/cache",
+                                                "/var/log",
+                                                "/var/tmp",
+                                                "/var/run",
+                                                "/run",
+                                                "/tmp",
+                                                "/home",
+                                                "/root",
+                                                "/opt",
+                                                "/srv",
+                                                "/mnt",
+                                                "/media",
+                                                "/dev",
+                                                "/proc",
+                                                "/sys",
+                                                "/boot",
+                                                "/nix",
+                                                "/nix/store",
+                                                "/usr/src",
+                                                "/etc/alternatives"};
+  if (kShared.count(dir) != 0) return true;
+  // /lib/<triplet> and /usr/lib/<triplet> (multiarch): shared by every library.
+  for (std::string_view prefix : {"/lib/", "/usr/lib/", "/usr/local/lib/"}) {
+    if (dir.rfind(prefix, 0) == 0) {
+      std::string_view rest = std::string_view(dir).substr(prefix.size());
+      if (rest.find('/') == std::string_view::npos &&
+          rest.find("-linux-") != std::string_view::npos) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+bool is_package_state(const std::string& path) {
+  for (std::string_view dir : {"/var/lib/dpkg", "/var/lib/apt", "/var/cache", "/var/lib/rpm",
+                               "/var/lib/pacman", "/lib/apk/db", "/var/lib/ucf"}) {
+    if (path.size() >= dir.size() && path.compare(0, dir.size(), dir) == 0 &&
+        (path.size() == dir.size() || path[dir.size()] == '/')) {
+      return true;
+    }
+  }
+  return false;
+}
+
+namespace {
+
+// A loader dependency as the protection rule needs it: the file and every
+// symlink on the way to it.
+void append_dependency(const FileStat& st, std::vector<std::string>& deps) {
+  deps.insert(deps.end(), st.symlinks.begin(), st.symlinks.end());
+  deps.push_back(st.path);
+}
+
+// Packages a package expansion does not walk into: shared-library packages
+// are followed by the loader (which knows exactly which of their files are
+// needed), and install-time-only packages are never needed at run time.
+bool expandable(const DpkgPackage& p) {
+  return p.section != "libs" && p.section.rfind("libs", 0) != 0 && !is_install_time_only(p.name);
+}
+
+class Walker {
+ public:
+  Walker(const Root& root, const Inventory& inv, Resolver& resolver, const DpkgDb& dpkg,
+         const ClosureInputs& in, Closure& out)
+      : root_(root),
+        inv_(inv),
+        resolver_(resolver),
+        dpkg_(dpkg),
+        in_(in),
+        out_(out),
+        inspector_(root, in.store_dir, Inspector::threads_for(in.jobs)) {}
+
+  void run() {
+    for (const auto& e : in_.entries) {
+      // Canonical before reaching: an entry that is a link (/usr/bin/python3)
+      // is the program it leads to, for --dlopen too.
+      if (auto st = root_.resolve(e)) entries_.insert(st->path);
+      if (!reach(e, Reason{EdgeKind::Entry, "", e}, Expand::Full, true)) {
+        out_.warnings.push_back(fmt::format("{}: entry does not exist", e));
+      }
+    }
+    // The package database stays with the packages it describes: image
+    // scanners read it to tell what is installed.
+    if (in_.use_dpkg && dpkg_.present) {
+      reach("/var/lib/dpkg/status", Reason{EdgeKind::Package, "", "the dpkg database"},
+            Expand::DataOnly, false);
+    }
+    for (const auto& g : in_.keep_globs) {
+      bool any = false;
+      for (const auto& entry : inv_.entries) {
+        if (!glob_match(g, entry.path)) continue;
+        any = true;
+        add(entry.path, Reason{EdgeKind::Keep, "", g}, Expand::Full, false);
+      }
+      // A glob that matches nothing is almost always a mistake (peers.md).
+      if (!any) out_.warnings.push_back(fmt::format("--keep '{}' matches nothing", g));
+    }
+    drain();
+    settle_programs();
+  }
+
+ private:
+  // Full: ELF files are resolved as programs; NoResolve: a library whose
+  // dependencies its loader's resolution already gave; DataOnly: kept as
+  // is, never inspected (the dpkg database: its maintainer scripts are not
+  // run in the image); IfRun: libraries and data are kept and followed as
+  // with Full, but a program is not run: an ELF executable is kept only if
+  // something else runs it, a script only where the closure holds its
+  // interpreter anyway, and then not followed (settle_programs). For what
+  // a directory named by a library, or a package, brings.
+  enum class Expand { Full, NoResolve, DataOnly, IfRun };
+
+  // Whether `now` asks more of a path already expanded as `before`.
+  static bool stronger(Expand now, Expand before) {
+    const auto rank = [](Expand e) {
+      switch (e) {
+        case Expand::DataOnly:
+          return 0;
+        case Expand::IfRun:
+          return 1;
+        case Expand::NoResolve:
+        case Expand::Full:
+          return 2;
+      }
+      return 0;
+    };
+    return rank(now) > rank(before);
+  }
+
+  const Root& root_;
+  const Inventory& inv_;
+  Resolver& resolver_;
+  const DpkgDb& dpkg_;
+  const ClosureInputs& in_;
+  Closure& out_;
+  struct Pending {
+    std::string path;
+    Expand mode;
+    EdgeKind kind;
+  };
+  std::deque<Pending> queue_;
+  std::set<std::string> packages_done_;
+  std::set<std::string> copyrights_done_;
+  std::unordered_map<std::string, Expand> whole_dirs_;  // and how their contents are expanded
+  std::unordered_map<std::string, Expand> modes_;       // how each reached path was queued
+  // Programs met in IfRun mode, waiting for settle_programs().
+  struct Deferred {
+    std::string path;
+    FileInspection file;
+  };
+  std::vector<Deferred> deferred_;
+  Inspector inspector_;  // reads and scans queued files ahead of expand()
+
+  void drain() {
+    while (!queue_.empty()) {
+      Pending next = std::move(queue_.front());
+      queue_.pop_front();
+      expand(next.path, next.mode, next.kind);
+    }
+  }
+
+  std::set<std::string> entries_;  // canonical paths of the entries
+
+  bool is_entry(const std::string& path) const { return entries_.count(path) != 0; }
+
+  // Reach the path string `p`: keep every symlink on the way, then what it
+  // names. `whole` keeps a directory with everything below it.
+  std::optional<FileStat> reach(const std::string& p, const Reason& why, Expand mode, bool whole) {
+    auto st = root_.resolve(p);
+    if (!st) return std::nullopt;
+    // A link on the way is kept for what the path reaches: its reason names
+    // the canonical path, whose own reason says how it was reached.
+    for (const auto& link : st->symlinks)
+      add(link, Reason{EdgeKind::Symlink, why.from, st->path}, mode, false);
+    add(st->path, why, mode, whole && st->type == FileType::Directory);
+    return std::move(*st);
+  }
+
+  void add(const std::string& path, const Reason& why, Expand mode, bool whole) {
+    if (is_package_state(path)) mode = Expand::DataOnly;
+    auto [at, fresh] = out_.reached.emplace(path, why);
+    bool queue = fresh;
+    if (!fresh && inv_.contains(path)) {
+      // Reached again, asking more than before (a program in a directory a
+      // library named, now run by something): expanded again, and this is
+      // the reason worth giving.
+      auto known = modes_.find(path);
+      if (known != modes_.end() && stronger(mode, known->second)) {
+        at->second = why;
+        queue = true;
+      }
+    }
+    if (whole) keep_whole(path, why, mode);
+    if (queue && inv_.contains(path)) {
+      modes_[path] = mode;
+      queue_.push_back({path, mode, why.kind});
+      if (mode != Expand::DataOnly) {
+        const InventoryEntry* entry = inv_.find(path);
+        if (entry != nullptr && entry->type == FileType::Regular) inspector_.ask(path);
+      }
+      if (fresh) keep_copyright(path);
+    }
+  }
+
+  // Everything below a directory kept whole, expanded as `mode` says (again,
+  // if it asks more than a previous visit).
+  void keep_whole(const std::string& path, const Reason& why, Expand mode) {
+    const Expand inner = mode == Expand::DataOnly ? Expand::DataOnly
+                         : mode == Expand::IfRun  ? Expand::IfRun
+                                                  : Expand::Full;
+    auto [known, fresh] = whole_dirs_.emplace(path, inner);
+    if (!fresh) {
+      if (!stronger(inner, known->second)) return;
+      known->second = inner;
+    }
+    out_.whole_directories.push_back({path, why, inner != Expand::Full});
+    auto it = inv_.index.find(path);
+    if (it == inv_.index.end()) return;
+    const std::string prefix = path == "/" ? "/" : path + "/";
+    for (std::size_t i = it->second + 1; i < inv_.entries.size(); ++i) {
+      const auto& e = inv_.entries[i];
+      if (e.path.rfind(prefix, 0) != 0) break;  // sorted: the subtree is contiguous
+      add(e.path, Reason{EdgeKind::Contains, path, ""}, inner, false);
+    }
+  }
+
+  // The programs IfRun deferred, once nothing more is reached: one that
+  // something else ran meanwhile was expanded as such; a script whose
+  // interpreter (and env's program) the closure holds anyway stays, as a
+  // file, not followed (a Python module with a #! line in a Python tree; a
+  // shell script a library's directory holds); the rest are left out, with
+  // the symlinks that lead to them (a perl script beside libcrypto's data,
+  // an ELF helper nothing runs).
+  void settle_programs() {
+    // A module run through `#!/usr/bin/env python3` in a tree that keeps
+    // python3: env is a mere launcher, kept with it.
+    for (const Deferred& d : deferred_) {
+      const auto& sb = d.file.shebang;
+      if (!sb || sb->env_program.empty() || !stays(*sb)) continue;
+      if (auto mode = modes_.find(d.path); mode != modes_.end() && mode->second != Expand::IfRun)
+        continue;
+      if (auto env = reach(sb->interpreter, Reason{EdgeKind::Interpreter, d.path, sb->interpreter},
+                           Expand::Full, false)) {
+        append_dependency(*env, out_.loader_deps[d.path]);
+      }
+    }
+    drain();
+    std::set<std::string> dropped;
+    // Scripts after the programs, until nothing more goes: a script's
+    // interpreter may be a program (or a script) that goes.
+    for (bool changed = true; changed;) {
+      changed = false;
+      for (const Deferred& d : deferred_) {
+        auto mode = modes_.find(d.path);
+        if (mode != modes_.end() && mode->second != Expand::IfRun) continue;
+        if (d.file.shebang && stays(*d.file.shebang)) continue;
+        auto at = out_.reached.find(d.path);
+        if (at == out_.reached.end()) continue;
+        std::string why =
+            d.file.shebang ? fmt::format(
+                                 "a script ({}) that nothing runs, whose interpreter {} nothing "
+                                 "else needs",
+                                 describe(at->second), d.file.shebang->interpreter)
+                           : fmt::format("a program ({}) that nothing runs", describe(at->second));
+        out_.left_out.emplace(d.path, std::move(why));
+        out_.reached.erase(at);
+        out_.loader_deps.erase(d.path);
+        dropped.insert(d.path);
+        changed = true;
+      }
+    }
+    if (dropped.empty()) return;
+    std::vector<std::string> links;
+    for (const auto& [path, reason] : out_.reached) {
+      const InventoryEntry* e = inv_.find(path);
+      if (e == nullptr || e->type != FileType::Symlink) continue;
+      auto st = root_.resolve(path);
+      if (st && dropped.count(st->path) != 0) links.push_back(path);
+    }
+    for (const auto& link : links) {
+      out_.left_out.emplace(link, "a symlink to a program that nothing runs");
+      out_.reached.erase(link);
+      out_.loader_deps.erase(link);
+    }
+  }
+
+  // Whether a script met in IfRun mode stays: where the closure holds its
+  // interpreter (and env's program) anyway, or where the root has none, so
+  // that keeping the file drags nothing in (cgi.py's `#! /usr/local/bin/python`,
+  // a module nobody runs: it is imported, and must stay).
+  bool stays(const Shebang& sb) const {
+    if (!root_.resolve(sb.interpreter)) return true;
+    if (!sb.env_program.empty()) {
+      auto found = find_on_path(root_, sb.env_program);
+      return !found || holds(found);
+    }
+    return holds(sb.interpreter);
+  }
+
+  // Whether the closure holds what `path` resolves to.
+  bool holds(const std::optional<std::string>& path) const {
+    if (!path) return false;
+    auto st = root_.resolve(*path);
+    return st && out_.reached.count(st->path) != 0;
+  }
+
+  // Licences travel with what they cover: a package with a kept file keeps
+  // its copyright file (image scanners and licence audits read them).
+  void keep_copyright(const std::string& path) {
+    if (!in_.use_dpkg || !dpkg_.present) return;
+    // Directories (and /lib, a symlink to one) are listed by many packages.
+    const InventoryEntry* entry = inv_.find(path);
+    if (entry == nullptr || entry->type == FileType::Directory ||
+        (entry->type == FileType::Symlink && root_.is_directory(path))) {
+      return;
+    }
+    const DpkgPackage* pkg = dpkg_.owner_of(path);
+    if (pkg == nullptr || !copyrights_done_.insert(pkg->name).second) return;
+    const std::string copyright = fmt::format("/usr/share/doc/{}/copyright", pkg->name);
+    if (copyright != path) {
+      reach(copyright, Reason{EdgeKind::Package, path, fmt::format("the licence of {}", pkg->name)},
+            Expand::DataOnly, false);
+    }
+    // And its file lists, which scanners read to tell which package a file
+    // belongs to (maintainer scripts are not kept: nothing runs them).
+    for (const char* arch : {"", ":amd64", ":arm64", ":i386", ":all"}) {
+      for (const char* kind : {"list", "md5sums"}) {
+        const std::string meta = fmt::format("/var/lib/dpkg/info/{}{}.{}", pkg->name, arch, kind);
+        if (inv_.find(meta) != nullptr) {
+          add(meta,
+              Reason{EdgeKind::Package, path, fmt::format("the dpkg record of {}", pkg->name)},
+              Expand::DataOnly, false);
+        }
+      }
+    }
+  }
+
+  // Package metadata is followed from programs only: the entries and the
+  // interpreters of kept scripts, whose modules (a Python's standard
+  // library) no string in the binary names. Everything else a program needs
+  // is found precisely: libraries by the loader's rules, data files by the
+  // path strings naming them (libnode names acorn.js, not all of
+  // node-acorn), so their packages are not expanded.
+  static bool follows_packages(EdgeKind kind) {
+    return kind == EdgeKind::Entry || kind == EdgeKind::Shebang;
+  }
+
+  void expand(const std::string& path, Expand mode, EdgeKind kind) {
+    const InventoryEntry* entry = inv_.find(path);
+    if (entry == nullptr) return;
+    if (entry->type == FileType::Symlink) {
+      // A kept symlink keeps what it points at, with every link on the way.
+      // One inside a directory kept whole (or matched by --keep) stands for
+      // its target as a whole: /etc/ssl/certs/*.pem lead to the CA files,
+      // /usr/lib/ssl/certs to the whole /etc/ssl/certs. A link reached on
+      // the way to a path has that path reached already.
+      if (kind == EdgeKind::Symlink) return;
+      const bool whole = kind == EdgeKind::Contains || kind == EdgeKind::Keep;
+      // No rule may take the target while the link stays (the plan's
+      // protection): the link would dangle.
+      if (auto st = reach(path, Reason{EdgeKind::LinkTarget, path, entry->link_target},
+                          mode == Expand::NoResolve ? Expand::Full : mode, whole)) {
+        append_dependency(*st, out_.loader_deps[path]);
+      }
+      return;
+    }
+    if (entry->type != FileType::Regular || mode == Expand::DataOnly) return;
+    FileInspection file = inspector_.take(path);
+    if (mode == Expand::IfRun) {
+      // Libraries and data are followed; programs wait for settle_programs.
+      if (file.shebang) {
+        deferred_.push_back({path, std::move(file)});
+        return;
+      }
+      if (file.elf) {
+        auto info = resolver_.elf_info(path);
+        if (info && (*info)->is_program()) {
+          deferred_.push_back({path, std::move(file)});
+          return;
+        }
+        mode = Expand::Full;
+      }
+    }
+    if (file.elf) {
+      expand_elf(path, mode);
+      follow_references(path, file);
+    } else if (file.shebang) {
+      expand_script(path, *file.shebang);
+      follow_references(path, file);
+    }
+    if (follows_packages(kind)) expand_package(path);
+  }
+
+  void expand_elf(const std::string& path, Expand mode) {
+    auto info = resolver_.elf_info(path);
+    if (!info || !(*info)->dynamic) return;
+    std::vector<std::string> dlopen;
+    if (is_entry(path)) dlopen = in_.dlopen_names;
+    if (mode == Expand::Full) {
+      auto res = resolver_.resolve(path, dlopen);
+      if (!res) {
+        out_.warnings.push_back(fmt::format("{}: {}", path, res.error().message));
+        return;
+      }
+      take_resolution(path, *res);
+    } else if (!dlopen.empty()) {
+      if (auto res = resolver_.resolve(path, dlopen)) take_resolution(path, *res);
+    }
+    // Declared optional dependencies: the first alternative that resolves,
+    // searched as a dlopen() from this object would. glibc declares none,
+    // but loads libgcc_s.so.1 by name when a thread exits or is cancelled
+    // (pthread_exit: "libgcc_s.so.1 must be installed for pthread_exit to
+    // work"); CPython ends its daemon threads that way.
+    std::vector<DlopenDependency> declared = (*info)->dlopen;
+    if ((*info)->soname && *(*info)->soname == "libc.so.6") {
+      declared.push_back({{"libgcc_s.so.1"}, "thread exit and cancellation", "", "recommended"});
+    }
+    for (const auto& dep : declared) {
+      bool found = false;
+      for (const auto& soname : dep.sonames) {
+        auto res = resolver_.resolve(path, {soname});
+        if (!res) break;
+        bool ok =
+            std::none_of(res->missing.begin(), res->missing.end(),
+                         [&](const MissingLibrary& m) { return m.dlopen && m.name == soname; });
+        if (!ok) continue;
+        take_resolution(path, *res, /*only_dlopen=*/true);
+        found = true;
+        break;
+      }
+      if (!found && dep.priority == "required") {
+        out_.warnings.push_back(fmt::format("{}: required dlopen dependency {} not found", path,
+                                            fmt::join(dep.sonames, " | ")));
+      }
+    }
+  }
+
+  void take_resolution(const std::string& path, const Resolution& res, bool only_dlopen = false) {
+    // needed_by names the object as it was opened; chains want canonical paths.
+    std::unordered_map<std::string, std::string> canonical{{res.file, res.realpath}};
+    for (const auto& lib : res.libraries) canonical.emplace(lib.path, lib.realpath);
+    auto& deps = out_.loader_deps[path];
+    if (res.interpreter && !only_dlopen) {
+      if (auto interp =
+              reach(*res.interpreter, Reason{EdgeKind::Interpreter, path, *res.interpreter},
+                    Expand::NoResolve, false)) {
+        append_dependency(*interp, deps);
+      }
+    }
+    for (const auto& lib : res.libraries) {
+      if (only_dlopen && !lib.dlopen) continue;
+      auto from = canonical.count(lib.needed_by) ? canonical[lib.needed_by] : path;
+      const EdgeKind kind = lib.dlopen ? EdgeKind::Dlopen : EdgeKind::Needed;
+      if (auto target = reach(lib.path, Reason{kind, from, lib.name}, Expand::NoResolve, false)) {
+        append_dependency(*target, deps);
+      }
+    }
+    if (only_dlopen) return;
+    for (const auto& m : res.missing) {
+      if (m.dlopen) continue;
+      out_.warnings.push_back(
+          fmt::format("{}: {} not found (needed by {})", path, m.name, m.needed_by));
+    }
+  }
+
+  void expand_script(const std::string& path, const Shebang& sb) {
+    auto& deps = out_.loader_deps[path];
+    // With `#!/usr/bin/env node`, env is a mere launcher: node is the
+    // interpreter whose package matters.
+    const EdgeKind kind = sb.env_program.empty() ? EdgeKind::Shebang : EdgeKind::Interpreter;
+    if (auto interp =
+            reach(sb.interpreter, Reason{kind, path, sb.interpreter}, Expand::Full, false)) {
+      append_dependency(*interp, deps);
+    } else {
+      out_.warnings.push_back(fmt::format("{}: interpreter {} not found", path, sb.interpreter));
+    }
+    if (!sb.env_program.empty()) {
+      if (auto found = find_on_path(root_, sb.env_program)) {
+        if (auto prog = reach(*found, Reason{EdgeKind::Shebang, path, sb.env_program}, Expand::Full,
+                              false)) {
+          append_dependency(*prog, deps);
+        }
+      } else {
+        out_.warnings.push_back(
+            fmt::format("{}: {} (run through env) not found on PATH", path, sb.env_program));
+      }
+    }
+  }
+
+  // The absolute path strings and store paths the file names.
+  void follow_references(const std::string& path, const FileInspection& file) {
+    // A directory a library names holds its data (libcrypto's /usr/lib/ssl),
+    // not programs it runs; one a program or script names may hold both
+    // (git's /usr/lib/git-core).
+    bool library = false;
+    if (file.elf) {
+      auto info = resolver_.elf_info(path);
+      library = info && !(*info)->is_program();
+    }
+    for (const auto& ref : file.paths) {
+      if (ref == path) continue;
+      reach_reference(path, ref, library);
+      if (auto to = rewritten_path(ref, in_.rewrites)) reach_reference(path, *to, library);
+    }
+    for (const auto& store_path : file.store_paths) {
+      reach(store_path, Reason{EdgeKind::StoreRef, path, store_path}, Expand::Full, true);
+      if (auto to = rewritten_path(store_path, in_.rewrites)) {
+        reach(*to, Reason{EdgeKind::StoreRef, path, *to}, Expand::Full, true);
+      }
+    }
+  }
+
+  void reach_reference(const std::string& path, const std::string& ref, bool from_library) {
+    // The kernel's interfaces name the running system, not the tree.
+    if (is_kernel_interface(ref)) return;
+    auto st = root_.resolve(ref);
+    if (!st) return;
+    if (st->type == FileType::Directory) {
+      if (is_shared_hierarchy(st->path) || is_ancestor_of_top(st->path)) return;
+      reach(ref, Reason{EdgeKind::PathRef, path, ref}, from_library ? Expand::IfRun : Expand::Full,
+            true);
+    } else {
+      reach(ref, Reason{EdgeKind::PathRef, path, ref}, Expand::Full, false);
+    }
+  }
+
+  static bool is_kernel_interface(std::string_view ref) {
+    for (std::string_view dir : {"/proc", "/sys"}) {
+      if (ref.substr(0, dir.size()) == dir && (ref.size() == dir.size() || ref[dir.size()] == '/'))
+        return true;
+    }
+    return false;
+  }
+
+  bool is_ancestor_of_top(const std::string& dir) const {
+    if (dir == "/") return true;
+    return inv_.top == dir || inv_.top.rfind(dir + "/", 0) == 0;
+  }
+
+  void expand_package(const std::string& path) {
+    if (!in_.use_dpkg || !dpkg_.present) return;
+    const DpkgPackage* pkg = dpkg_.owner_of(path);
+    if (pkg == nullptr) return;
+    expand_package(*pkg, path, fmt::format("package {} owns {}", pkg->name, path));
+  }
+
+  void expand_package(const DpkgPackage& pkg, const std::string& from, const std::string& why) {
+    if (!expandable(pkg) || !packages_done_.insert(pkg.name).second) return;
+    // A package brings its modules and data; its other programs (openssl's
+    // c_rehash, a perl script) only where something runs them.
+    for (const auto& file : pkg.files) {
+      if (root_.is_directory(file)) continue;  // lists name every parent directory too
+      reach(file, Reason{EdgeKind::Package, from, why}, Expand::IfRun, false);
+    }
+    // Run-time dependencies: the first installed alternative of each.
+    for (const auto& alternatives : pkg.depends) {
+      for (const auto& name : alternatives) {
+        const DpkgPackage* dep = dpkg_.find(name);
+        if (dep == nullptr) continue;
+        expand_package(*dep, from, fmt::format("{} depends on {}", pkg.name, dep->name));
+        break;
+      }
+    }
+    // Packages built from the same source ship one program between them
+    // (python3-minimal's interpreter, libpython3.11-stdlib's modules).
+    for (const auto& [name, other] : dpkg_.packages) {
+      if (other.source == pkg.source && other.name != pkg.name) {
+        expand_package(other, from,
+                       fmt::format("{} comes from the same source as {}", other.name, pkg.name));
+      }
+    }
+  }
+};
+
+}  // namespace
+
+Closure compute_closure(const Root& root, const Inventory& inventory, Resolver& resolver,
+                        const DpkgDb& dpkg, const ClosureInputs& inputs) {
+  Closure out;
+  if (inputs.entries.empty()) {
+    out.everything = true;
+    return out;
+  }
+  Walker(root, inventory, resolver, dpkg, inputs, out).run();
+  return out;
+}
+
+void add_loader_deps(const Root& root, Resolver& resolver, const std::vector<std::string>& paths,
+                     Closure& closure) {
+  for (const auto& path : paths) {
+    if (auto link = root.resolve(path, /*follow_last=*/false);
+        link && link->type == FileType::Symlink) {
+      // A kept symlink needs what it points at.
+      if (auto st = root.resolve(path)) append_dependency(*st, closure.loader_deps[path]);
+      continue;
+    }
+    const std::string head = root.read_head(path, 256);
+    auto& deps = closure.loader_deps[path];
+    auto add = [&](const std::string& named) {
+      if (auto st = root.resolve(named)) append_dependency(*st, deps);
+    };
+    if (has_elf_magic(head)) {
+      auto info = resolver.elf_info(path);
+      if (!info || !(*info)->dynamic) continue;
+      auto res = resolver.resolve(path);
+      if (!res) continue;
+      if (res->interpreter) add(*res->interpreter);
+      for (const auto& lib : res->libraries) add(lib.path);
+    } else if (auto sb = parse_shebang(head)) {
+      add(sb->interpreter);
+      if (!sb->env_program.empty()) {
+        if (auto found = find_on_path(root, sb->env_program)) add(*found);
+      }
+    }
+  }
+}
+
+}  // namespace elfprune

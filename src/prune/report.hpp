@@ -1,0 +1,87 @@
+// The prune report as data, and its renderings: a human summary and the
+// JSON document of design.md (`before`, `after`, `removed`, `kept`,
+// `warnings`, ...).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "facts/store_refs.hpp"
+
+namespace elfprune {
+
+struct Totals {
+  std::uint64_t files = 0;
+  std::uint64_t bytes = 0;
+};
+
+// One kept or removed entry. Its strings are views, not copies: of the
+// inventory's paths and the plan's reasons and rules (a PruneContext owns
+// both, and the report with them), and of PruneReport::names. A report of a
+// whole system has an item for each of ~450,000 entries; copies of their
+// strings took 60 MB of a dry run's 600.
+struct ReportItem {
+  std::string_view path;
+  std::uint64_t bytes = 0;
+  std::string_view reason;
+  std::string_view rule;   // removed entries: the rule, or "" when unreachable
+  std::string_view group;  // the dpkg package, npm package or store path it belongs to
+};
+
+// A directory kept with everything below it: which, why, and whether the
+// programs inside were treated as data (named by a library, or package state).
+struct KeptWhole {
+  std::string path;
+  std::string reason;
+  bool programs_as_data = false;
+  std::uint64_t files = 0;  // kept entries below it
+  std::uint64_t bytes = 0;
+};
+
+struct PruneReport {
+  std::string root;     // host path of the pruned directory
+  std::string sysroot;  // host path of --sysroot, if any
+  std::string mode;     // "out", "in-place", "dry-run"
+  std::string out_dir;
+  std::vector<std::string> entries;
+  Totals before, after;
+  std::vector<ReportItem> removed;  // every removed entry
+  std::vector<ReportItem> kept;     // every kept entry
+  // Strings the items view that nothing else holds (npm package groups);
+  // shared, so that a copy of the report views the same ones.
+  std::shared_ptr<std::set<std::string, std::less<>>> names =
+      std::make_shared<std::set<std::string, std::less<>>>();
+  std::map<std::string, Totals, std::less<>> removed_by_rule;  // "unreachable" for closure removals
+  std::map<std::string, Totals, std::less<>> kept_by_group;
+  std::map<std::string, Totals, std::less<>> removed_by_group;
+  std::vector<std::string> hints;
+  std::vector<KeptWhole> kept_whole;  // in the order the closure reached them
+  std::vector<std::string> warnings;
+  std::vector<std::string> problems;  // verification and emit failures
+  bool verified = false;
+  // --rewrite-ref / --shrink-rpath: each file changed (or, in a dry run,
+  // that would be), and whether the written result was checked again.
+  struct Edit {
+    std::string path;
+    std::string what;
+  };
+  std::vector<Edit> edits;
+  bool edits_written = false;
+  // Files under the store directory: the store paths they name.
+  std::vector<StoreReference> store_references;
+};
+
+// The human summary: before/after, totals by rule and by package, the 15
+// largest kept and removed entries, hints, warnings, problems.
+std::string render_report_text(const PruneReport& report);
+std::string render_report_json(const PruneReport& report);
+
+// "1.2 MB", "310 MB", "512 B".
+std::string human_bytes(std::uint64_t bytes);
+
+}  // namespace elfprune

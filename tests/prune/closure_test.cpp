@@ -1,0 +1,413 @@
+#include "prune/closure.hpp"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+
+#include "test_support.hpp"
+
+namespace elfprune {
+namespace {
+
+namespace fs = std::filesystem;
+using test::compile_c;
+using test::make_symlink;
+using test::TempDir;
+using test::write_file;
+
+class ClosureTest : public ::testing::Test {
+ protected:
+  void SetUp() override { test::make_glibc_root(tmp_.path()); }
+
+  fs::path host(std::string_view inside) const { return tmp_ / inside; }
+
+  // A program whose .rodata holds `strings` (path references to scan).
+  void program(std::string_view inside, const std::vector<std::string>& strings,
+               const std::string& flags = "") {
+    std::string src = "#include <stdio.h>\n";
+    for (std::size_t i = 0; i < strings.size(); ++i) {
+      src += "const char* s" + std::to_string(i) + " = \"" + strings[i] + "\";\n";
+    }
+    src += "int main(void) { return 0; }\n";
+    compile_c(src, host(inside), "-Wl,--no-as-needed " + flags);
+  }
+
+  Closure close(std::vector<std::string> entries, DpkgDb dpkg = {}) {
+    root_.emplace(tmp_.path());
+    auto inv = take_inventory(*root_, "/");
+    EXPECT_TRUE(inv.ok());
+    inventory_ = std::move(*inv);
+    resolver_ = std::make_unique<Resolver>(*root_, ResolveOptions{});
+    dpkg_ = std::move(dpkg);
+    ClosureInputs in;
+    in.entries = std::move(entries);
+    return compute_closure(*root_, inventory_, *resolver_, dpkg_, in);
+  }
+
+  TempDir tmp_;
+  std::optional<Root> root_;
+  Inventory inventory_;
+  std::unique_ptr<Resolver> resolver_;
+  DpkgDb dpkg_;
+};
+
+TEST_F(ClosureTest, EntryKeepsInterpreterLibrariesAndSymlinksOnTheWay) {
+  compile_c("int foo(void) { return 1; }", host("/usr/lib/x86_64-linux-gnu/libfoo.so.1.0"),
+            "-shared -fPIC -Wl,-soname,libfoo.so.1");
+  make_symlink(host("/usr/lib/x86_64-linux-gnu/libfoo.so.1"), "libfoo.so.1.0");
+  program("/usr/bin/prog", {}, test::quoted(host("/usr/lib/x86_64-linux-gnu/libfoo.so.1.0")));
+  Closure c = close({"/usr/bin/prog"});
+  EXPECT_EQ(c.reached.at("/usr/bin/prog").kind, EdgeKind::Entry);
+  EXPECT_EQ(c.reached.at("/usr/lib/x86_64-linux-gnu/libfoo.so.1.0").kind, EdgeKind::Needed);
+  EXPECT_EQ(c.reached.at("/usr/lib/x86_64-linux-gnu/libfoo.so.1").kind, EdgeKind::Symlink);
+  EXPECT_EQ(c.reached.at("/lib").kind, EdgeKind::Symlink);  // /lib -> usr/lib on the way
+  EXPECT_EQ(c.reached.at("/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2").kind,
+            EdgeKind::Interpreter);
+  EXPECT_EQ(c.reached.at("/lib64/ld-linux-x86-64.so.2").kind, EdgeKind::Symlink);
+  EXPECT_TRUE(c.contains("/usr/lib/x86_64-linux-gnu/libc.so.6"));
+  // The protection list of the program names its libraries and the links to them.
+  const auto& deps = c.loader_deps.at("/usr/bin/prog");
+  EXPECT_NE(std::find(deps.begin(), deps.end(), "/usr/lib/x86_64-linux-gnu/libfoo.so.1"),
+            deps.end());
+  EXPECT_NE(std::find(deps.begin(), deps.end(), "/usr/lib/x86_64-linux-gnu/libfoo.so.1.0"),
+            deps.end());
+}
+
+TEST_F(ClosureTest, PathStringsKeepFilesAndSpecificDirectoriesWhole) {
+  write_file(host("/etc/app.conf"), "setting=1\n");
+  write_file(host("/usr/share/app/data/a.dat"), "a");
+  write_file(host("/usr/share/app/b.dat"), "b");
+  write_file(host("/usr/share/other/c.dat"), "c");
+  program("/usr/bin/prog", {"/etc/app.conf", "/usr/share/app", "/usr/share", "/no/such/file"});
+  Closure c = close({"/usr/bin/prog"});
+  EXPECT_EQ(c.reached.at("/etc/app.conf").kind, EdgeKind::PathRef);
+  EXPECT_EQ(c.reached.at("/etc/app.conf").from, "/usr/bin/prog");
+  EXPECT_EQ(c.reached.at("/usr/share/app").kind, EdgeKind::PathRef);
+  EXPECT_EQ(c.reached.at("/usr/share/app/data/a.dat").kind, EdgeKind::Contains);
+  EXPECT_TRUE(c.contains("/usr/share/app/b.dat"));
+  // /usr/share is shared by everything: naming it keeps nothing below it.
+  EXPECT_FALSE(c.contains("/usr/share/other/c.dat"));
+}
+
+TEST_F(ClosureTest, DataFilesAreNotScanned) {
+  write_file(host("/etc/app.conf"), "include=/etc/other.conf\n");
+  write_file(host("/etc/other.conf"), "");
+  program("/usr/bin/prog", {"/etc/app.conf"});
+  Closure c = close({"/usr/bin/prog"});
+  EXPECT_TRUE(c.contains("/etc/app.conf"));
+  EXPECT_FALSE(c.contains("/etc/other.conf"));
+}
+
+TEST_F(ClosureTest, ScriptsKeepTheirInterpreterAndEnvsProgram) {
+  program("/usr/bin/env", {});
+  program("/usr/bin/tool", {});
+  write_file(host("/usr/bin/run"), "#!/usr/bin/env tool\nsay /etc/motd\n");
+  write_file(host("/etc/motd"), "hi");
+  fs::permissions(host("/usr/bin/tool"), fs::perms::owner_exec, fs::perm_options::add);
+  Closure c = close({"/usr/bin/run"});
+  EXPECT_EQ(c.reached.at("/usr/bin/env").kind, EdgeKind::Interpreter);
+  EXPECT_EQ(c.reached.at("/usr/bin/tool").kind, EdgeKind::Shebang);
+  EXPECT_EQ(c.reached.at("/etc/motd").kind, EdgeKind::PathRef);  // scripts are scanned
+  const auto& deps = c.loader_deps.at("/usr/bin/run");
+  EXPECT_NE(std::find(deps.begin(), deps.end(), "/usr/bin/tool"), deps.end());
+}
+
+TEST_F(ClosureTest, StorePathsAreKeptWhole) {
+  const std::string store = "/nix/store/0123456789abcdfghijklmnpqrsvwxyz-dep";
+  write_file(host(store + "/share/x"), "x");
+  write_file(host(store + "/lib/y"), "y");
+  write_file(host("/usr/bin/wrapper"), "#!/bin/sh\nexec " + store + "/bin/thing \"$@\"\n");
+  compile_c("int main(void) { return 0; }", host("/usr/bin/dash"), "");
+  make_symlink(host("/bin"), "usr/bin");
+  make_symlink(host("/usr/bin/sh"), "dash");
+  Closure c = close({"/usr/bin/wrapper"});
+  EXPECT_EQ(c.reached.at(store).kind, EdgeKind::StoreRef);
+  EXPECT_TRUE(c.contains(store + "/share/x"));
+  EXPECT_TRUE(c.contains(store + "/lib/y"));
+}
+
+TEST_F(ClosureTest, PackagesOfProgramsAreExpandedButNotLibraryPackages) {
+  program("/usr/bin/tool", {});
+  write_file(host("/usr/share/tool/module.dat"), "m");
+  write_file(host("/usr/share/tool-data/x"), "x");
+  write_file(host("/usr/lib/libx/extra.dat"), "e");
+  DpkgDb db;
+  db.present = true;
+  auto add = [&db](std::string name, std::string section, std::vector<std::string> files,
+                   std::vector<std::vector<std::string>> depends = {}) {
+    DpkgPackage p;
+    p.name = name;
+    p.section = std::move(section);
+    p.source = name;
+    p.files = files;
+    p.depends = std::move(depends);
+    for (const auto& f : files) db.owner[f] = name;
+    db.packages[name] = std::move(p);
+  };
+  add("tool", "utils", {"/usr/bin/tool", "/usr/share/tool/module.dat"},
+      {{"tool-data"}, {"libx1"}, {"dpkg"}});
+  add("tool-data", "misc", {"/usr/share/tool-data/x"});
+  add("libx1", "libs", {"/usr/lib/libx/extra.dat"});
+  Closure c = close({"/usr/bin/tool"}, std::move(db));
+  EXPECT_EQ(c.reached.at("/usr/share/tool/module.dat").kind, EdgeKind::Package);
+  EXPECT_EQ(c.reached.at("/usr/share/tool-data/x").detail, "tool depends on tool-data");
+  EXPECT_FALSE(c.contains("/usr/lib/libx/extra.dat"));  // the loader decides for libraries
+}
+
+TEST_F(ClosureTest, NoEntriesMeansEverything) {
+  Closure c = close({});
+  EXPECT_TRUE(c.everything);
+  EXPECT_TRUE(c.contains("/anything/at/all"));
+}
+
+TEST_F(ClosureTest, MissingEntryIsAWarning) {
+  Closure c = close({"/usr/bin/nothing"});
+  ASSERT_FALSE(c.warnings.empty());
+  EXPECT_EQ(c.warnings.front(), "/usr/bin/nothing: entry does not exist");
+}
+
+TEST_F(ClosureTest, DeclaredDlopenDependencyIsKept) {
+  compile_c("int p(void) { return 0; }", host("/usr/lib/x86_64-linux-gnu/libplug.so.1"),
+            "-shared -fPIC -Wl,-soname,libplug.so.1");
+  compile_c(R"(
+#define JSON "[{\"soname\":[\"libplug.so.1\"],\"priority\":\"recommended\"}]"
+struct note { unsigned namesz, descsz, type; char name[4]; char desc[(sizeof(JSON) + 3) & ~3]; };
+__attribute__((used, section(".note.dlopen"), aligned(4)))
+static const struct note n = { 4, sizeof(JSON), 0x407c0c0a, "FDO", JSON };
+int main(void) { return 0; }
+)",
+            host("/usr/bin/prog"), "");
+  Closure c = close({"/usr/bin/prog"});
+  ASSERT_TRUE(c.contains("/usr/lib/x86_64-linux-gnu/libplug.so.1"));
+  EXPECT_EQ(c.reached.at("/usr/lib/x86_64-linux-gnu/libplug.so.1").kind, EdgeKind::Dlopen);
+}
+
+TEST_F(ClosureTest, GlibcKeepsTheLibgccItLoadsWhenAThreadExits) {
+  fs::copy_file("/usr/lib/x86_64-linux-gnu/libgcc_s.so.1",
+                host("/usr/lib/x86_64-linux-gnu/libgcc_s.so.1"));
+  program("/usr/bin/prog", {});
+  Closure c = close({"/usr/bin/prog"});
+  ASSERT_TRUE(c.contains("/usr/lib/x86_64-linux-gnu/libgcc_s.so.1"));
+  EXPECT_EQ(c.reached.at("/usr/lib/x86_64-linux-gnu/libgcc_s.so.1").from,
+            "/usr/lib/x86_64-linux-gnu/libc.so.6");
+}
+
+TEST_F(ClosureTest, DlopenNamesServeAnEntryNamedThroughALink) {
+  compile_c("int p(void) { return 0; }", host("/usr/lib/x86_64-linux-gnu/libplug.so.1"),
+            "-shared -fPIC -Wl,-soname,libplug.so.1");
+  program("/usr/bin/prog.real", {});
+  make_symlink(host("/usr/bin/prog"), "prog.real");
+  root_.emplace(tmp_.path());
+  inventory_ = std::move(*take_inventory(*root_, "/"));
+  resolver_ = std::make_unique<Resolver>(*root_, ResolveOptions{});
+  ClosureInputs in;
+  in.entries = {"/usr/bin/prog"};
+  in.dlopen_names = {"libplug.so.1"};
+  Closure c = compute_closure(*root_, inventory_, *resolver_, dpkg_, in);
+  EXPECT_TRUE(c.contains("/usr/lib/x86_64-linux-gnu/libplug.so.1"));
+}
+
+TEST_F(ClosureTest, ChainLeadsBackToTheEntry) {
+  compile_c("int foo(void) { return 1; }", host("/usr/lib/x86_64-linux-gnu/libfoo.so.1"),
+            "-shared -fPIC -Wl,-soname,libfoo.so.1");
+  program("/usr/bin/prog", {}, test::quoted(host("/usr/lib/x86_64-linux-gnu/libfoo.so.1")));
+  Closure c = close({"/usr/bin/prog"});
+  auto chain = c.chain("/usr/lib/x86_64-linux-gnu/libfoo.so.1");
+  ASSERT_EQ(chain.size(), 2u);
+  EXPECT_EQ(chain[0].second.kind, EdgeKind::Needed);
+  EXPECT_EQ(chain[1].first, "/usr/bin/prog");
+  EXPECT_EQ(chain[1].second.kind, EdgeKind::Entry);
+}
+
+// /etc/ssl/certs as ca-certificates lays it out: hash links to .pem links
+// to the CA files under /usr/share, and /usr/lib/ssl/certs a link to it.
+void lay_out_ca_store(const std::function<fs::path(std::string_view)>& host) {
+  write_file(host("/usr/share/ca-certificates/mozilla/Root_CA.crt"), "-----BEGIN CERTIFICATE-----");
+  write_file(host("/usr/share/ca-certificates/mozilla/Other.crt"), "-----BEGIN CERTIFICATE-----");
+  write_file(host("/usr/share/ca-certificates/unused.crt"), "x");
+  make_symlink(host("/etc/ssl/certs/Root_CA.pem"),
+               "/usr/share/ca-certificates/mozilla/Root_CA.crt");
+  make_symlink(host("/etc/ssl/certs/0a1b2c3d.0"), "Root_CA.pem");
+  make_symlink(host("/etc/ssl/certs/Other.pem"),
+               "../../../usr/share/ca-certificates/mozilla/Other.crt");
+  make_symlink(host("/etc/ssl/certs/gone.pem"), "/usr/share/ca-certificates/removed-long-ago.crt");
+  write_file(host("/usr/lib/ssl/openssl.cnf.dist"), "x");
+  make_symlink(host("/usr/lib/ssl/certs"), "/etc/ssl/certs");
+}
+
+TEST_F(ClosureTest, LinksInsideAKeptDirectoryBringTheirTargets) {
+  lay_out_ca_store([this](std::string_view p) { return host(p); });
+  program("/usr/bin/prog", {"/usr/lib/ssl"});
+  Closure c = close({"/usr/bin/prog"});
+  EXPECT_EQ(c.reached.at("/usr/lib/ssl/certs").kind, EdgeKind::Contains);
+  // The link to a directory keeps that directory whole, through links.
+  EXPECT_TRUE(c.contains("/etc/ssl/certs/0a1b2c3d.0"));
+  EXPECT_TRUE(c.contains("/etc/ssl/certs/Root_CA.pem"));
+  EXPECT_TRUE(c.contains("/usr/share/ca-certificates/mozilla/Root_CA.crt"));
+  EXPECT_EQ(c.reached.at("/usr/share/ca-certificates/mozilla/Other.crt").kind,
+            EdgeKind::LinkTarget);
+  EXPECT_FALSE(c.contains("/usr/share/ca-certificates/unused.crt"));
+  // No rule may take a link's target while the link stays.
+  const auto& deps = c.loader_deps.at("/etc/ssl/certs/Root_CA.pem");
+  EXPECT_NE(std::find(deps.begin(), deps.end(), "/usr/share/ca-certificates/mozilla/Root_CA.crt"),
+            deps.end());
+}
+
+TEST_F(ClosureTest, AKeptLinkMatchedByKeepBringsItsTarget) {
+  lay_out_ca_store([this](std::string_view p) { return host(p); });
+  program("/usr/bin/prog", {});
+  root_.emplace(tmp_.path());
+  auto inv = take_inventory(*root_, "/");
+  ASSERT_TRUE(inv.ok());
+  inventory_ = std::move(*inv);
+  resolver_ = std::make_unique<Resolver>(*root_, ResolveOptions{});
+  ClosureInputs in;
+  in.entries = {"/usr/bin/prog"};
+  in.keep_globs = {"/etc/ssl/certs/*.0"};
+  Closure c = compute_closure(*root_, inventory_, *resolver_, dpkg_, in);
+  EXPECT_TRUE(c.contains("/etc/ssl/certs/0a1b2c3d.0"));
+  EXPECT_TRUE(c.contains("/etc/ssl/certs/Root_CA.pem"));  // on the way
+  EXPECT_TRUE(c.contains("/usr/share/ca-certificates/mozilla/Root_CA.crt"));
+  EXPECT_FALSE(c.contains("/usr/share/ca-certificates/mozilla/Other.crt"));
+}
+
+// A library naming a directory: the library that libcrypto is to /usr/lib/ssl.
+class KeptDirectoryPrograms : public ClosureTest {
+ protected:
+  void SetUp() override {
+    ClosureTest::SetUp();
+    compile_c("const char* dir = \"/usr/lib/ssl\"; const char* where(void) { return dir; }",
+              host("/usr/lib/x86_64-linux-gnu/libnames.so.1"),
+              "-shared -fPIC -Wl,-soname,libnames.so.1");
+    program("/usr/bin/perl", {});
+    program("/usr/bin/prog", {}, test::quoted(host("/usr/lib/x86_64-linux-gnu/libnames.so.1")));
+    program("/usr/lib/ssl/misc/helper", {});
+    write_file(host("/usr/lib/ssl/misc/CA.pl"), "#!/usr/bin/perl\nprint '/usr/share/perl-data';\n");
+    write_file(host("/usr/share/perl-data/x"), "x");
+    write_file(host("/usr/lib/ssl/misc/by-prog"), "#!/usr/bin/prog\nrun /usr/share/prog-data\n");
+    write_file(host("/usr/share/prog-data/x"), "x");
+    make_symlink(host("/usr/lib/ssl/CA.pl"), "misc/CA.pl");
+    write_file(host("/usr/lib/ssl/openssl.cnf"), "[ ca ]\n");
+  }
+};
+
+TEST_F(KeptDirectoryPrograms, ALibraryThatNamesADirectoryDoesNotRunItsPrograms) {
+  Closure c = close({"/usr/bin/prog"});
+  EXPECT_EQ(c.reached.at("/usr/lib/ssl").kind, EdgeKind::PathRef);
+  EXPECT_TRUE(c.contains("/usr/lib/ssl/openssl.cnf"));
+  // The perl script and the ELF helper are programs nothing runs: left out,
+  // with the link to one; perl does not come.
+  EXPECT_FALSE(c.contains("/usr/lib/ssl/misc/CA.pl"));
+  EXPECT_FALSE(c.contains("/usr/lib/ssl/CA.pl"));
+  EXPECT_FALSE(c.contains("/usr/lib/ssl/misc/helper"));
+  EXPECT_FALSE(c.contains("/usr/bin/perl"));
+  EXPECT_FALSE(c.contains("/usr/share/perl-data/x"));
+  EXPECT_NE(c.left_out.at("/usr/lib/ssl/misc/CA.pl").find("/usr/bin/perl"), std::string::npos);
+  EXPECT_EQ(c.left_out.count("/usr/lib/ssl/CA.pl"), 1u);
+  // A script whose interpreter is kept anyway stays, as a file: not followed.
+  EXPECT_TRUE(c.contains("/usr/lib/ssl/misc/by-prog"));
+  EXPECT_FALSE(c.contains("/usr/share/prog-data/x"));
+  // The report's list of directories kept whole says which, and how.
+  auto whole = std::find_if(c.whole_directories.begin(), c.whole_directories.end(),
+                            [](const WholeDirectory& w) { return w.path == "/usr/lib/ssl"; });
+  ASSERT_NE(whole, c.whole_directories.end());
+  EXPECT_TRUE(whole->programs_as_data);
+  EXPECT_EQ(whole->reason.from, "/usr/lib/x86_64-linux-gnu/libnames.so.1");
+}
+
+TEST_F(KeptDirectoryPrograms, AProgramThatNamesADirectoryMayRunWhatIsInIt) {
+  program("/usr/bin/runner", {"/usr/lib/ssl"});
+  Closure c = close({"/usr/bin/runner"});
+  EXPECT_TRUE(c.contains("/usr/lib/ssl/misc/CA.pl"));
+  EXPECT_TRUE(c.contains("/usr/lib/ssl/misc/helper"));
+  EXPECT_TRUE(c.contains("/usr/bin/perl"));
+}
+
+TEST_F(KeptDirectoryPrograms, AProgramSomethingRunsIsKeptAndFollowed) {
+  write_file(host("/usr/bin/wrapper"), "#!/usr/lib/ssl/misc/CA.pl\n");
+  Closure c = close({"/usr/bin/prog", "/usr/bin/wrapper"});
+  EXPECT_TRUE(c.contains("/usr/lib/ssl/misc/CA.pl"));
+  EXPECT_TRUE(c.contains("/usr/bin/perl"));
+  EXPECT_NE(c.reached.at("/usr/lib/ssl/misc/CA.pl").kind, EdgeKind::Contains);
+}
+
+TEST_F(ClosureTest, APackagesOtherProgramsComeOnlyWhenSomethingRunsThem) {
+  program("/usr/bin/tool", {});
+  program("/usr/bin/perl", {});
+  program("/usr/bin/tool-helper", {});
+  write_file(host("/usr/bin/c_rehash"), "#!/usr/bin/perl\n");
+  write_file(host("/usr/bin/tool-wrapper"), "#!/usr/bin/tool\n");
+  write_file(host("/usr/share/tool/module.dat"), "m");
+  program("/usr/bin/env", {});
+  write_file(host("/usr/share/tool/module.tl"), "#!/usr/bin/env tool\n");
+  // Interpreters the root does not have: nothing to drag in, and a module
+  // with such a line (Python's cgi.py) is imported, not run.
+  write_file(host("/usr/share/tool/cgi.tl"), "#! /usr/local/bin/tool\n");
+  write_file(host("/usr/share/tool/old.tl"), "#!/usr/bin/env tool2\n");
+  DpkgDb db;
+  db.present = true;
+  auto add = [&db](std::string name, std::vector<std::string> files,
+                   std::vector<std::vector<std::string>> depends = {}) {
+    DpkgPackage p;
+    p.name = name;
+    p.section = "utils";
+    p.source = name;
+    p.files = files;
+    p.depends = std::move(depends);
+    for (const auto& f : files) db.owner[f] = name;
+    db.packages[name] = std::move(p);
+  };
+  add("tool",
+      {"/usr/bin/tool", "/usr/bin/tool-helper", "/usr/bin/c_rehash", "/usr/bin/tool-wrapper",
+       "/usr/share/tool/module.dat", "/usr/share/tool/module.tl", "/usr/share/tool/cgi.tl",
+       "/usr/share/tool/old.tl"},
+      {{"perl"}});
+  add("perl", {"/usr/bin/perl"});
+  Closure c = close({"/usr/bin/tool"}, std::move(db));
+  EXPECT_TRUE(c.contains("/usr/share/tool/module.dat"));
+  EXPECT_TRUE(c.contains("/usr/bin/tool-wrapper"));      // its interpreter is kept anyway
+  EXPECT_TRUE(c.contains("/usr/share/tool/module.tl"));  // and env, its launcher, with it
+  EXPECT_EQ(c.reached.at("/usr/bin/env").kind, EdgeKind::Interpreter);
+  EXPECT_TRUE(c.contains("/usr/share/tool/cgi.tl"));
+  EXPECT_TRUE(c.contains("/usr/share/tool/old.tl"));
+  EXPECT_TRUE(c.contains("/usr/share/tool/cgi.tl"));
+  EXPECT_TRUE(c.contains("/usr/share/tool/old.tl"));
+  EXPECT_FALSE(c.contains("/usr/bin/c_rehash"));  // perl only through the package
+  EXPECT_FALSE(c.contains("/usr/bin/perl"));
+  EXPECT_FALSE(c.contains("/usr/bin/tool-helper"));
+}
+
+TEST_F(ClosureTest, PackageManagerStateIsKeptAsDataNeverScanned) {
+  program("/usr/bin/perl", {});
+  write_file(host("/var/lib/dpkg/info/foo.postinst"),
+             "#!/usr/bin/perl\nsystem('/usr/share/maven/bin/mvn');\n");
+  write_file(host("/usr/share/maven/bin/mvn"), "#!/bin/sh\n");
+  program("/usr/bin/prog", {"/var/lib/dpkg"});
+  Closure c = close({"/usr/bin/prog"});
+  EXPECT_TRUE(c.contains("/var/lib/dpkg/info/foo.postinst"));
+  EXPECT_FALSE(c.contains("/usr/bin/perl"));
+  EXPECT_FALSE(c.contains("/usr/share/maven/bin/mvn"));
+  EXPECT_TRUE(is_package_state("/var/lib/dpkg/info/foo.postinst"));
+  EXPECT_TRUE(is_package_state("/var/cache"));
+  EXPECT_FALSE(is_package_state("/var/lib/dpkgx"));
+}
+
+TEST_F(ClosureTest, KernelInterfacesAreNoEdges) {
+  write_file(host("/proc/self/exe"), "x");  // a root's /proc is never the tree's content
+  write_file(host("/sys/kernel/x"), "x");
+  program("/usr/bin/prog", {"/proc/self/exe", "/sys/kernel"});
+  Closure c = close({"/usr/bin/prog"});
+  EXPECT_FALSE(c.contains("/proc/self/exe"));
+  EXPECT_FALSE(c.contains("/sys/kernel/x"));
+}
+
+TEST(SharedHierarchy, GenericDirectoriesAreShared) {
+  EXPECT_TRUE(is_shared_hierarchy("/usr/lib"));
+  EXPECT_TRUE(is_shared_hierarchy("/usr/lib/x86_64-linux-gnu"));
+  EXPECT_TRUE(is_shared_hierarchy("/etc"));
+  EXPECT_FALSE(is_shared_hierarchy("/usr/lib/x86_64-linux-gnu/gconv"));
+  EXPECT_FALSE(is_shared_hierarchy("/usr/share/zoneinfo"));
+}
+
+}  // namespace
+}  // namespace elfprune
