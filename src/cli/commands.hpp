@@ -1,10 +1,14 @@
 // One options struct and one function per subcommand; run.cpp wires them
-// into CLI11 and owns the single error handler.
+// into CLI11 and owns the single error handler. A subcommand returns its
+// exit status, or the Error that ends it (the handler prints it and picks
+// the status: 1 for ErrorKind::Failed, 2 otherwise).
 #pragma once
 
 #include <ostream>
 #include <string>
 #include <vector>
+
+#include "util/result.hpp"
 
 namespace CLI {
 class App;
@@ -21,7 +25,7 @@ struct DepsOptions {
 };
 
 void add_deps_command(CLI::App& app, DepsOptions& options);
-int run_deps(const DepsOptions& options, std::ostream& out, std::ostream& err);
+Result<int> run_deps(const DepsOptions& options, std::ostream& out, std::ostream& err);
 
 // What `prune` and `why` share: which files matter and how paths resolve.
 struct SelectionOptions {
@@ -61,8 +65,13 @@ struct WhyOptions {
 void add_prune_command(CLI::App& app, PruneCommandOptions& options);
 void add_why_command(CLI::App& app, WhyOptions& options);
 void add_rules_command(CLI::App& app, bool& json);
-int run_prune(const PruneCommandOptions& options, std::ostream& out, std::ostream& err);
-int run_why(const WhyOptions& options, std::ostream& out, std::ostream& err);
-int run_rules(bool json, std::ostream& out);
+Result<int> run_prune(const PruneCommandOptions& options, std::ostream& out, std::ostream& err);
+Result<int> run_why(const WhyOptions& options, std::ostream& out, std::ostream& err);
+Result<int> run_rules(bool json, std::ostream& out);
+
+// `elfprune: error: <path>: <what>` (without the path when there is none):
+// the one format of every error line, also for the problems a run reports
+// and goes on (a missing library of one FILE among several).
+void print_error(std::ostream& err, const Error& e);
 
 }  // namespace elfprune::cli

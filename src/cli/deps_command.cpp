@@ -32,12 +32,12 @@ void add_deps_command(CLI::App& app, DepsOptions& options) {
       ->required();
 }
 
-int run_deps(const DepsOptions& options, std::ostream& out, std::ostream& err) {
+Result<int> run_deps(const DepsOptions& options, std::ostream& out, std::ostream& err) {
   auto level = parse_hwcaps_level(options.hwcaps);
   if (!level) {
-    fmt::print(err, "elfprune: error: --hwcaps: unknown level '{}' (host, baseline, v2, v3, v4)\n",
-               options.hwcaps);
-    return 2;
+    return make_error("--hwcaps",
+                      fmt::format("unknown level '{}' (host, baseline, v2, v3, v4)", options.hwcaps),
+                      ErrorKind::Usage);
   }
   Root root(options.root);
   ResolveOptions ropts;
@@ -51,14 +51,14 @@ int run_deps(const DepsOptions& options, std::ostream& out, std::ostream& err) {
   for (const std::string& file : options.files) {
     auto res = resolver.resolve(file);
     if (!res) {
-      fmt::print(err, "elfprune: error: {}: {}\n", res.error().path, res.error().message);
+      print_error(err, res.error());
       report.errors.push_back(res.error());
       continue;
     }
     for (const auto& m : res->missing) {
       any_missing = true;
-      fmt::print(err, "elfprune: error: {}: {} not found (needed by {})\n", res->file, m.name,
-                 m.needed_by);
+      print_error(err, make_error(res->file,
+                                  fmt::format("{} not found (needed by {})", m.name, m.needed_by)));
     }
     report.objects.push_back(std::move(*res));
   }

@@ -57,13 +57,33 @@ void add_selection_options(CLI::App* cmd, SelectionOptions& o) {
       ->type_name("LEVEL");
 }
 
+// Each GLOB compiled once, before anything is read: a bad one is bad usage
+// naming the option, not a pattern that silently matches nothing.
+Result<std::vector<GlobPattern>> compile_globs(std::string_view option,
+                                               const std::vector<std::string>& globs) {
+  std::vector<GlobPattern> compiled;
+  for (const auto& g : globs) {
+    auto pattern = GlobPattern::compile(g);
+    if (!pattern) {
+      return make_error(fmt::format("{} '{}'", option, g), pattern.error().message,
+                        ErrorKind::Usage);
+    }
+    compiled.push_back(std::move(*pattern));
+  }
+  return compiled;
+}
+
 Result<PruneOptions> to_prune_options(const std::string& root, const SelectionOptions& o) {
   PruneOptions p;
   p.root = root;
   p.sysroot = o.sysroot;
   for (const auto& e : o.entries) p.entries.push_back(lexically_absolute(e));
-  p.keep_globs = o.keep_globs;
-  p.drop_globs = o.drop_globs;
+  auto keep = compile_globs("--keep", o.keep_globs);
+  if (!keep) return keep.error();
+  p.keep_globs = std::move(*keep);
+  auto drop = compile_globs("--drop", o.drop_globs);
+  if (!drop) return drop.error();
+  p.drop_globs = std::move(*drop);
   p.keep_locales = o.keep_locales;
   p.dlopen_names = o.dlopen_names;
   p.excludes = o.excludes;
@@ -87,10 +107,6 @@ void print_timings(const std::vector<PassTiming>& timings, double total, std::os
   fmt::print(err, "elfprune: {:<16} {:8.3f} s\n", "all passes", total);
 }
 
-int report_error(std::ostream& err, const Error& e) {
-  fmt::print(err, "elfprune: error: {}: {}\n", e.path, e.message);
-  return e.kind == ErrorKind::Failed ? 1 : 2;
-}
 
 // A one-line progress display on stderr, only when it is a terminal that
 // can erase a line (TERM set and not "dumb", as the Nix setup hook sets it:
@@ -185,23 +201,21 @@ void add_rules_command(CLI::App& app, bool& json) {
   cmd->add_flag("--json", json, "Print JSON");
 }
 
-int run_prune(const PruneCommandOptions& o, std::ostream& out, std::ostream& err) {
+Result<int> run_prune(const PruneCommandOptions& o, std::ostream& out, std::ostream& err) {
   const int modes = (o.out_dir.empty() ? 0 : 1) + (o.in_place ? 1 : 0) + (o.dry_run ? 1 : 0);
   if (modes != 1) {
-    fmt::print(err, "elfprune: error: prune: choose one of --out DIR, --in-place, --dry-run\n");
-    return 2;
+    return make_error("prune", "choose one of --out DIR, --in-place, --dry-run", ErrorKind::Usage);
   }
   auto opts = to_prune_options(o.root, o.selection);
-  if (!opts) return report_error(err, opts.error());
+  ELFPRUNE_TRY(opts);
   opts->mode = !o.out_dir.empty() ? EmitMode::Out
                : o.in_place       ? EmitMode::InPlace
                                   : EmitMode::DryRun;
   opts->out_dir = o.out_dir;
   opts->allow_live_root = o.allow_live_root;
   for (const auto& spec : o.rewrite_refs) {
-    auto r = parse_path_rewrite(spec);
-    if (!r) return report_error(err, r.error());
-    opts->rewrites.push_back(std::move(*r));
+    ELFPRUNE_TRY_ASSIGN(PathRewrite r, parse_path_rewrite(spec));
+    opts->rewrites.push_back(std::move(r));
   }
   opts->shrink_rpath = o.shrink_rpath;
   opts->jobs = o.jobs;
@@ -213,7 +227,7 @@ int run_prune(const PruneCommandOptions& o, std::ostream& out, std::ostream& err
     };
     return prune(std::move(*opts));
   }();
-  if (!ctx) return report_error(err, ctx.error());
+  ELFPRUNE_TRY(ctx);
   if (o.timings) {
     const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
     print_timings((*ctx)->timings, took.count(), err);
@@ -223,21 +237,19 @@ int run_prune(const PruneCommandOptions& o, std::ostream& out, std::ostream& err
     std::ofstream f(o.report_file, std::ios::trunc);
     f << render_report_json(report);
     if (!f) {
-      fmt::print(err, "elfprune: error: {}: cannot write the report\n", o.report_file);
-      return 1;
+      return make_error(o.report_file, "cannot write the report", ErrorKind::Failed);
     }
   }
   out << (o.json ? render_report_json(report) : render_report_text(report));
-  for (const auto& p : report.problems) fmt::print(err, "elfprune: error: {}\n", p);
+  for (const auto& p : report.problems) print_error(err, make_error("", p));
   return report.problems.empty() ? 0 : 1;
 }
 
-int run_why(const WhyOptions& o, std::ostream& out, std::ostream& err) {
-  auto opts = to_prune_options(o.root, o.selection);
-  if (!opts) return report_error(err, opts.error());
-  opts->mode = EmitMode::DryRun;
-  auto planned = plan_prune(std::move(*opts));
-  if (!planned) return report_error(err, planned.error());
+Result<int> run_why(const WhyOptions& o, std::ostream& out, std::ostream& /*err*/) {
+  ELFPRUNE_TRY_ASSIGN(PruneOptions opts, to_prune_options(o.root, o.selection));
+  opts.mode = EmitMode::DryRun;
+  auto planned = plan_prune(std::move(opts));
+  ELFPRUNE_TRY(planned);
   const PruneContext& ctx = **planned;
   std::string path = lexically_absolute(o.path);
   if (!ctx.options.sysroot.empty() && path.rfind(ctx.top, 0) != 0 && ctx.top != "/") {
@@ -245,8 +257,7 @@ int run_why(const WhyOptions& o, std::ostream& out, std::ostream& err) {
   }
   auto at = ctx.inventory.index.find(path);
   if (at == ctx.inventory.index.end()) {
-    fmt::print(err, "elfprune: error: {}: not in the tree being pruned\n", path);
-    return 2;
+    return make_error(path, "not in the tree being pruned", ErrorKind::Usage);
   }
   const Decision& d = ctx.plan.decisions[at->second];
   nlohmann::ordered_json doc{{"path", path}, {"keep", d.keep}, {"reason", d.reason}};
@@ -267,7 +278,7 @@ int run_why(const WhyOptions& o, std::ostream& out, std::ostream& err) {
   return 0;
 }
 
-int run_rules(bool json, std::ostream& out) {
+Result<int> run_rules(bool json, std::ostream& out) {
   if (json) {
     auto arr = nlohmann::ordered_json::array();
     for (const auto& r : rule_catalogue()) {

@@ -38,22 +38,37 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e, out, err);
   } catch (const CLI::ParseError& e) {
-    fmt::print(err, "elfprune: error: {}\n", e.what());
+    cli::print_error(err, make_error("", e.what(), ErrorKind::Usage));
     fmt::print(err, "Run 'elfprune --help' for usage.\n");
     return 2;
   }
 
-  // The one handler at the top: anything unexpected is reported, not a crash.
+  // The one handler at the top: errors as values from the subcommands, and
+  // anything unexpected reported, not a crash.
+  Result<int> status = make_error("", "no subcommand", ErrorKind::Usage);
   try {
-    if (app.got_subcommand("deps")) return cli::run_deps(deps, out, err);
-    if (app.got_subcommand("prune")) return cli::run_prune(prune, out, err);
-    if (app.got_subcommand("why")) return cli::run_why(why, out, err);
-    if (app.got_subcommand("rules")) return cli::run_rules(rules_json, out);
+    if (app.got_subcommand("deps")) status = cli::run_deps(deps, out, err);
+    if (app.got_subcommand("prune")) status = cli::run_prune(prune, out, err);
+    if (app.got_subcommand("why")) status = cli::run_why(why, out, err);
+    if (app.got_subcommand("rules")) status = cli::run_rules(rules_json, out);
   } catch (const std::exception& e) {
-    fmt::print(err, "elfprune: error: internal error: {}\n", e.what());
-    return 1;
+    status = make_error("", fmt::format("internal error: {}", e.what()), ErrorKind::Failed);
   }
-  return 2;
+  if (status) return *status;
+  cli::print_error(err, status.error());
+  return status.error().kind == ErrorKind::Failed ? 1 : 2;
 }
+
+namespace cli {
+
+void print_error(std::ostream& err, const Error& e) {
+  if (e.path.empty()) {
+    fmt::print(err, "elfprune: error: {}\n", e.message);
+  } else {
+    fmt::print(err, "elfprune: error: {}: {}\n", e.path, e.message);
+  }
+}
+
+}  // namespace cli
 
 }  // namespace elfprune

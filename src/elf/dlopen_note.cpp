@@ -64,22 +64,16 @@ Result<DlopenDependency> read_entry(const json& object, std::size_t index) {
     return note_error(fmt::format("dlopen note: entry {} is not a JSON object", index));
   }
   DlopenDependency dep;
-  auto sonames = read_sonames(object, index);
-  if (!sonames) return sonames.error();
-  dep.sonames = std::move(*sonames);
-  auto feature = optional_string(object, "feature", index, "");
-  if (!feature) return feature.error();
-  dep.feature = std::move(*feature);
-  auto description = optional_string(object, "description", index, "");
-  if (!description) return description.error();
-  dep.description = std::move(*description);
-  auto priority = optional_string(object, "priority", index, dep.priority);
-  if (!priority) return priority.error();
-  if (*priority != "required" && *priority != "recommended" && *priority != "suggested") {
+  ELFPRUNE_TRY_ASSIGN(dep.sonames, read_sonames(object, index));
+  ELFPRUNE_TRY_ASSIGN(dep.feature, optional_string(object, "feature", index, ""));
+  ELFPRUNE_TRY_ASSIGN(dep.description, optional_string(object, "description", index, ""));
+  ELFPRUNE_TRY_ASSIGN(std::string priority,
+                      optional_string(object, "priority", index, dep.priority));
+  if (priority != "required" && priority != "recommended" && priority != "suggested") {
     return note_error(
-        fmt::format("dlopen note: entry {}: unknown priority \"{}\"", index, *priority));
+        fmt::format("dlopen note: entry {}: unknown priority \"{}\"", index, priority));
   }
-  dep.priority = std::move(*priority);
+  dep.priority = std::move(priority);
   return dep;
 }
 
@@ -98,16 +92,14 @@ Result<std::vector<DlopenDependency>> parse_dlopen_note(std::string_view descrip
 
   std::vector<DlopenDependency> out;
   if (doc.is_object()) {
-    auto dep = read_entry(doc, 0);
-    if (!dep) return dep.error();
-    out.push_back(std::move(*dep));
+    ELFPRUNE_TRY_ASSIGN(DlopenDependency dep, read_entry(doc, 0));
+    out.push_back(std::move(dep));
     return out;
   }
   if (!doc.is_array()) return note_error("dlopen note: payload is not a JSON array");
   for (std::size_t i = 0; i < doc.size(); ++i) {
-    auto dep = read_entry(doc[i], i);
-    if (!dep) return dep.error();
-    out.push_back(std::move(*dep));
+    ELFPRUNE_TRY_ASSIGN(DlopenDependency dep, read_entry(doc[i], i));
+    out.push_back(std::move(dep));
   }
   return out;
 }

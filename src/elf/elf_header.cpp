@@ -17,28 +17,9 @@ namespace elfprune {
 namespace elf_detail {
 
 Result<OpenedHead> read_head(const std::filesystem::path& host_path, std::string_view display) {
-  const std::string shown(display);
-  // O_NONBLOCK so that a FIFO in place of a library never hangs the scan.
-  int fd = ::open(host_path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) {
-    return make_error(shown, errno == EACCES ? "permission denied" : std::strerror(errno));
-  }
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    ::close(fd);
-    return make_error(shown, "cannot stat");
-  }
-  if (S_ISDIR(st.st_mode)) {
-    ::close(fd);
-    return make_error(shown, "is a directory");
-  }
-  if (!S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return make_error(shown, "not a regular file");
-  }
-  PreadFile file(fd, static_cast<std::uint64_t>(st.st_size));
+  ELFPRUNE_TRY_ASSIGN(PreadFile file, open_regular_file(host_path.c_str(), display));
   auto bytes = file.read(0, std::min<std::uint64_t>(kHeader64Size, file.size()));
-  if (!bytes) return make_error(shown, "read error");
+  if (!bytes) return make_error(std::string(display), "read error");
   return OpenedHead{std::move(file), std::move(*bytes)};
 }
 
@@ -47,6 +28,7 @@ Result<OpenedHead> read_head(const std::filesystem::path& host_path, std::string
 using elf_detail::kHeader32Size;
 using elf_detail::kHeader64Size;
 using elf_detail::kIdentSize;
+using elf_detail::OpenedHead;
 using elf_detail::read_head;
 using elf_detail::read_uint;
 
@@ -86,9 +68,8 @@ Result<ElfHeader> parse_elf_header(std::string_view bytes) {
 
 Result<ElfHeader> read_elf_header(const std::filesystem::path& host_path,
                                   std::string_view display) {
-  auto head = read_head(host_path, display);
-  if (!head) return head.error();
-  auto h = parse_elf_header(head->bytes);
+  ELFPRUNE_TRY_ASSIGN(const OpenedHead head, read_head(host_path, display));
+  auto h = parse_elf_header(head.bytes);
   if (!h) return make_error(std::string(display), h.error().message);
   return h;
 }

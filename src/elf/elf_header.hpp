@@ -9,7 +9,7 @@
 #include <string_view>
 
 #include "elf/elf_info.hpp"
-#include "util/pread_file.hpp"
+#include "util/fd.hpp"
 #include "util/result.hpp"
 
 namespace elfprune::elf_detail {

@@ -18,7 +18,7 @@
 
 #include "elf/elf_info.hpp"
 #include "tree/root.hpp"
-#include "util/pread_file.hpp"
+#include "util/fd.hpp"
 
 namespace elfprune {
 namespace {
@@ -68,12 +68,12 @@ class Reader {
 // only the few that DT_NEEDED, DT_SONAME, DT_RPATH and DT_RUNPATH name.
 class StringTable {
  public:
-  explicit StringTable(const elf_detail::PreadFile& file) : file_(file) {}
+  explicit StringTable(const PreadFile& file) : file_(file) {}
 
   // The table's place in the file; false when it does not fit in it (or
   // exceeds the cap), as a whole read of it would have failed.
   bool place(std::uint64_t off, std::uint64_t len) {
-    if (off > file_.size() || len > file_.size() - off || len > elf_detail::kMaxRead) return false;
+    if (off > file_.size() || len > file_.size() - off || len > kMaxRead) return false;
     off_ = off;
     len_ = len;
     return true;
@@ -98,7 +98,7 @@ class StringTable {
 
  private:
   static constexpr std::uint64_t kChunk = 256;  // most names and paths fit
-  const elf_detail::PreadFile& file_;
+  const PreadFile& file_;
   std::uint64_t off_ = 0, len_ = 0;
 };
 
@@ -110,18 +110,7 @@ std::uint64_t align_up(std::uint64_t v, std::uint64_t a) {
 
 Result<ElfInfo> read_elf(const std::filesystem::path& host_path, std::string_view display) {
   const std::string shown(display);
-  int fd = ::open(host_path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) return make_error(shown, errno_text(errno));
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    ::close(fd);
-    return make_error(shown, "cannot stat");
-  }
-  if (S_ISDIR(st.st_mode) || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return make_error(shown, S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
-  }
-  const elf_detail::PreadFile file(fd, static_cast<std::uint64_t>(st.st_size));
+  ELFPRUNE_TRY_ASSIGN(const PreadFile file, open_regular_file(host_path.c_str(), display));
   const std::string head = file.read(0, std::min<std::uint64_t>(64, file.size())).value_or("");
   auto header = parse_elf_header(head);
   if (!header) return make_error(shown, header.error().message);
@@ -257,9 +246,8 @@ Result<ElfInfo> read_elf(const std::filesystem::path& host_path, std::string_vie
     switch (tag) {
       case kDtNeeded: {
         info.dynstr_refs.push_back(val);
-        auto s = str(val, "DT_NEEDED");
-        if (!s) return s.error();
-        info.needed.push_back(std::move(*s));
+        ELFPRUNE_TRY_ASSIGN(std::string needed, str(val, "DT_NEEDED"));
+        info.needed.push_back(std::move(needed));
         break;
       }
       case kDtSoname:
@@ -268,7 +256,7 @@ Result<ElfInfo> read_elf(const std::filesystem::path& host_path, std::string_vie
         auto s = str(val, tag == kDtSoname  ? "DT_SONAME"
                           : tag == kDtRpath ? "DT_RPATH"
                                             : "DT_RUNPATH");
-        if (!s) return s.error();
+        ELFPRUNE_TRY(s);
         info.dynstr_refs.push_back(val);
         if (tag != kDtSoname) {
           (tag == kDtRpath ? info.rpath_slot : info.runpath_slot) =
@@ -438,7 +426,7 @@ std::vector<std::string_view> elf_string_regions(std::string_view bytes) {
 
 std::vector<FileRange> elf_string_ranges(int fd, std::uint64_t size) {
   auto fetch = [fd, size](std::uint64_t off, std::uint64_t len) {
-    return elf_detail::pread_exact(fd, size, off, len);
+    return pread_exact(fd, size, off, len);
   };
   const std::string head = fetch(0, std::min<std::uint64_t>(64, size)).value_or("");
   return string_ranges(read_sections(head, size, fetch), size);

@@ -23,7 +23,6 @@ namespace elfprune {
 namespace {
 
 using elf_detail::OpenedHead;
-using elf_detail::PreadFile;
 using elf_detail::read_head;
 using elf_detail::read_uint;
 
@@ -63,7 +62,7 @@ HeaderLayout layout_of(std::string_view bytes, const ElfHeader& h) {
 // file costs up to 2^64 bytes of memory and time (found by
 // tests/fuzz/elf_fuzz.cpp). Real files keep both inside the file.
 std::optional<std::string> lief_would_choke(const OpenedHead& head, const ElfHeader& h) {
-  const elf_detail::PreadFile& file = head.file;
+  const PreadFile& file = head.file;
   const HeaderLayout l = layout_of(head.bytes, h);
   const bool is64 = h.elf_class == elfconst::kClass64;
   const bool le = h.data == elfconst::kDataLsb;
@@ -109,12 +108,11 @@ void quiet_lief() {
 Result<ElfInfo> read_elf_with_lief(const std::filesystem::path& host_path,
                                    std::string_view display) {
   const std::string shown(display);
-  auto head = read_head(host_path, display);
-  if (!head) return head.error();
-  auto header = parse_elf_header(head->bytes);
+  ELFPRUNE_TRY_ASSIGN(const OpenedHead head, read_head(host_path, display));
+  auto header = parse_elf_header(head.bytes);
   if (!header) return make_error(shown, header.error().message);
 
-  if (auto choke = lief_would_choke(*head, *header)) return make_error(shown, *choke);
+  if (auto choke = lief_would_choke(head, *header)) return make_error(shown, *choke);
 
   quiet_lief();
   std::unique_ptr<LIEF::ELF::Binary> bin;

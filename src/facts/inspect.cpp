@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <system_error>
 #include <unordered_set>
 #include <utility>
 
@@ -63,7 +62,8 @@ FileInspection inspect_file(const Root& root, const std::string& canonical,
   if (!out.elf && !out.shebang) return out;
   auto opened = root.open_regular(canonical);
   if (!opened) return out;
-  const auto [fd, size] = *opened;
+  const int fd = opened->fd();
+  const std::uint64_t size = opened->size();
   // Its code and symbol tables name nothing an ELF program opens.
   const std::vector<FileRange> ranges =
       out.elf ? elf_string_ranges(fd, size) : std::vector<FileRange>{{0, size}};
@@ -73,21 +73,16 @@ FileInspection inspect_file(const Root& root, const std::string& canonical,
       for (auto& p : scan_store_paths(piece, store_dir)) out.store_paths.push_back(std::move(p));
     });
   }
-  ::close(fd);
   keep_first_of_each(out.paths);
   keep_first_of_each(out.store_paths);
   return out;
 }
 
 Inspector::Inspector(const Root& root, std::string store_dir, unsigned threads)
-    : root_(root), store_dir_(std::move(store_dir)) {
-  for (unsigned i = 0; i < threads; ++i) {
-    try {
-      threads_.emplace_back([this] { work(); });
-    } catch (const std::system_error&) {
-      break;  // fewer threads; take() does what they would have
-    }
-  }
+    : root_(root), store_dir_(std::move(store_dir)), workers_(threads + 1) {
+  // One work() a background thread, running beside the closure (the pool's
+  // owner) until the destructor stops it; with none, take() does it all.
+  for (unsigned i = 0; i < workers_.background(); ++i) workers_.submit([this] { work(); });
 }
 
 Inspector::~Inspector() {
@@ -96,7 +91,7 @@ Inspector::~Inspector() {
     stopping_ = true;
   }
   changed_.notify_all();
-  for (auto& t : threads_) t.join();
+  // workers_, destroyed next, waits for the work() calls to return.
 }
 
 unsigned Inspector::threads_for(unsigned jobs) {
@@ -107,7 +102,7 @@ void Inspector::ask(const std::string& canonical) {
   {
     std::lock_guard lock(mutex_);
     if (!index_.emplace(canonical, slots_.size()).second) return;
-    slots_.push_back(Slot{canonical, State::Queued, {}});
+    slots_.push_back(Slot{canonical, State::Queued, {}, {}});
   }
   changed_.notify_one();
 }
@@ -129,6 +124,7 @@ FileInspection Inspector::take(const std::string& canonical) {
     return result;
   }
   changed_.wait(lock, [&] { return slot.state == State::Done; });
+  if (slot.failure) std::rethrow_exception(slot.failure);
   return std::move(slot.result);
 }
 
@@ -141,9 +137,18 @@ void Inspector::work() {
     if (slot.state != State::Queued) continue;  // take() got there first
     slot.state = State::Running;
     lock.unlock();
-    FileInspection result = inspect_file(root_, slot.path, store_dir_);
+    FileInspection result;
+    std::exception_ptr failure;
+    try {
+      result = inspect_file(root_, slot.path, store_dir_);
+    } catch (...) {
+      // Out of memory: take() throws it on the closure's thread rather
+      // than wait forever for an answer that is not coming.
+      failure = std::current_exception();
+    }
     lock.lock();
     slot.result = std::move(result);
+    slot.failure = std::move(failure);
     slot.state = State::Done;
     changed_.notify_all();
   }

@@ -8,15 +8,16 @@
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
+#include <exception>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <unordered_map>
 #include <vector>
 
 #include "facts/shebang.hpp"
 #include "tree/root.hpp"
+#include "util/worker_pool.hpp"
 
 namespace elfprune {
 
@@ -38,10 +39,12 @@ FileInspection inspect_file(const Root& root, const std::string& canonical,
 // Inspects files on background threads in the order they are asked for,
 // so that take() usually finds the answer ready. take() of a path that no
 // thread has started is inspected on the calling thread: the answers are
-// those of inspect_file whatever the timing.
+// those of inspect_file whatever the timing. Without background threads
+// (--jobs 1), every file is inspected by take(), when the closure takes it.
 class Inspector {
  public:
-  // `threads`: background threads (0: none, everything is done by take()).
+  // `threads`: background threads (0: none, everything is done by take());
+  // fewer when the system gives fewer.
   Inspector(const Root& root, std::string store_dir, unsigned threads);
   ~Inspector();
   Inspector(const Inspector&) = delete;
@@ -62,6 +65,7 @@ class Inspector {
     std::string path;
     State state = State::Queued;
     FileInspection result;
+    std::exception_ptr failure;  // a background thread's, for take() to throw
   };
   void work();
 
@@ -73,7 +77,9 @@ class Inspector {
   std::unordered_map<std::string, std::size_t> index_;
   std::size_t next_ = 0;  // the first slot no thread may have started
   bool stopping_ = false;
-  std::vector<std::thread> threads_;
+  // Last: destroyed first, so that its threads are joined before the rest
+  // goes. Each runs work() until the destructor says stop.
+  WorkerPool workers_;
 };
 
 }  // namespace elfprune

@@ -1,6 +1,7 @@
 // npm trees: which packages are there, how Node resolves one from another,
 // and which of them only build tooling needs.
 #include "facts/npm.hpp"
+#include "util/path.hpp"
 
 #include <fmt/format.h>
 
@@ -25,23 +26,8 @@ constexpr std::size_t kPackageJsonLimit = 8u << 20;
 constexpr std::uint64_t kScriptFileLimit = 4u << 20;
 constexpr std::uint64_t kScriptBytesPerPackage = 64u << 20;
 
-std::string_view base_name(std::string_view path) {
-  const auto slash = path.rfind('/');
-  return slash == std::string_view::npos ? path : path.substr(slash + 1);
-}
-
-std::string parent_of(std::string_view path) {
-  const auto slash = path.rfind('/');
-  if (slash == std::string_view::npos || slash == 0) return "/";
-  return std::string(path.substr(0, slash));
-}
-
-std::string join(std::string_view dir, std::string_view name) {
-  return dir == "/" ? fmt::format("/{}", name) : fmt::format("{}/{}", dir, name);
-}
-
 bool inside_node_modules(std::string_view path) {
-  return path.find("/node_modules/") != std::string_view::npos || base_name(path) == "node_modules";
+  return path.find("/node_modules/") != std::string_view::npos || path_base(path) == "node_modules";
 }
 
 std::size_t node_modules_depth(std::string_view path) {
@@ -57,13 +43,13 @@ std::size_t node_modules_depth(std::string_view path) {
 // node_modules/NAME or node_modules/@scope/NAME. Empty for anything else
 // (hidden entries such as .bin and .package-lock.json, scope directories).
 std::string installed_name(std::string_view dir) {
-  const std::string_view name = base_name(dir);
+  const std::string_view name = path_base(dir);
   if (name.empty() || name.front() == '.') return "";
-  const std::string parent = parent_of(dir);
-  const std::string_view parent_name = base_name(parent);
+  const std::string parent = std::string(path_parent(dir));
+  const std::string_view parent_name = path_base(parent);
   if (parent_name == "node_modules") return name.front() == '@' ? "" : std::string(name);
   if (parent_name.size() > 1 && parent_name.front() == '@' &&
-      base_name(parent_of(parent)) == "node_modules") {
+      path_base(path_parent(parent)) == "node_modules") {
     return fmt::format("{}/{}", parent_name, name);
   }
   return "";
@@ -125,8 +111,8 @@ class TreeReader {
       const std::string name = installed_name(e.path);
       if (!name.empty() && e.type == FileType::Directory) node_for(e.path);
       if (!name.empty() && e.type == FileType::Symlink) links_.push_back(e.path);
-      if (base_name(e.path) == "package.json" && e.type != FileType::Directory) {
-        const std::string dir = parent_of(e.path);
+      if (path_base(e.path) == "package.json" && e.type != FileType::Directory) {
+        const std::string dir = std::string(path_parent(e.path));
         if (!installed_name(dir).empty() || !inside_node_modules(dir)) node_for(dir);
       }
     }
@@ -136,7 +122,7 @@ class TreeReader {
 
   void read_manifest(Node& node) {
     node.name = node.installed;
-    const std::string manifest = join(node.dir, "package.json");
+    const std::string manifest = path_join(node.dir, "package.json");
     if (inv_.find(manifest) == nullptr) {
       warn(fmt::format("{}: no package.json; taken as a package without dependencies", node.dir));
       return;
@@ -211,11 +197,11 @@ class TreeReader {
   std::optional<std::size_t> resolve(const std::string& from, const std::string& name) const {
     std::string dir = from;
     while (true) {
-      if (base_name(dir) != "node_modules") {
-        if (auto hit = lookup(join(join(dir, "node_modules"), name))) return hit;
+      if (path_base(dir) != "node_modules") {
+        if (auto hit = lookup(path_join(path_join(dir, "node_modules"), name))) return hit;
       }
-      if (dir == "/") return std::nullopt;
-      dir = parent_of(dir);
+      if (dir == "/" || dir == ".") return std::nullopt;
+      dir = std::string(path_parent(dir));
     }
   }
 
@@ -328,7 +314,7 @@ class TreeReader {
       const auto& e = inv_.entries[i];
       if (e.path.compare(0, prefix.size(), prefix) != 0) break;
       const std::string_view rel = std::string_view(e.path).substr(prefix.size());
-      if (e.type != FileType::Regular || !is_script_name(base_name(rel))) continue;
+      if (e.type != FileType::Regular || !is_script_name(path_base(rel))) continue;
       if (rel.starts_with("node_modules/") || rel.find("/node_modules/") != std::string::npos ||
           rel.starts_with("build/") || skip.count(e.path) != 0 || e.size > kScriptFileLimit ||
           e.size > budget) {

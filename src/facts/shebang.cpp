@@ -2,6 +2,7 @@
 // (Linux >= 5.1) step by step, on the same zero-padded 256-byte buffer, so
 // that odd lines (CRLF, no newline, over-long) give what exec would run.
 #include "facts/shebang.hpp"
+#include "util/path.hpp"
 
 #include <array>
 #include <cstring>
@@ -143,8 +144,7 @@ std::optional<Shebang> parse_shebang(std::string_view head) {
   if (out.interpreter.empty()) return std::nullopt;  // `#!` directly followed by NUL
   if (i_arg != kNone && i_arg < i_end) out.argument = c_string(b, i_arg, i_end);
 
-  const std::size_t slash = out.interpreter.rfind('/');
-  const std::string_view base = std::string_view(out.interpreter).substr(slash + 1);
+  const std::string_view base = path_base(out.interpreter);
   if (base == "env") {
     // Linux passes the argument as one word, so `env python3 -u` fails at
     // run time unless -S splits it; the program meant is still `python3`.

@@ -155,7 +155,7 @@ Result<std::vector<CacheEntry>> parse_new(std::string_view bytes, std::size_t ba
     return cache_error(fmt::format("{} entries do not fit in the cache", nlibs));
   }
   auto hwcaps_names = read_hwcaps_names(r, ext_offset);
-  if (!hwcaps_names) return hwcaps_names.error();
+  ELFPRUNE_TRY(hwcaps_names);
 
   std::vector<CacheEntry> entries;
   entries.reserve(nlibs);
@@ -243,7 +243,7 @@ Result<LdCache> LdCache::parse(std::string_view bytes) {
   } else if (bytes.size() < kNewHeaderSize) {
     return cache_error("cache file too short");
   }
-  if (!entries) return entries.error();
+  ELFPRUNE_TRY(entries);
   LdCache cache;
   // Keep the file's order: lookup() must see what ld.so's binary search sees.
   cache.entries_ = std::move(*entries);

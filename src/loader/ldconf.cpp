@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "elf/elf_info.hpp"
+#include "util/path.hpp"
 
 namespace fs = std::filesystem;
 
@@ -33,12 +34,6 @@ bool is_blank(char c) {
   return c == ' ' || c == '\t';
 }
 
-std::string dirname_of(const std::string& path) {
-  const auto slash = path.find_last_of('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
-
 // Names of a directory inside the root, sorted; empty when it cannot be listed.
 std::vector<std::string> list_dir(const Root& root, const std::string& canonical) {
   std::vector<std::string> names;
@@ -49,10 +44,6 @@ std::vector<std::string> list_dir(const Root& root, const std::string& canonical
   }
   std::sort(names.begin(), names.end());
   return names;
-}
-
-std::string join(const std::string& dir, const std::string& name) {
-  return dir == "/" ? "/" + name : dir + "/" + name;
 }
 
 // glob(3) as ldconfig calls it: every component may hold wildcards, a
@@ -69,13 +60,13 @@ std::vector<std::string> expand_glob(const Root& root, const std::string& patter
     if (comp.empty()) continue;
     std::vector<std::string> next;
     if (comp.find_first_of("*?[") == std::string::npos) {
-      for (const auto& p : paths) next.push_back(join(p, comp));
+      for (const auto& p : paths) next.push_back(path_join(p, comp));
     } else {
       for (const auto& p : paths) {
         auto st = root.resolve(p);
         if (!st || st->type != FileType::Directory) continue;
         for (const auto& name : list_dir(root, st->path)) {
-          if (::fnmatch(comp.c_str(), name.c_str(), FNM_PERIOD) == 0) next.push_back(join(p, name));
+          if (::fnmatch(comp.c_str(), name.c_str(), FNM_PERIOD) == 0) next.push_back(path_join(p, name));
         }
       }
     }
@@ -165,7 +156,7 @@ class ConfParser {
   }
 
   void include(const std::string& from, const std::string& pattern, int depth) {
-    const std::string full = pattern.front() == '/' ? pattern : join(dirname_of(from), pattern);
+    const std::string full = pattern.front() == '/' ? pattern : path_join(path_parent(from), pattern);
     for (const auto& path : expand_glob(root_, full)) parse_file(path, depth + 1);
   }
 
@@ -227,7 +218,7 @@ std::vector<Library> scan_libraries(const Root& root, const ScanDir& dir, const 
   std::vector<Library> libs;
   for (const auto& name : list_dir(root, dir.canonical)) {
     if (!looks_like_dso(name) || is_prelink_temp(name)) continue;
-    const std::string inside = join(dir.canonical, name);
+    const std::string inside = path_join(dir.canonical, name);
     auto self = root.resolve(inside, false);
     if (!self) continue;
     bool is_link = self->type == FileType::Symlink;
@@ -287,14 +278,14 @@ LdCache emulate_ldconfig(const Root& root, const std::vector<std::string>& direc
     auto st = root.resolve(dir);
     if (!st || st->type != FileType::Directory) continue;
     if (!add(dir, *st, "")) continue;
-    auto hwcaps_dir = root.resolve(join(st->path, "glibc-hwcaps"));
+    auto hwcaps_dir = root.resolve(path_join(st->path, "glibc-hwcaps"));
     if (!hwcaps_dir || hwcaps_dir->type != FileType::Directory) continue;
     for (const auto& name : list_dir(root, hwcaps_dir->path)) {
       // ld.so cannot look up names with ':' (its path separator).
       if (name.front() == '.' || name.find(':') != std::string::npos) continue;
-      auto sub = root.resolve(join(hwcaps_dir->path, name));
+      auto sub = root.resolve(path_join(hwcaps_dir->path, name));
       if (!sub || sub->type != FileType::Directory) continue;
-      add(join(dir, "glibc-hwcaps/" + name), *sub, name);
+      add(path_join(dir, "glibc-hwcaps/" + name), *sub, name);
     }
   }
 
@@ -306,7 +297,7 @@ LdCache emulate_ldconfig(const Root& root, const std::vector<std::string>& direc
       e.flags = abi_flags;
       // Plain directories record DIR/SONAME, relying on the soname link;
       // glibc-hwcaps ones record the file itself.
-      e.value = join(dir.path, dir.hwcaps.empty() ? lib.soname : lib.name);
+      e.value = path_join(dir.path, dir.hwcaps.empty() ? lib.soname : lib.name);
       e.key = std::move(lib.soname);
       e.hwcaps_subdir = dir.hwcaps;
       entries.push_back(std::move(e));

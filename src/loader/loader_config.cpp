@@ -2,25 +2,17 @@
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
+
+#include <cerrno>
 #endif
 
 #include <fmt/format.h>
 
 #include "loader/ldconf.hpp"
+#include "util/path.hpp"
 
 namespace elfprune {
 namespace {
-
-std::string dirname_of(std::string_view path) {
-  auto slash = path.rfind('/');
-  if (slash == std::string_view::npos || slash == 0) return "/";
-  return std::string(path.substr(0, slash));
-}
-
-std::string basename_of(std::string_view path) {
-  auto slash = path.rfind('/');
-  return std::string(slash == std::string_view::npos ? path : path.substr(slash + 1));
-}
 
 bool is_path_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
@@ -128,18 +120,18 @@ std::vector<std::string> x86_hwcaps_subdirs(HwcapsLevel level) {
 void configure_musl(const Root& root, LoaderConfig& cfg) {
   cfg.flavor = LoaderFlavor::Musl;
   // ld-musl-ARCH.so.1 -> ARCH
-  std::string base = basename_of(cfg.interpreter);
+  const std::string base(path_base(cfg.interpreter));
   std::string arch = base.substr(std::string("ld-musl-").size());
   if (auto dot = arch.find(".so"); dot != std::string::npos) arch.resize(dot);
   // musl looks for <prefix>/etc/ld-musl-ARCH.path where <prefix> is the
   // parent of the loader's directory, taken lexically from its name.
-  std::string dir = dirname_of(cfg.interpreter);
-  std::string prefix = dir == "/" ? "" : dirname_of(dir);
+  const std::string_view dir = path_parent(cfg.interpreter);
+  std::string prefix(dir == "/" ? std::string_view() : path_parent(dir));
   if (prefix == "/") prefix.clear();
   const std::string path_file = fmt::format("{}/etc/ld-musl-{}.path", prefix, arch);
   auto st = root.resolve(path_file);
   if (!st) {
-    if (st.error().message == "no such file or directory") {
+    if (st.error().errnum == ENOENT) {
       cfg.musl_path = {"/lib", "/usr/local/lib", "/usr/lib"};
       cfg.notes.push_back(fmt::format("{} missing: musl's built-in path", path_file));
     } else {
@@ -265,7 +257,7 @@ LoaderConfig detect_loader(const Root& root, const std::string& interpreter, std
   cfg.interpreter = interpreter;
   cfg.elf_class = elf_class;
   cfg.machine = machine;
-  if (basename_of(interpreter).rfind("ld-musl-", 0) == 0) {
+  if (path_base(interpreter).rfind("ld-musl-", 0) == 0) {
     configure_musl(root, cfg);
   } else {
     configure_glibc(root, cfg, options);

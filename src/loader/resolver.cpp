@@ -10,6 +10,7 @@
 
 #include "loader/dst.hpp"
 #include "loader/search_path.hpp"
+#include "util/path.hpp"
 
 namespace elfprune {
 
@@ -36,13 +37,6 @@ std::string_view via_name(Via via) {
 }
 
 namespace {
-
-std::string dirname_of(std::string_view path) {
-  auto slash = path.rfind('/');
-  if (slash == std::string_view::npos) return ".";
-  if (slash == 0) return "/";
-  return std::string(path.substr(0, slash));
-}
 
 // One object in the emulated link map.
 struct Object {
@@ -86,9 +80,8 @@ struct Resolver::Impl {
     auto it = elf_cache.find(canonical);
     if (it != elf_cache.end()) return it->second;
     Result<std::shared_ptr<const ElfInfo>> res = [&]() -> Result<std::shared_ptr<const ElfInfo>> {
-      auto parsed = read_elf(root.host(canonical), canonical);
-      if (!parsed) return parsed.error();
-      return std::make_shared<const ElfInfo>(std::move(*parsed));
+      ELFPRUNE_TRY_ASSIGN(ElfInfo parsed, read_elf(root.host(canonical), canonical));
+      return std::make_shared<const ElfInfo>(std::move(parsed));
     }();
     elf_cache.emplace(canonical, res);
     return res;
@@ -197,13 +190,16 @@ class Session {
       why = fmt::format("{}: cannot read file data: is a directory", candidate);
       return Verdict::Fatal;
     }
+    // A FIFO or device is refused before reading; text or a truncated
+    // file stops the search in both loaders (glibc "invalid ELF header",
+    // musl's map_library failing).
+    if (st.type != FileType::Regular) {
+      why = fmt::format("{}: not a regular file", candidate);
+      return Verdict::Skip;
+    }
     auto header = read_elf_header(root_.host(st.path), candidate);
     if (!header) {
       why = fmt::format("{}: {}", candidate, header.error().message);
-      // A FIFO or device is refused before reading; text or a truncated
-      // file stops the search in both loaders (glibc "invalid ELF header",
-      // musl's map_library failing).
-      if (header.error().message == "not a regular file") return Verdict::Skip;
       return Verdict::Fatal;
     }
     const ElfHeader& h = *header;
@@ -499,7 +495,7 @@ class Session {
     o.loader = loader_idx;
     // $ORIGIN of a library: the directory of the string it was opened under,
     // symlinks unresolved (§2).
-    o.origin = dirname_of(found->path);
+    o.origin = path_parent(found->path);
     out_.libraries.push_back(LoadedLibrary{raw, found->path, found->st.path, loader.path,
                                            found->via, dlopen_mode_, found->list_owner,
                                            found->list_entry});
@@ -558,7 +554,7 @@ Result<Resolution> Resolver::resolve(const std::string& file,
   main.info = *info;
   main.is_main = true;
   // The executable's origin comes from /proc/self/exe: symlinks resolved (§2).
-  main.origin = dirname_of(st->path);
+  main.origin = path_parent(st->path);
   session.add_main(std::move(main));
 
   // The interpreter is loaded first and answers to its PT_INTERP string and
@@ -572,7 +568,7 @@ Result<Resolution> Resolver::resolve(const std::string& file,
     io.ino = ist->ino;
     io.names = {interp};
     io.is_interp = true;
-    io.origin = dirname_of(interp);
+    io.origin = path_parent(interp);
     if (auto iinfo = impl_->info(ist->path); iinfo) {
       io.info = *iinfo;
       if (cfg.flavor == LoaderFlavor::Glibc && io.info->soname)

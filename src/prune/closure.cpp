@@ -210,12 +210,12 @@ class Walker {
     for (const auto& g : in_.keep_globs) {
       bool any = false;
       for (const auto& entry : inv_.entries) {
-        if (!glob_match(g, entry.path)) continue;
+        if (!g.matches(entry.path)) continue;
         any = true;
-        add(entry.path, Reason{EdgeKind::Keep, "", g}, Expand::Full, false);
+        add(entry.path, Reason{EdgeKind::Keep, "", g.text()}, Expand::Full, false);
       }
       // A glob that matches nothing is almost always a mistake (peers.md).
-      if (!any) out_.warnings.push_back(fmt::format("--keep '{}' matches nothing", g));
+      if (!any) out_.warnings.push_back(fmt::format("--keep '{}' matches nothing", g.text()));
     }
     drain();
     settle_programs();

@@ -12,6 +12,7 @@
 #include "loader/resolver.hpp"
 #include "tree/inventory.hpp"
 #include "tree/root.hpp"
+#include "util/glob.hpp"
 #include "write/reference_rewrite.hpp"
 
 namespace elfprune {
@@ -46,7 +47,7 @@ std::string describe(const Reason& reason);
 
 struct ClosureInputs {
   std::vector<std::string> entries;       // inside paths
-  std::vector<std::string> keep_globs;    // --keep
+  std::vector<GlobPattern> keep_globs;    // --keep
   std::vector<std::string> dlopen_names;  // --dlopen, requested by every entry
   std::string store_dir = "/nix/store";
   bool use_dpkg = true;

@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
-#include <future>
 #include <set>
 #include <system_error>
 #include <tuple>
@@ -17,6 +16,7 @@
 #include "elf/elf_info.hpp"
 #include "facts/shebang.hpp"
 #include "util/worker_pool.hpp"
+#include "util/path.hpp"
 
 namespace fs = std::filesystem;
 
@@ -137,39 +137,28 @@ auto timed(std::vector<PassTiming>& into, std::string_view name, Pass&& pass) {
 }
 
 // A pass that runs on another thread beside the calling thread's passes (on
-// the calling thread when no thread can be had); join() waits for it and
-// files its timing.
+// the calling thread, here and now, with --jobs 1 or when no thread can be
+// had); join() waits for it, rethrows what it threw and files its timing.
 class Beside {
  public:
-  // `jobs`: as in PruneOptions; with one, the pass runs here and now.
+  // `jobs`: as in PruneOptions.
   template <typename Pass>
-  Beside(std::string_view name, unsigned jobs, Pass pass) {
-    auto run = [this, name, pass] { timed(timings_, name, pass); };
-    if (jobs_or_cores(jobs) == 1) {
-      run();
-      return;
-    }
-    try {
-      done_ = std::async(std::launch::async, run);
-    } catch (const std::system_error&) {
-      run();
-    }
-  }
-  ~Beside() {
-    if (done_.valid()) done_.wait();
+  Beside(std::string_view name, unsigned jobs, Pass pass)
+      : worker_(std::min(jobs_or_cores(jobs), 2U)) {
+    worker_.submit([this, name, pass] { timed(timings_, name, pass); });
   }
   Beside(const Beside&) = delete;
   Beside& operator=(const Beside&) = delete;
 
   void join(std::vector<PassTiming>& into) {
-    if (done_.valid()) done_.get();
+    worker_.wait();
     into.insert(into.end(), timings_.begin(), timings_.end());
     timings_.clear();
   }
 
  private:
   std::vector<PassTiming> timings_;
-  std::future<void> done_;
+  WorkerPool worker_;  // last: waits for the pass before timings_ goes
 };
 
 }  // namespace
@@ -188,9 +177,8 @@ PruneContext::PruneContext(PruneOptions opts)
     // The directories on the way are resolved (an --exclude of /var/run/x
     // names /run/x); the last component is left out as named.
     const std::string path = lexically_absolute(x);
-    const auto slash = path.rfind('/');
-    auto parent = root.realpath(slash == 0 ? "/" : path.substr(0, slash));
-    excluded.insert(parent ? lexically_absolute(path.substr(slash + 1), *parent) : path);
+    auto parent = root.realpath(path_parent(path));
+    excluded.insert(parent ? lexically_absolute(path_base(path), *parent) : path);
   }
   if (options.mode == EmitMode::Out) {
     const std::string out = canonical_host(options.out_dir);
@@ -210,7 +198,7 @@ PruneContext::PruneContext(PruneOptions opts)
 // ROOT or --sysroot must be a directory this process can enter: say which
 // of these it is not ("permission denied", not "not a directory", when a
 // directory on the way is closed to this user).
-Result<bool> check_directory(const std::string& path, std::string_view what) {
+Result<void> check_directory(const std::string& path, std::string_view what) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
     return make_error(path, fmt::format("{}{}", what, errno_text(errno)), ErrorKind::Usage);
@@ -221,15 +209,15 @@ Result<bool> check_directory(const std::string& path, std::string_view what) {
   if (::access(path.c_str(), X_OK) != 0) {
     return make_error(path, fmt::format("{}{}", what, errno_text(errno)), ErrorKind::Usage);
   }
-  return true;
+  return {};
 }
 
-Result<bool> check_options(const PruneOptions& o) {
+Result<void> check_options(const PruneOptions& o) {
   std::error_code ec;
-  if (auto ok = check_directory(o.root, ""); !ok) return ok.error();
+  ELFPRUNE_TRY(check_directory(o.root, ""));
   const std::string root = canonical_host(o.root);
   if (!o.sysroot.empty()) {
-    if (auto ok = check_directory(o.sysroot, "--sysroot: "); !ok) return ok.error();
+    ELFPRUNE_TRY(check_directory(o.sysroot, "--sysroot: "));
     if (!host_inside(root, canonical_host(o.sysroot))) {
       return make_error(o.root, fmt::format("not inside --sysroot {}", o.sysroot),
                         ErrorKind::Usage);
@@ -263,15 +251,15 @@ Result<bool> check_options(const PruneOptions& o) {
                       "--dry-run; --allow-live-root if that is really what you want)",
                       ErrorKind::Usage);
   }
-  return true;
+  return {};
 }
 
-Result<bool> pass_interrupted(PruneContext& ctx) {
+Result<void> pass_interrupted(PruneContext& ctx) {
   auto lock = lock_tree(ctx.root, ctx.top, ctx.options.mode == EmitMode::InPlace);
-  if (!lock) return lock.error();
+  ELFPRUNE_TRY(lock);
   ctx.lock = std::move(*lock);
   if (ctx.options.mode != EmitMode::InPlace) {
-    if (!has_journal(ctx.root, ctx.top)) return true;
+    if (!has_journal(ctx.root, ctx.top)) return {};
     return make_error(
         lexically_absolute(kJournalName, ctx.top),
         "an interrupted --in-place run left this journal: the tree is half-pruned and would "
@@ -285,17 +273,17 @@ Result<bool> pass_interrupted(PruneContext& ctx) {
     progress(ctx, "finish", done, total);
   };
   auto finished = finish_interrupted(ctx.root, ctx.top, eo);
-  if (!finished) return finished.error();
+  ELFPRUNE_TRY(finished);
   ctx.finished = std::move(*finished);
-  return true;
+  return {};
 }
 
-Result<bool> pass_inventory(PruneContext& ctx) {
+Result<void> pass_inventory(PruneContext& ctx) {
   progress(ctx, "inventory");
   auto inv =
       take_inventory(ctx.root, ctx.top, {std::string(kJournalName), std::string(kJournalTempName)},
                      ctx.options.jobs, ctx.excluded);
-  if (!inv) return inv.error();
+  ELFPRUNE_TRY(inv);
   ctx.inventory = std::move(*inv);
   // From here on nothing resolves below a mount point or into a path left
   // out: a path string naming /proc/self/exe is no edge into the live system.
@@ -308,7 +296,7 @@ Result<bool> pass_inventory(PruneContext& ctx) {
       return make_error(e, "entry does not exist in the root", ErrorKind::Usage);
     }
   }
-  return true;
+  return {};
 }
 
 void pass_packages(PruneContext& ctx) {
@@ -341,7 +329,7 @@ void pass_classify(PruneContext& ctx) {
   // --keep wins over every rule.
   for (const auto& g : ctx.options.keep_globs) {
     for (auto it = ctx.matches.begin(); it != ctx.matches.end();) {
-      it = glob_match(g, it->first) ? ctx.matches.erase(it) : std::next(it);
+      it = g.matches(it->first) ? ctx.matches.erase(it) : std::next(it);
     }
   }
 }
@@ -386,17 +374,20 @@ void pass_plan(PruneContext& ctx) {
   release_free_memory();
 }
 
-Result<bool> pass_emit(PruneContext& ctx) {
+Result<void> pass_emit(PruneContext& ctx) {
   progress(ctx, "emit");
   EmitOptions eo;
   eo.mode = ctx.options.mode;
   eo.out_dir = ctx.options.out_dir;
   eo.threads = ctx.options.jobs;
   eo.progress = [&ctx](std::size_t done, std::size_t total) { progress(ctx, "emit", done, total); };
-  auto stats = emit(ctx.root, ctx.inventory, ctx.plan.keep_mask(), eo);
-  if (!stats) return stats.error();
+  // --in-place removes; --out and --dry-run go to emit.
+  auto stats = ctx.options.mode == EmitMode::InPlace
+                   ? remove_in_place(ctx.root, ctx.inventory, ctx.plan.keep_mask(), eo)
+                   : emit(ctx.root, ctx.inventory, ctx.plan.keep_mask(), eo);
+  ELFPRUNE_TRY(stats);
   ctx.emitted = std::move(*stats);
-  return true;
+  return {};
 }
 
 namespace {
@@ -640,8 +631,7 @@ void pass_report(PruneContext& ctx) {
 }
 
 Result<std::unique_ptr<PruneContext>> plan_prune(PruneOptions options) {
-  auto ok = check_options(options);
-  if (!ok) return ok.error();
+  ELFPRUNE_TRY(check_options(options));
   auto ctx = std::make_unique<PruneContext>(std::move(options));
   PruneContext& c = *ctx;
   if (auto done = timed(c.timings, "finish", [&] { return pass_interrupted(c); }); !done) {
@@ -652,7 +642,7 @@ Result<std::unique_ptr<PruneContext>> plan_prune(PruneOptions options) {
   Beside packages("packages", c.options.jobs, [&c] { pass_packages(c); });
   auto inv = timed(c.timings, "inventory", [&] { return pass_inventory(c); });
   packages.join(c.timings);
-  if (!inv) return inv.error();
+  ELFPRUNE_TRY(inv);
   // From here on the tree is read as the inventory saw it.
   c.root.use_snapshot([&inventory = c.inventory](const std::string& path, struct stat& st,
                                                  std::optional<std::string>& target) {
@@ -667,7 +657,7 @@ Result<std::unique_ptr<PruneContext>> plan_prune(PruneOptions options) {
 
 Result<std::unique_ptr<PruneContext>> prune(PruneOptions options) {
   auto planned = plan_prune(std::move(options));
-  if (!planned) return planned.error();
+  ELFPRUNE_TRY(planned);
   auto ctx = std::move(*planned);
   PruneContext& c = *ctx;
   // Held until this returns, whichever way: the report outlives the tree work.

@@ -31,8 +31,10 @@ struct PruneOptions {
   std::string root;                  // host path of ROOT
   std::string sysroot;               // host path of --sysroot; empty: ROOT is its own root
   std::vector<std::string> entries;  // inside paths
-  std::vector<std::string> keep_globs;
-  std::vector<std::string> drop_globs;
+  // Compiled by whoever fills the options, so a bad pattern is refused
+  // before the run starts and each is parsed once, not once per entry.
+  std::vector<GlobPattern> keep_globs;
+  std::vector<GlobPattern> drop_globs;
   std::vector<std::string> keep_locales;
   std::vector<std::string> dlopen_names;
   // --exclude: inside paths left out of the inventory with everything below
@@ -93,13 +95,13 @@ struct PruneContext {
 // journal, as it is half-pruned and a plan of it would not be the plan of
 // the tree (a usage error naming the journal: finish it with --in-place, or
 // delete it).
-Result<bool> pass_interrupted(PruneContext& ctx);
-Result<bool> pass_inventory(PruneContext& ctx);
+Result<void> pass_interrupted(PruneContext& ctx);
+Result<void> pass_inventory(PruneContext& ctx);
 void pass_packages(PruneContext& ctx);  // the dpkg database; runs beside pass_inventory
 void pass_close(PruneContext& ctx);
 void pass_classify(PruneContext& ctx);
 void pass_plan(PruneContext& ctx);
-Result<bool> pass_emit(PruneContext& ctx);
+Result<void> pass_emit(PruneContext& ctx);
 void pass_verify(PruneContext& ctx);
 // --rewrite-ref / --shrink-rpath: checked on the plan's view before anything
 // is written (check_only), then applied to the written tree and verified.
@@ -115,6 +117,6 @@ Result<std::unique_ptr<PruneContext>> plan_prune(PruneOptions options);
 Result<std::unique_ptr<PruneContext>> prune(PruneOptions options);
 
 // Validate ROOT/--sysroot/--out/entries before anything is read or written.
-Result<bool> check_options(const PruneOptions& options);
+Result<void> check_options(const PruneOptions& options);
 
 }  // namespace elfprune

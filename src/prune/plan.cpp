@@ -1,4 +1,5 @@
 #include "prune/plan.hpp"
+#include "util/path.hpp"
 
 #include <fmt/format.h>
 
@@ -7,18 +8,13 @@
 namespace elfprune {
 namespace {
 
-std::string basename_of(const std::string& path) {
-  auto slash = path.rfind('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
 bool names_icu(const std::string& path) {
-  return basename_of(path).rfind("libicu", 0) == 0;
+  return path_base(path).starts_with("libicu");
 }
 
 bool names_python(const std::string& path) {
-  const std::string base = basename_of(path);
-  return base.rfind("python", 0) == 0 || base.rfind("libpython", 0) == 0;
+  const std::string_view base = path_base(path);
+  return base.starts_with("python") || base.starts_with("libpython");
 }
 
 bool is_skeleton(const std::string& dir) {
@@ -209,9 +205,7 @@ Plan make_plan(const Inventory& inventory, const Closure& closure,
   std::vector<bool> has_child(entries.size(), false);
   auto parent_index = [&](const std::string& path) -> std::optional<std::size_t> {
     if (path == inventory.top) return std::nullopt;
-    auto slash = path.rfind('/');
-    std::string parent = slash == 0 ? "/" : path.substr(0, slash);
-    auto it = inventory.index.find(parent);
+    auto it = inventory.index.find(path_parent(path));
     if (it == inventory.index.end()) return std::nullopt;
     return it->second;
   };

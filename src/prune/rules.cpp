@@ -3,6 +3,7 @@
 // first rule that matches an entry names it. Matchers look at paths only,
 // except static-libs' *.obj check, which reads two bytes.
 #include "prune/rules.hpp"
+#include "util/path.hpp"
 
 #include <fmt/format.h>
 
@@ -19,17 +20,6 @@ using Detail = std::optional<std::string>;
 
 // ---------------------------------------------------------------- strings
 
-std::string_view base_name(std::string_view path) {
-  const auto slash = path.rfind('/');
-  return slash == std::string_view::npos ? path : path.substr(slash + 1);
-}
-
-std::string_view parent_of(std::string_view path) {
-  const auto slash = path.rfind('/');
-  if (slash == std::string_view::npos) return "";
-  return slash == 0 ? std::string_view("/") : path.substr(0, slash);
-}
-
 std::string lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -45,11 +35,6 @@ std::string_view extension(std::string_view lname) {
 
 bool one_of(std::string_view s, std::initializer_list<std::string_view> set) {
   return std::find(set.begin(), set.end(), s) != set.end();
-}
-
-bool under(std::string_view path, std::string_view dir) {
-  if (dir == "/") return true;
-  return path.starts_with(dir) && (path.size() == dir.size() || path[dir.size()] == '/');
 }
 
 // ------------------------------------------------------- the entry at hand
@@ -119,7 +104,7 @@ bool is_licence(const Subject& s) {
 
 // Entries no catalogue rule may match (a --drop GLOB still may: the user asked).
 bool is_protected(const Subject& s) {
-  if (under(s.path, "/var/lib/dpkg")) return true;  // image scanners read it
+  if (path_under(s.path, "/var/lib/dpkg")) return true;  // image scanners read it
   if (!s.is_dir() && s.ext == "node") return true;  // a built addon is run-time code
   if (is_licence(s)) return true;
   for (std::size_t i = 1; i + 1 < s.parts.size(); ++i) {
@@ -192,7 +177,7 @@ class Context {
     Subject s;
     s.entry = &e;
     s.path = e.path;
-    s.name = base_name(e.path);
+    s.name = path_base(e.path);
     s.lname = lower(s.name);
     s.ext = extension(s.lname);
     for (std::size_t i = 0; i < s.path.size();) {
@@ -208,9 +193,9 @@ class Context {
 
   // The deepest package or project directory at or above `path`.
   std::string owner(std::string_view path) const {
-    for (std::string_view p = path; !p.empty(); p = parent_of(p)) {
+    for (std::string_view p = path; !p.empty(); p = path_parent(p)) {
       if (packages.find(p) != packages.end()) return std::string(p);
-      if (p == "/") break;
+      if (p == "/" || p == ".") break;
     }
     return "";
   }
@@ -264,13 +249,13 @@ class Context {
   // node-gyp leftovers are found even without an NpmTree.
   void find_packages() {
     for (const auto& e : inventory.entries) {
-      if (e.type == FileType::Directory || base_name(e.path) != "package.json") continue;
-      const std::string_view dir = parent_of(e.path);
-      const std::string_view up = base_name(parent_of(dir));
+      if (e.type == FileType::Directory || path_base(e.path) != "package.json") continue;
+      const std::string_view dir = path_parent(e.path);
+      const std::string_view up = path_base(path_parent(dir));
       const bool in_nm = dir.find("/node_modules/") != std::string_view::npos;
       const bool package_dir =
           up == "node_modules" ||
-          (up.starts_with("@") && base_name(parent_of(parent_of(dir))) == "node_modules");
+          (up.starts_with("@") && path_base(path_parent(path_parent(dir))) == "node_modules");
       if (package_dir || !in_nm) packages.emplace(dir);
     }
     // Packages npm.cpp found without a package.json count too.
@@ -300,7 +285,7 @@ class Context {
       const std::string pkg = owner(e.path);
       const bool in_package = !pkg.empty() && (pkg.find("/node_modules/") != std::string::npos ||
                                                gyp_packages.count(pkg) != 0);
-      if (in_package || base_name(parent_of(e.path)) == "deps") source_trees.insert(e.path);
+      if (in_package || path_base(path_parent(e.path)) == "deps") source_trees.insert(e.path);
     }
   }
 };
@@ -309,7 +294,7 @@ class Context {
 
 Detail match_drop(const Context& ctx, const Subject& s) {
   for (const auto& glob : ctx.inputs.drop_globs) {
-    if (glob_match(glob, s.path)) return fmt::format("--drop {}", glob);
+    if (glob.matches(s.path)) return fmt::format("--drop {}", glob.text());
   }
   return std::nullopt;
 }
@@ -377,7 +362,7 @@ Detail match_source_trees(const Context& ctx, const Subject& s) {
   const bool in_sources = s.has_dir("deps") || s.has_dir("src") || s.has_dir("vendor") ||
                           s.has_dir("third_party") || s.has_dir("third-party");
   const bool packed_package = s.in_node_modules && !s.package.empty() &&
-                              parent_of(s.path) == s.package;  // npm pack leftovers
+                              path_parent(s.path) == s.package;  // npm pack leftovers
   if (in_sources || ctx.gyp_packages.count(s.package) != 0 || packed_package) {
     return std::string("source archive");
   }
@@ -776,7 +761,7 @@ std::unordered_map<std::string, RuleMatch> classify(const Root& root, const Inve
         covered = covered && (c == children_covered.end() || c->second);
         if (covered) whole.insert(it->path);
       }
-      auto [slot, added] = children_covered.try_emplace(parent_of(it->path), true);
+      auto [slot, added] = children_covered.try_emplace(path_parent(it->path), true);
       slot->second = slot->second && covered;
     }
   }

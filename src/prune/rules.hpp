@@ -40,7 +40,7 @@ struct RuleMatch {
 
 struct RuleInputs {
   std::vector<std::string> keep_locales;  // --keep-locale LANG ("de", "pt_BR", "fr_FR.UTF-8")
-  std::vector<std::string> drop_globs;    // --drop GLOB (fnmatch on the inside path)
+  std::vector<GlobPattern> drop_globs;    // --drop GLOB (fnmatch on the inside path)
   const NpmTree* npm = nullptr;           // build-only npm packages, when any
 };
 

@@ -22,20 +22,16 @@
 #include <ostream>
 #include <stdexcept>
 #include <string_view>
-#include <system_error>
-#include <thread>
 #include <tuple>
 #include <unordered_set>
 #include <utility>
 
+#include "util/fd.hpp"
+#include "util/path.hpp"
 #include "util/worker_pool.hpp"
 
 namespace elfprune {
 namespace {
-
-std::string join(const std::string& dir, std::string_view name) {
-  return dir == "/" ? fmt::format("/{}", name) : fmt::format("{}/{}", dir, name);
-}
 
 InventoryEntry entry_of(const std::string& path, const struct stat& st) {
   InventoryEntry e;
@@ -54,15 +50,9 @@ InventoryEntry entry_of(const std::string& path, const struct stat& st) {
   return e;
 }
 
-// An open directory, closed when the last job that opens names relative to
-// it is done.
-struct OpenDir {
-  explicit OpenDir(int f) : fd(f) {}
-  OpenDir(const OpenDir&) = delete;
-  OpenDir& operator=(const OpenDir&) = delete;
-  ~OpenDir() { ::close(fd); }
-  const int fd;
-};
+// An open directory, shared by the jobs that open names relative to it and
+// closed when the last of them is done.
+using OpenDir = Fd;
 
 // Memory for the listings straight from the kernel, handed back whole when
 // they have been spliced. Together they hold as many entries as the
@@ -128,14 +118,17 @@ class Walk {
   }
 
   // Lists directories until none is left, pending or being listed; the
-  // listings in `pool`, which must outlive them.
+  // listings in `pool`, which must outlive them. An exception from a listing
+  // (out of memory) is thrown once the walk is over, not at once: the
+  // other workers wait for this one's jobs to be counted done.
   void work(ListingPool& pool) {
     std::vector<char> buf(32 * 1024);
     std::vector<Job> children;
+    std::exception_ptr failure;
     std::unique_lock lock(mutex_);
     for (;;) {
       more_.wait(lock, [this] { return !stack_.empty() || pending_ == 0; });
-      if (stack_.empty()) return;
+      if (stack_.empty()) break;
       Job job = std::move(stack_.back());
       stack_.pop_back();
       lock.unlock();
@@ -144,8 +137,7 @@ class Walk {
         list(job, pool, buf, children);
       } catch (...) {
         children.clear();
-        std::lock_guard failed(mutex_);
-        if (!failure_) failure_ = std::current_exception();
+        if (!failure) failure = std::current_exception();
       }
       job = Job{};  // its fds are closed outside the lock
       lock.lock();
@@ -157,11 +149,8 @@ class Walk {
       --pending_;
       if (children.size() > 1 || pending_ == 0) more_.notify_all();
     }
-  }
-
-  // An exception a worker met (out of memory), for the calling thread.
-  void rethrow() const {
-    if (failure_) std::rethrow_exception(failure_);
+    lock.unlock();
+    if (failure) std::rethrow_exception(failure);
   }
 
  private:
@@ -174,19 +163,19 @@ class Walk {
       // Relative to the parent's fd with O_NOFOLLOW, so a symlink swapped in
       // mid-walk is never followed out of the tree.
       int fd =
-          ::openat(job.at->fd, job.name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+          ::openat(job.at->get(), job.name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       if (fd < 0) {
         const int err = errno;
         out.problem(
-            make_error(job.path, fmt::format("cannot open directory: {}", std::strerror(err))));
+            make_error(job.path, fmt::format("cannot open directory: {}", errno_text(err))));
         return;
       }
       dir = std::make_shared<const OpenDir>(fd);
     }
     std::vector<std::string> names;
-    if (!read_names(dir->fd, buf, names)) {
+    if (!read_names(dir->get(), buf, names)) {
       const int err = errno;
-      out.problem(make_error(job.path, fmt::format("cannot list: {}", std::strerror(err))));
+      out.problem(make_error(job.path, fmt::format("cannot list: {}", errno_text(err))));
       return;
     }
     std::sort(names.begin(), names.end());
@@ -197,11 +186,11 @@ class Walk {
     for (const auto& name : names) {
       if (in_top && std::find(hidden_.begin(), hidden_.end(), name) != hidden_.end()) continue;
       struct stat st {};
-      std::string path = join(job.path, name);
+      std::string path = path_join(job.path, name);
       if (!excluded_.empty() && excluded_.count(path) != 0) continue;
-      if (::fstatat(dir->fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (::fstatat(dir->get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
         const int err = errno;
-        out.problem(make_error(path, std::strerror(err)));
+        out.problem(make_error(path, errno_text(err)));
         continue;
       }
       InventoryEntry e = entry_of(path, st);
@@ -209,7 +198,7 @@ class Walk {
         // Read into a buffer and copied at its length: a string resized down
         // keeps its capacity, 256 bytes more than the target for every link.
         link.resize(static_cast<std::size_t>(std::max<off_t>(st.st_size, 0)) + 256);
-        ssize_t n = ::readlinkat(dir->fd, name.c_str(), link.data(), link.size());
+        ssize_t n = ::readlinkat(dir->get(), name.c_str(), link.data(), link.size());
         if (n >= 0) e.link_target = std::string_view(link.data(), static_cast<std::size_t>(n));
       }
       // A mount point (a /proc or a bind mount inside the root) is recorded
@@ -250,7 +239,6 @@ class Walk {
   std::condition_variable more_;
   std::vector<Job> stack_;
   std::size_t pending_ = 0;  // jobs on the stack or being listed
-  std::exception_ptr failure_;
 };
 
 // The listings in walk order: each directory's children in name order, a
@@ -464,14 +452,14 @@ Result<Inventory> take_inventory(const Root& root, const std::string& top,
                                  const std::vector<std::string>& hidden, unsigned jobs,
                                  const std::unordered_set<std::string>& excluded) {
   auto st = root.resolve(top);
-  if (!st) return st.error();
+  ELFPRUNE_TRY(st);
   if (st->type != FileType::Directory) return make_error(top, "not a directory");
   Inventory inv;
   inv.top = st->path;
   const std::string host = root.host(st->path).string();
   int fd = ::open(host.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0)
-    return make_error(top, fmt::format("cannot open directory: {}", std::strerror(errno)));
+    return make_error(top, fmt::format("cannot open directory: {}", errno_text(errno)));
   auto top_dir = std::make_shared<const OpenDir>(fd);
   struct stat tst {};
   if (::fstat(fd, &tst) == 0) inv.entries.push_back(entry_of(inv.top, tst));
@@ -488,19 +476,12 @@ Result<Inventory> take_inventory(const Root& root, const std::string& top,
       // The walk is syscall-bound (an fstatat per entry, an openat and
       // getdents64 per directory): several threads overlap them. The calling
       // thread is one of them, so the walk completes without any other.
-      const unsigned want = std::clamp(jobs_or_cores(jobs), 1U, 8U);
-      for (unsigned t = 0; t < want; ++t) pools.emplace_back(kFirstPoolBlock, &blocks);
-      std::vector<std::thread> threads;
-      for (unsigned t = 1; t < want; ++t) {
-        try {
-          threads.emplace_back([&walk, &pool = pools[t]] { walk.work(pool); });
-        } catch (const std::system_error&) {
-          break;  // no more threads to be had: the others do the work
-        }
-      }
-      walk.work(pools.front());
-      for (auto& t : threads) t.join();
-      walk.rethrow();
+      WorkerPool workers(std::clamp(jobs_or_cores(jobs), 1U, 8U));
+      for (unsigned t = 0; t < workers.size(); ++t) pools.emplace_back(kFirstPoolBlock, &blocks);
+      // A task a thread, each listing directories until the walk is done; one
+      // whose thread comes late (or never) finds nothing left to do.
+      workers.run(workers.size(),
+                  [&walk, &pools](std::size_t, unsigned worker) { walk.work(pools[worker]); });
     }
     if (listing) {
       inv.entries.reserve(inv.entries.size() + count(*listing));

@@ -26,32 +26,6 @@ constexpr int kMaxSymlinks = 40;
 
 }  // namespace
 
-std::vector<std::string> path_components(std::string_view path) {
-  std::vector<std::string> out;
-  std::size_t i = 0;
-  while (i < path.size()) {
-    std::size_t j = path.find('/', i);
-    if (j == std::string_view::npos) j = path.size();
-    if (j > i) out.emplace_back(path.substr(i, j - i));
-    i = j + 1;
-  }
-  return out;
-}
-
-namespace {
-
-std::string join_components(const std::vector<std::string>& comps) {
-  if (comps.empty()) return "/";
-  std::string out;
-  for (const auto& c : comps) {
-    out += '/';
-    out += c;
-  }
-  return out;
-}
-
-}  // namespace
-
 FileType file_type_of(mode_t mode) {
   if (S_ISREG(mode)) return FileType::Regular;
   if (S_ISDIR(mode)) return FileType::Directory;
@@ -63,33 +37,13 @@ FileType file_type_of(mode_t mode) {
   return FileType::Other;
 }
 
-std::string errno_text(int err) {
-  switch (err) {
-    case ENOENT:
-      return "no such file or directory";
-    case ENOTDIR:
-      return "not a directory";
-    case ELOOP:
-      return "too many levels of symbolic links";
-    case EACCES:
-      return "permission denied";
-    case ENAMETOOLONG:
-      return "file name too long";
-    default: {
-      std::string s = std::strerror(err);
-      if (!s.empty()) s[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(s[0])));
-      return s;
-    }
-  }
-}
-
 namespace {
 
 Result<std::string> read_link(const std::string& host_path, const std::string& display) {
   std::string buf(256, '\0');
   for (;;) {
     ssize_t n = ::readlink(host_path.c_str(), buf.data(), buf.size());
-    if (n < 0) return make_error(display, errno_text(errno));
+    if (n < 0) return errno_error(display, errno);
     if (static_cast<std::size_t>(n) < buf.size()) {
       buf.resize(static_cast<std::size_t>(n));
       return buf;
@@ -100,23 +54,6 @@ Result<std::string> read_link(const std::string& host_path, const std::string& d
 }
 
 }  // namespace
-
-std::string lexically_absolute(std::string_view path, std::string_view base) {
-  std::vector<std::string> comps;
-  auto push = [&comps](std::string_view p) {
-    for (auto& c : path_components(p)) {
-      if (c == ".") continue;
-      if (c == "..") {
-        if (!comps.empty()) comps.pop_back();
-        continue;
-      }
-      comps.push_back(std::move(c));
-    }
-  };
-  if (path.empty() || path.front() != '/') push(base);
-  push(path);
-  return join_components(comps);
-}
 
 Root::Root(const fs::path& host_dir) {
   std::error_code ec;
@@ -157,19 +94,19 @@ Result<FileStat> Root::resolve(std::string_view path, bool follow_last) const {
       continue;
     }
     current.push_back(comp);
-    const std::string canonical = join_components(current);
+    const std::string canonical = path_of_components(current, current.size());
     if (is_hidden(canonical) || is_beyond(canonical)) {
-      return make_error(display, errno_text(ENOENT));
+      return errno_error(display, ENOENT);
     }
     const LinkStat ls = lstat_of(canonical);
-    if (ls.err != 0) return make_error(display, errno_text(ls.err));
+    if (ls.err != 0) return errno_error(display, ls.err);
     st = ls.st;
     have_stat = true;
     const bool last = pending.empty();
     if (S_ISLNK(st.st_mode) && (!last || follow_last)) {
-      if (++symlinks > kMaxSymlinks) return make_error(display, errno_text(ELOOP));
+      if (++symlinks > kMaxSymlinks) return errno_error(display, ELOOP);
       auto target = link_of(canonical, display);
-      if (!target) return target.error();
+      ELFPRUNE_TRY(target);
       followed.push_back(canonical);
       current.pop_back();
       // An absolute target is re-rooted: it restarts at `/` of the root.
@@ -180,16 +117,16 @@ Result<FileStat> Root::resolve(std::string_view path, bool follow_last) const {
       continue;
     }
     if (!last && !S_ISDIR(st.st_mode) && !S_ISLNK(st.st_mode)) {
-      return make_error(display, errno_text(ENOTDIR));
+      return errno_error(display, ENOTDIR);
     }
   }
 
   FileStat out;
-  out.path = join_components(current);
-  if (is_hidden(out.path) || is_beyond(out.path)) return make_error(display, errno_text(ENOENT));
+  out.path = path_of_components(current, current.size());
+  if (is_hidden(out.path) || is_beyond(out.path)) return errno_error(display, ENOENT);
   if (!have_stat) {
     const LinkStat ls = lstat_of(out.path);
-    if (ls.err != 0) return make_error(display, errno_text(ls.err));
+    if (ls.err != 0) return errno_error(display, ls.err);
     st = ls.st;
   }
   out.type = file_type_of(st.st_mode);
@@ -209,14 +146,13 @@ bool Root::is_beyond(const std::string& canonical) const {
   if (!boundaries_) return false;
   if (boundaries_->excluded.count(canonical) != 0) return true;
   if (boundaries_->sealed.empty()) return false;
-  const auto slash = canonical.rfind('/');
-  if (slash == std::string::npos) return false;
-  return boundaries_->sealed.count(slash == 0 ? std::string("/") : canonical.substr(0, slash)) != 0;
+  if (canonical.find('/') == std::string::npos) return false;
+  return boundaries_->sealed.count(std::string(path_parent(canonical))) != 0;
 }
 
 Result<std::string> Root::realpath(std::string_view path) const {
   auto st = resolve(path);
-  if (!st) return st.error();
+  ELFPRUNE_TRY(st);
   return st->path;
 }
 
@@ -327,17 +263,11 @@ MappedFile::~MappedFile() {
 }
 
 Result<MappedFile> Root::map_file(std::string_view path) const {
-  auto opened = open_regular(path);
-  if (!opened) return opened.error();
-  const auto [fd, size] = *opened;
-  if (size == 0) {
-    ::close(fd);
-    return MappedFile();
-  }
-  void* addr = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-  const int err = errno;
-  ::close(fd);
-  if (addr == MAP_FAILED) return make_error(std::string(path), errno_text(err));
+  ELFPRUNE_TRY_ASSIGN(const PreadFile file, open_regular(path));
+  const auto size = static_cast<std::size_t>(file.size());
+  if (size == 0) return MappedFile();
+  void* addr = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, file.fd(), 0);
+  if (addr == MAP_FAILED) return make_error(std::string(path), errno_text(errno));
   return MappedFile(addr, size);
 }
 
@@ -359,55 +289,21 @@ std::string Root::read_head(std::string_view canonical, std::size_t n) const {
 }
 
 std::string Root::read_head_now(std::string_view canonical, std::size_t n) const {
-  std::string buf(n, '\0');
-  int fd = ::open(host(canonical).c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) return {};
-  ssize_t got = ::pread(fd, buf.data(), buf.size(), 0);
-  ::close(fd);
-  buf.resize(got > 0 ? static_cast<std::size_t>(got) : 0);
-  return buf;
+  const Fd fd(::open(host(canonical).c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  if (!fd.ok()) return {};
+  return pread_some(fd.get(), 0, n).value_or(std::string());
 }
 
-Result<std::pair<int, std::size_t>> Root::open_regular(std::string_view path) const {
-  auto st = resolve(path);
-  if (!st) return st.error();
-  const std::string display(path);
-  if (st->type != FileType::Regular) return make_error(display, "not a regular file");
+Result<PreadFile> Root::open_regular(std::string_view path) const {
+  ELFPRUNE_TRY_ASSIGN(const FileStat st, resolve(path));
+  if (st.type != FileType::Regular) return make_error(std::string(path), "not a regular file");
   // O_NOFOLLOW: the path was resolved; a symlink appearing now is a race we refuse.
-  // O_NONBLOCK: a FIFO swapped in must not hang us.
-  int fd = ::open(host(st->path).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) return make_error(display, errno_text(errno));
-  struct stat fst {};
-  if (::fstat(fd, &fst) != 0 || !S_ISREG(fst.st_mode)) {
-    ::close(fd);
-    return make_error(display, "not a regular file");
-  }
-  return std::pair<int, std::size_t>{fd, static_cast<std::size_t>(fst.st_size)};
+  return open_regular_file(host(st.path).c_str(), path, O_NOFOLLOW);
 }
 
 Result<std::string> Root::read_file(std::string_view path, std::size_t limit) const {
-  auto opened = open_regular(path);
-  if (!opened) return opened.error();
-  const auto [fd, size] = *opened;
-  const std::string display(path);
-  std::string data;
-  std::size_t want = std::min(size, limit);
-  data.resize(want);
-  std::size_t got = 0;
-  while (got < want) {
-    ssize_t n = ::read(fd, data.data() + got, want - got);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int err = errno;
-      ::close(fd);
-      return make_error(display, errno_text(err));
-    }
-    if (n == 0) break;
-    got += static_cast<std::size_t>(n);
-  }
-  ::close(fd);
-  data.resize(got);
-  return data;
+  ELFPRUNE_TRY_ASSIGN(const PreadFile file, open_regular(path));
+  return read_all(file.fd(), std::min<std::uint64_t>(file.size(), limit), path);
 }
 
 }  // namespace elfprune

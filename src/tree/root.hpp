@@ -18,6 +18,8 @@
 #include <utility>
 #include <vector>
 
+#include "util/fd.hpp"
+#include "util/path.hpp"
 #include "util/result.hpp"
 
 namespace elfprune {
@@ -38,17 +40,6 @@ struct FileStat {
 
 // The FileType of an st_mode.
 FileType file_type_of(mode_t mode);
-
-// The non-empty components of a path ("/a//b/" -> {"a", "b"}).
-std::vector<std::string> path_components(std::string_view path);
-
-// strerror(err) in the house style: lower case, the common ones reworded.
-std::string errno_text(int err);
-
-// Lexically join `path` onto `base` (an absolute path inside the root) and
-// fold `.`, `..` and repeated slashes. `..` stops at `/`. Used only where
-// the loader itself folds nothing but the kernel will (no symlinks crossed).
-std::string lexically_absolute(std::string_view path, std::string_view base = "/");
 
 // A read-only view of a whole file, mapped rather than copied: scanning a
 // 47 MB library for path strings should not first zero-fill and copy 47 MB.
@@ -106,9 +97,8 @@ class Root {
   // Map a whole regular file (symlinks resolved inside the root) read-only.
   Result<MappedFile> map_file(std::string_view path) const;
 
-  // Resolve `path` and open it as a regular file, read-only: (fd, size);
-  // the caller closes the fd.
-  Result<std::pair<int, std::size_t>> open_regular(std::string_view path) const;
+  // Resolve `path` and open it as a regular file, read-only.
+  Result<PreadFile> open_regular(std::string_view path) const;
 
   // Read a whole file (symlinks resolved inside the root), at most `limit` bytes.
   Result<std::string> read_file(std::string_view path, std::size_t limit = 64u << 20) const;

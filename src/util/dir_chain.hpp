@@ -1,6 +1,6 @@
-// Private to emit.cpp, in_place.cpp and edits.cpp: directory fds opened one
-// component at a time with O_NOFOLLOW, so that a path from the tree can never
-// be redirected by a symlink. Knows nothing about plans or inventories.
+// Directory fds opened one component at a time with O_NOFOLLOW, so that a
+// path from the tree can never be redirected by a symlink: how everything
+// that writes or removes inside a tree (src/write/) reaches its directory.
 #pragma once
 
 #include <fcntl.h>
@@ -15,50 +15,15 @@
 #include <string_view>
 #include <vector>
 
-#include "tree/root.hpp"
-#include "write/emit.hpp"
+#include "util/fd.hpp"
+#include "util/path.hpp"
+#include "util/result.hpp"
 
-namespace elfprune::emit_detail {
+namespace elfprune {
 
 // Chain directories are only ever used as dirfd arguments, so O_PATH: it
 // needs search permission alone, which matters for non-root runs.
-constexpr int kDirFlags = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
-
-using elfprune::errno_text;
-
-constexpr std::size_t kProgressEvery = 1000;
-
-inline void report_progress(const EmitOptions& options, std::size_t done, std::size_t total) {
-  if (options.progress && (done % kProgressEvery == 0 || done == total)) {
-    options.progress(done, total);
-  }
-}
-
-inline std::vector<std::string> components(std::string_view path) {
-  return path_components(path);
-}
-
-inline std::string inside_path(const std::vector<std::string>& comps, std::size_t n) {
-  if (n == 0) return "/";
-  std::string out;
-  for (std::size_t k = 0; k < n; ++k) out += "/" + comps[k];
-  return out;
-}
-
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  bool ok() const { return fd_ >= 0; }
-
- private:
-  int fd_;
-};
+inline constexpr int kDirFlags = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
 
 // The directories along one path, opened one component at a time with
 // O_NOFOLLOW. The fds of the current path stay open: entries come sorted (a
@@ -124,7 +89,7 @@ class DirChain {
 // Why comps[step.depth] could not be entered, naming that component.
 inline std::string chain_message(const DirChain& chain, const std::vector<std::string>& comps,
                                  const DirChain::Step& step) {
-  const std::string path = inside_path(comps, step.depth + 1);
+  const std::string path = path_of_components(comps, step.depth + 1);
   if (step.err == ENOTDIR || step.err == ELOOP) {
     struct stat st {};
     if (::fstatat(chain.last(), comps[step.depth].c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
@@ -137,4 +102,4 @@ inline std::string chain_message(const DirChain& chain, const std::vector<std::s
   return fmt::format("cannot open directory {}: {}", path, errno_text(step.err));
 }
 
-}  // namespace elfprune::emit_detail
+}  // namespace elfprune

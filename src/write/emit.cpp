@@ -31,20 +31,17 @@
 #include <string>
 #include <string_view>
 #include <system_error>
-#include <thread>
 #include <utility>
 #include <vector>
 
 #include "util/dir_chain.hpp"
 #include "util/worker_pool.hpp"
-#include "write/in_place.hpp"
 
 namespace fs = std::filesystem;
 
 namespace elfprune {
 namespace {
 
-using namespace emit_detail;  // NOLINT(google-build-using-namespace): private helpers
 
 // The one xattr that changes what a program may do at run time (ping's
 // cap_net_raw). user.* is informational, trusted.* needs CAP_SYS_ADMIN and
@@ -82,7 +79,7 @@ bool is_empty_dir(int fd) {
 // Check OUT against the tree being pruned, create it, and return an fd of
 // it. OUT may lie inside the tree only where the inventory left it out
 // (the pipeline excludes it), so it is never copied into itself.
-Result<int> open_out_dir(const Root& root, const Inventory& inv, const std::string& out_dir) {
+Result<Fd> open_out_dir(const Root& root, const Inventory& inv, const std::string& out_dir) {
   if (out_dir.empty()) return make_error(out_dir, "no output directory given", ErrorKind::Usage);
   std::error_code ec;
   const fs::path out = fs::weakly_canonical(fs::absolute(out_dir, ec), ec);
@@ -107,15 +104,12 @@ Result<int> open_out_dir(const Root& root, const Inventory& inv, const std::stri
   if (::mkdir(out.c_str(), 0755) != 0 && errno != EEXIST) {
     return failure(out_dir, fmt::format("cannot create: {}", errno_text(errno)));
   }
-  int fd = ::open(out.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) {
+  Fd fd(::open(out.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd.ok()) {
     if (errno == ENOTDIR) return make_error(out_dir, "not a directory", ErrorKind::Usage);
     return failure(out_dir, fmt::format("cannot open: {}", errno_text(errno)));
   }
-  if (!is_empty_dir(fd)) {
-    ::close(fd);
-    return make_error(out_dir, "exists and is not empty", ErrorKind::Usage);
-  }
+  if (!is_empty_dir(fd.get())) return make_error(out_dir, "exists and is not empty", ErrorKind::Usage);
   return fd;
 }
 
@@ -203,14 +197,14 @@ class OutWriter {
   bool prepare(std::size_t i) {
     const InventoryEntry& e = inv_.entries[i];
     main_.index = i;
-    const auto comps = components(e.path);
+    const auto comps = path_components(e.path);
     if (comps.empty()) return false;  // "/" is OUT itself, finished last
     const std::size_t depth_before = created_.size();
     std::vector<std::size_t> made;
     const std::size_t parent_n = comps.size() - 1;
     const bool is_dir = e.type == FileType::Directory;
     DirChain::Step step = main_.out.open(comps, is_dir ? comps.size() : parent_n, &made);
-    for (std::size_t k : made) created_.push_back(inside_path(comps, k + 1));
+    for (std::size_t k : made) created_.push_back(path_of_components(comps, k + 1));
     if (step.err != 0) return main_.problem(e.path, chain_message(main_.out, comps, step));
     if (is_dir) {
       if (created_.size() == depth_before || created_.back() != e.path) {
@@ -232,7 +226,7 @@ class OutWriter {
   void link_or_create(std::size_t i) {
     const InventoryEntry& e = inv_.entries[i];
     main_.index = i;
-    const auto comps = components(e.path);
+    const auto comps = path_components(e.path);
     DirChain::Step step = main_.out.open(comps, comps.size() - 1);
     if (step.err != 0) return void(main_.problem(e.path, chain_message(main_.out, comps, step)));
     std::size_t& current = first_links_[{e.dev, e.ino}];
@@ -290,37 +284,26 @@ class OutWriter {
     std::stable_sort(jobs.begin() + static_cast<std::ptrdiff_t>(first_small), jobs.end(),
                      [](const Job& a, const Job& b) { return a.end - a.begin > b.end - b.begin; });
     want = std::clamp<std::size_t>(want, 1, std::max<std::size_t>(jobs.size(), 1));
-    std::atomic<std::size_t> next{0};
-    auto work = [this, &next, &jobs](Lane& lane) {
-      for (std::size_t n = next++; n < jobs.size(); n = next++) {
-        for (std::size_t j = jobs[n].begin; j < jobs[n].end; ++j) {
-          const std::size_t i = copies_[j];
-          const InventoryEntry& e = inv_.entries[i];
-          lane.index = i;
-          const auto comps = components(e.path);
-          DirChain::Step step = lane.out.open(comps, comps.size() - 1);
-          if (step.err != 0) {
-            lane.problem(e.path, chain_message(lane.out, comps, step));
-          } else {
-            create(lane, i, comps, step.fd);
-          }
-          advance();
-        }
-      }
-    };
+    WorkerPool workers(static_cast<unsigned>(want));
+    // A lane a thread (a chain of fds is not shared); main_ is one of them.
     std::deque<Lane> lanes;
-    std::vector<std::thread> threads;
-    for (std::size_t t = 1; t < want; ++t) {
-      Lane& lane = lanes.emplace_back(src_base_, out_fd_);
-      try {
-        threads.emplace_back(work, std::ref(lane));
-      } catch (const std::system_error&) {
-        lanes.pop_back();  // no more threads to be had: the others do the work
-        break;
+    for (unsigned t = 1; t < workers.size(); ++t) lanes.emplace_back(src_base_, out_fd_);
+    workers.run(jobs.size(), [&](std::size_t n, unsigned worker) {
+      Lane& lane = worker == 0 ? main_ : lanes[worker - 1];
+      for (std::size_t j = jobs[n].begin; j < jobs[n].end; ++j) {
+        const std::size_t i = copies_[j];
+        const InventoryEntry& e = inv_.entries[i];
+        lane.index = i;
+        const auto comps = path_components(e.path);
+        DirChain::Step step = lane.out.open(comps, comps.size() - 1);
+        if (step.err != 0) {
+          lane.problem(e.path, chain_message(lane.out, comps, step));
+        } else {
+          create(lane, i, comps, step.fd);
+        }
+        advance();
       }
-    }
-    work(main_);
-    for (auto& t : threads) t.join();
+    });
     for (Lane& lane : lanes) {
       for (auto& p : lane.problems) main_.problems.push_back(std::move(p));
       main_.files += lane.files;
@@ -452,12 +435,7 @@ class OutWriter {
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) return failure("", fmt::format("cannot read: {}", errno_text(errno)));
       if (n == 0) return total;
-      for (ssize_t done = 0; done < n;) {
-        ssize_t w = ::write(out, buf.data() + done, static_cast<std::size_t>(n - done));
-        if (w < 0 && errno == EINTR) continue;
-        if (w < 0) return failure("", fmt::format("cannot write: {}", errno_text(errno)));
-        done += w;
-      }
+      ELFPRUNE_TRY(write_all(out, std::string_view(buf.data(), static_cast<std::size_t>(n)), ""));
       total += static_cast<std::uint64_t>(n);
     }
   }
@@ -480,7 +458,7 @@ class OutWriter {
 
   bool make_hardlink(Lane& lane, const InventoryEntry& e, const std::string& first, int dir,
                      const std::string& name) {
-    const auto comps = components(first);
+    const auto comps = path_components(first);
     DirChain::Step s = lane.links.open(comps, comps.size() - 1);
     if (s.err != 0 || ::linkat(s.fd, comps.back().c_str(), dir, name.c_str(), 0) != 0) {
       return lane.problem(e.path, fmt::format("cannot link to {}: {}", first,
@@ -526,7 +504,7 @@ class OutWriter {
   void finish_directories() {
     DirChain chain(out_fd_);
     for (auto it = created_.rbegin(); it != created_.rend(); ++it) {
-      const auto comps = components(*it);
+      const auto comps = path_components(*it);
       DirChain::Step s = chain.open(comps, comps.size() - 1);
       if (s.err != 0) {
         main_.problem(*it, chain_message(chain, comps, s));
@@ -571,16 +549,16 @@ Result<EmitStats> emit(const Root& root, const Inventory& inventory, const std::
                                               inventory.entries.size()));
   }
   if (options.mode == EmitMode::DryRun) return EmitStats{};
-  if (options.mode == EmitMode::InPlace) return remove_in_place(root, inventory, keep, options);
+  if (options.mode == EmitMode::InPlace) {
+    return failure(inventory.top, "--in-place is remove_in_place's work, not emit's");
+  }
 
   Fd base(::open(root.host_dir().c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!base.ok()) {
     return failure(root.host_dir().string(), fmt::format("cannot open: {}", errno_text(errno)));
   }
 
-  auto out = open_out_dir(root, inventory, options.out_dir);
-  if (!out) return out.error();
-  Fd out_fd(*out);
+  ELFPRUNE_TRY_ASSIGN(const Fd out_fd, open_out_dir(root, inventory, options.out_dir));
   return OutWriter(inventory, keep, options, base.get(), out_fd.get()).run();
 }
 

@@ -25,7 +25,6 @@
 namespace elfprune {
 namespace {
 
-using namespace emit_detail;  // NOLINT(google-build-using-namespace): private helpers
 
 constexpr std::string_view kHeader = "elfprune in-place journal 1\n";
 // Far beyond any real tree (a 100k-entry root makes a few MB), small enough
@@ -43,10 +42,6 @@ std::uint64_t checksum(std::string_view bytes) {
   return h;
 }
 
-std::string inside(const std::string& top, std::string_view rel) {
-  return top == "/" ? fmt::format("/{}", rel) : fmt::format("{}/{}", top, rel);
-}
-
 // True when `rel` names something strictly inside the pruned directory.
 bool is_plain_relative(std::string_view rel) {
   if (rel.empty() || rel.front() == '/' || rel.back() == '/') return false;
@@ -62,39 +57,29 @@ Error failure(std::string path, std::string message) {
 
 // The pruned directory, readable (fsync needs a real fd, not O_PATH),
 // reached from the root's host directory without following a symlink.
-Result<int> open_top(const Root& root, const std::string& top) {
+Result<Fd> open_top(const Root& root, const std::string& top) {
   Fd base(::open(root.host_dir().c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!base.ok()) {
     return failure(root.host_dir().string(), fmt::format("cannot open: {}", errno_text(errno)));
   }
-  const auto comps = components(top);
+  const auto comps = path_components(top);
   if (comps.empty()) {
-    int fd = ::openat(base.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return failure(top, fmt::format("cannot open: {}", errno_text(errno)));
+    Fd fd(::openat(base.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd.ok()) return failure(top, fmt::format("cannot open: {}", errno_text(errno)));
     return fd;
   }
   DirChain chain(base.get());
   DirChain::Step s = chain.open(comps, comps.size() - 1);
   if (s.err != 0) return failure(top, chain_message(chain, comps, s));
-  int fd = ::openat(s.fd, comps.back().c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) return failure(top, fmt::format("cannot open: {}", errno_text(errno)));
+  Fd fd(::openat(s.fd, comps.back().c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd.ok()) return failure(top, fmt::format("cannot open: {}", errno_text(errno)));
   return fd;
-}
-
-Result<bool> write_all(int fd, std::string_view bytes, const std::string& name) {
-  while (!bytes.empty()) {
-    ssize_t n = ::write(fd, bytes.data(), bytes.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return failure(name, fmt::format("cannot write: {}", errno_text(errno)));
-    bytes.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return true;
 }
 
 // Temp name, fsync, rename, directory fsync: after this returns the journal
 // is on disk whole or not at all, before anything is deleted.
-Result<bool> write_journal(int top_fd, const std::string& top, std::string_view bytes) {
-  const std::string temp = inside(top, kJournalTempName);
+Result<void> write_journal(int top_fd, const std::string& top, std::string_view bytes) {
+  const std::string temp = path_join(top, kJournalTempName);
   const std::string tname(kJournalTempName);
   if (::unlinkat(top_fd, tname.c_str(), 0) != 0 && errno != ENOENT) {
     return failure(temp, fmt::format("cannot remove a stale temp journal: {}", errno_text(errno)));
@@ -102,13 +87,13 @@ Result<bool> write_journal(int top_fd, const std::string& top, std::string_view 
   Fd fd(
       ::openat(top_fd, tname.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (!fd.ok()) return failure(temp, fmt::format("cannot create: {}", errno_text(errno)));
-  if (auto ok = write_all(fd.get(), bytes, temp); !ok) return ok.error();
+  ELFPRUNE_TRY(write_all(fd.get(), bytes, temp));
   if (::fsync(fd.get()) != 0) return failure(temp, fmt::format("fsync: {}", errno_text(errno)));
   if (::renameat(top_fd, tname.c_str(), top_fd, std::string(kJournalName).c_str()) != 0) {
     return failure(temp, fmt::format("cannot rename into place: {}", errno_text(errno)));
   }
   if (::fsync(top_fd) != 0) return failure(top, fmt::format("fsync: {}", errno_text(errno)));
-  return true;
+  return {};
 }
 
 void remove_journal(int top_fd, const std::string& top, EmitStats& stats) {
@@ -118,7 +103,7 @@ void remove_journal(int top_fd, const std::string& top, EmitStats& stats) {
   ::syncfs(top_fd);
   if (::unlinkat(top_fd, std::string(kJournalName).c_str(), 0) != 0 && errno != ENOENT) {
     stats.problems.push_back(
-        failure(inside(top, kJournalName),
+        failure(path_join(top, kJournalName),
                 fmt::format("cannot remove the journal: {}", errno_text(errno))));
   }
   ::fsync(top_fd);
@@ -153,14 +138,14 @@ void remove_listed(int top_fd, const std::string& top, const std::vector<Journal
   const std::size_t total = entries.size();
   for (std::size_t i = 0; i < total; report_progress(options, ++i, total)) {
     const JournalEntry& e = entries[i];
-    const auto comps = components(e.path);
+    const auto comps = path_components(e.path);
     DirChain::Step s = chain.open(comps, comps.size() - 1);
     if (s.err == ENOENT) {
       ++stats.removed;  // a parent is gone already: an earlier, interrupted run
       continue;
     }
     if (s.err != 0) {
-      const std::string bad = inside(top, inside_path(comps, s.depth + 1).substr(1));
+      const std::string bad = path_join(top, path_of_components(comps, s.depth + 1).substr(1));
       if (refused.insert(bad).second) {
         stats.problems.push_back(
             failure(bad, chain_message(chain, comps, s) + "; nothing below it removed"));
@@ -171,7 +156,7 @@ void remove_listed(int top_fd, const std::string& top, const std::vector<Journal
         errno == ENOENT) {
       ++stats.removed;
     } else {
-      stats.problems.push_back(failure(inside(top, e.path), removal_message(errno, e.directory)));
+      stats.problems.push_back(failure(path_join(top, e.path), removal_message(errno, e.directory)));
     }
   }
   if (options.progress && total == 0) options.progress(0, 0);
@@ -251,9 +236,7 @@ Result<EmitStats> remove_in_place(const Root& root, const Inventory& inv,
     if (options.progress) options.progress(0, 0);
     return stats;
   }
-  auto top = open_top(root, inv.top);
-  if (!top) return top.error();
-  Fd top_fd(*top);
+  ELFPRUNE_TRY_ASSIGN(const Fd top_fd, open_top(root, inv.top));
   if (auto ok = write_journal(top_fd.get(), inv.top, encode_journal(planned)); !ok) {
     Error e = ok.error();
     e.message += "; nothing removed";
@@ -267,15 +250,13 @@ Result<EmitStats> remove_in_place(const Root& root, const Inventory& inv,
 Result<FinishedRun> finish_interrupted(const Root& root, const std::string& top,
                                        const EmitOptions& options) {
   FinishedRun run;
-  auto opened = open_top(root, top);
-  if (!opened) return opened.error();
-  Fd top_fd(*opened);
-  const std::string temp = inside(top, kJournalTempName);
+  ELFPRUNE_TRY_ASSIGN(const Fd top_fd, open_top(root, top));
+  const std::string temp = path_join(top, kJournalTempName);
   if (::unlinkat(top_fd.get(), std::string(kJournalTempName).c_str(), 0) != 0 && errno != ENOENT) {
     return make_error(temp,
                       fmt::format("cannot remove this stale temp journal: {}", errno_text(errno)));
   }
-  const std::string name = inside(top, kJournalName);
+  const std::string name = path_join(top, kJournalName);
   // O_NONBLOCK: a FIFO planted under that name must not hang us.
   Fd fd(::openat(top_fd.get(), std::string(kJournalName).c_str(),
                  O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
@@ -291,43 +272,24 @@ Result<FinishedRun> finish_interrupted(const Root& root, const std::string& top,
   if (static_cast<std::uint64_t>(st.st_size) > kMaxJournalBytes) {
     return make_error(name, "corrupt in-place journal (too large); nothing removed");
   }
-  std::string bytes(static_cast<std::size_t>(st.st_size), '\0');
-  std::size_t got = 0;
-  while (got < bytes.size()) {
-    ssize_t n = ::read(fd.get(), bytes.data() + got, bytes.size() - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    got += static_cast<std::size_t>(n);
-  }
-  bytes.resize(got);
-  auto entries = decode_journal(bytes, name);
-  if (!entries) return entries.error();
+  ELFPRUNE_TRY_ASSIGN(const std::string bytes,
+                      read_all(fd.get(), static_cast<std::size_t>(st.st_size), name));
+  ELFPRUNE_TRY_ASSIGN(const std::vector<JournalEntry> entries, decode_journal(bytes, name));
   run.found = true;
-  run.listed = entries->size();
-  remove_listed(top_fd.get(), top, *entries, options, run.stats);
+  run.listed = entries.size();
+  remove_listed(top_fd.get(), top, entries, options, run.stats);
   remove_journal(top_fd.get(), top, run.stats);
   return run;
-}
-
-TreeLock& TreeLock::operator=(TreeLock&& other) noexcept {
-  if (this != &other) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = std::exchange(other.fd_, -1);
-  }
-  return *this;
-}
-
-TreeLock::~TreeLock() {
-  if (fd_ >= 0) ::close(fd_);  // closing the last fd of the open file releases the flock
 }
 
 Result<TreeLock> lock_tree(const Root& root, const std::string& top, bool exclusive) {
   auto opened = open_top(root, top);
   if (!opened) return TreeLock();
-  TreeLock lock(*opened);
+  const int fd = opened->get();
+  TreeLock lock(std::move(*opened));
   int rc = 0;
   do {
-    rc = ::flock(*opened, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB);
+    rc = ::flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB);
   } while (rc != 0 && errno == EINTR);
   if (rc == 0) return lock;
   if (errno != EWOULDBLOCK) return TreeLock();

@@ -14,7 +14,8 @@
 #include "tree/inventory.hpp"
 #include "tree/root.hpp"
 #include "util/result.hpp"
-#include "write/emit.hpp"
+#include "util/fd.hpp"
+#include "write/output.hpp"
 
 namespace elfprune {
 
@@ -37,7 +38,7 @@ std::string encode_journal(const std::vector<JournalEntry>& entries);
 // could not have written: bad header, count, record, path or checksum.
 Result<std::vector<JournalEntry>> decode_journal(std::string_view bytes, const std::string& name);
 
-// emit()'s InPlace mode: removes the entries with keep[i] == false, children
+// --in-place: removes exactly the entries with keep[i] == false, children
 // before parents, never following a symlink, directories only when empty.
 // With anything to remove, the journal is written (temp name, fsync, rename,
 // directory fsync) first and removed last; without, nothing is written.
@@ -75,16 +76,12 @@ bool has_journal(const Root& root, const std::string& top);
 class TreeLock {
  public:
   TreeLock() = default;
-  explicit TreeLock(int fd) : fd_(fd) {}
-  TreeLock(TreeLock&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  TreeLock& operator=(TreeLock&& other) noexcept;
-  TreeLock(const TreeLock&) = delete;
-  TreeLock& operator=(const TreeLock&) = delete;
-  ~TreeLock();
-  bool held() const { return fd_ >= 0; }
+  // Closing the last fd of the open file releases the flock.
+  explicit TreeLock(Fd fd) : fd_(std::move(fd)) {}
+  bool held() const { return fd_.ok(); }
 
  private:
-  int fd_ = -1;
+  Fd fd_;
 };
 
 // Error (ErrorKind::Failed, naming `top`) when another run holds a lock

@@ -15,9 +15,6 @@
 namespace elfprune {
 namespace {
 
-using emit_detail::components;
-using emit_detail::DirChain;
-using emit_detail::Fd;
 
 Error edit_failure(const std::string& path, std::string message) {
   return make_error(path, std::move(message), ErrorKind::Failed);
@@ -27,9 +24,9 @@ Error edit_failure(const std::string& path, std::string message) {
 // in the same directory, with the old file's mode and owner, renamed over
 // it. Every step is relative to an O_NOFOLLOW directory fd, so a symlink
 // planted in the tree cannot redirect the write.
-Result<bool> replace_file(int base, const std::string& inside, std::string_view bytes) {
+Result<void> replace_file(int base, const std::string& inside, std::string_view bytes) {
   DirChain chain(base);
-  const auto comps = components(inside);
+  const auto comps = path_components(inside);
   if (comps.empty()) return make_error(inside, "not a file");
   DirChain::Step s = chain.open(comps, comps.size() - 1);
   if (s.err != 0)
@@ -48,25 +45,22 @@ Result<bool> replace_file(int base, const std::string& inside, std::string_view 
     ::unlinkat(s.fd, tmp.c_str(), 0);
     return make_error(inside, fmt::format("{}: {}", what, errno_text(err)));
   };
-  std::size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = ::write(fd.get(), bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return fail("cannot write");
-    done += static_cast<std::size_t>(n);
+  if (auto written = write_all(fd.get(), bytes, inside); !written) {
+    ::unlinkat(s.fd, tmp.c_str(), 0);
+    return written.error();
   }
   if (::geteuid() == 0) (void)::fchown(fd.get(), st.st_uid, st.st_gid);
   if (::fchmod(fd.get(), st.st_mode & 07777) != 0) return fail("cannot set its mode");
   if (::fsync(fd.get()) != 0) return fail("cannot sync");
   if (::renameat(s.fd, tmp.c_str(), s.fd, name.c_str()) != 0) return fail("cannot replace");
-  return true;
+  return {};
 }
 
 // Replace the symlink at `inside` with one pointing at `target`, the same
 // way: made beside it, renamed over it.
-Result<bool> replace_symlink(int base, const std::string& inside, const std::string& target) {
+Result<void> replace_symlink(int base, const std::string& inside, const std::string& target) {
   DirChain chain(base);
-  const auto comps = components(inside);
+  const auto comps = path_components(inside);
   if (comps.empty()) return make_error(inside, "not a symlink");
   DirChain::Step s = chain.open(comps, comps.size() - 1);
   if (s.err != 0) {
@@ -81,7 +75,7 @@ Result<bool> replace_symlink(int base, const std::string& inside, const std::str
     ::unlinkat(s.fd, tmp.c_str(), 0);
     return make_error(inside, fmt::format("cannot replace: {}", errno_text(err)));
   }
-  return true;
+  return {};
 }
 
 // Resolutions of every kept ELF object, for --shrink-rpath's bookkeeping
@@ -99,8 +93,8 @@ class Editor {
 
   EditResult run() {
     if (!o_.write_dir.empty()) {
-      base_ = ::open(o_.write_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
-      if (base_ < 0) {
+      base_.reset(::open(o_.write_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+      if (!base_.ok()) {
         result_.problems.push_back(
             edit_failure(o_.write_dir.string(), fmt::format("cannot open: {}", errno_text(errno))));
         return std::move(result_);
@@ -110,10 +104,7 @@ class Editor {
     auto before = resolve_all(o_.dlopen_names);
     if (!o_.rewrites.empty()) rewrite_references_pass();
     if (o_.shrink_rpath) shrink_pass();
-    if (base_ >= 0) {
-      if (!result_.edits.empty()) verify_after(before);
-      ::close(base_);
-    }
+    if (base_.ok() && !result_.edits.empty()) verify_after(before);
     return std::move(result_);
   }
 
@@ -127,8 +118,8 @@ class Editor {
   }
 
   bool write(const std::string& path, std::string_view bytes) {
-    if (base_ < 0) return true;
-    auto ok = replace_file(base_, path, bytes);
+    if (!base_.ok()) return true;
+    auto ok = replace_file(base_.get(), path, bytes);
     if (!ok) result_.problems.push_back(ok.error());
     return ok.ok();
   }
@@ -148,8 +139,8 @@ class Editor {
       auto r = rewrite_references(e->link_target, nullptr, o_.rewrites, e->path);
       if (!r || !*r) continue;  // a target holds no NUL: always text
       const std::string& target = (*r)->bytes;
-      if (base_ >= 0) {
-        auto ok = replace_symlink(base_, e->path, target);
+      if (base_.ok()) {
+        auto ok = replace_symlink(base_.get(), e->path, target);
         if (!ok) {
           result_.problems.push_back(ok.error());
           continue;
@@ -234,7 +225,7 @@ class Editor {
   // which of their list elements found something.
   void shrink_pass() {
     // After rewrites were written, what is used must be worked out anew.
-    if (base_ >= 0 && !result_.edits.empty()) resolve_all(o_.dlopen_names);
+    if (base_.ok() && !result_.edits.empty()) resolve_all(o_.dlopen_names);
     for (const auto& [path, info] : infos_) {
       // glibc ignores DT_RPATH when DT_RUNPATH is there: shrink the one used.
       const bool runpath = info->runpath.has_value();
@@ -311,7 +302,7 @@ class Editor {
   const Inventory& inv_;
   const std::vector<bool>& keep_;
   const EditOptions& o_;
-  int base_ = -1;
+  Fd base_;
   std::vector<const InventoryEntry*> files_;
   std::vector<const InventoryEntry*> links_;
   std::vector<std::string> rewritten_links_;

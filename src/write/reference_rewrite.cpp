@@ -110,7 +110,7 @@ std::string_view rewrite_method_name(RewriteMethod m) {
   return "?";
 }
 
-Result<bool> patch_elf_string(std::string& bytes, const ElfInfo& elf, const ElfStringSlot& slot,
+Result<void> patch_elf_string(std::string& bytes, const ElfInfo& elf, const ElfStringSlot& slot,
                               std::string_view value, std::string_view display) {
   const std::string shown(display);
   if (slot.offset > bytes.size() || slot.capacity >= bytes.size() - slot.offset) {
@@ -137,7 +137,7 @@ Result<bool> patch_elf_string(std::string& bytes, const ElfInfo& elf, const ElfS
   char* at = bytes.data() + slot.offset;
   std::memset(at, 0, static_cast<std::size_t>(slot.capacity) + 1);
   std::memcpy(at, value.data(), value.size());
-  return true;
+  return {};
 }
 
 Result<std::optional<RewrittenFile>> rewrite_references(std::string_view bytes, const ElfInfo* elf,
@@ -194,8 +194,7 @@ Result<std::optional<RewrittenFile>> rewrite_references(std::string_view bytes, 
     if (!*s.slot || !*s.value) continue;
     auto local = find_references(**s.value, rewrites);
     if (local.empty()) continue;
-    auto ok = patch_elf_string(result, *elf, **s.slot, replaced(**s.value, local), display);
-    if (!ok) return ok.error();
+    ELFPRUNE_TRY(patch_elf_string(result, *elf, **s.slot, replaced(**s.value, local), display));
     out.fields.emplace_back(s.field);
   }
   out.bytes = std::move(result);

@@ -66,7 +66,7 @@ Result<std::optional<RewrittenFile>> rewrite_references(std::string_view bytes, 
 // the value is longer than the slot, or another dynamic string or symbol
 // name shares the slot's bytes (linkers merge string tails), so that writing
 // it would change that string too.
-Result<bool> patch_elf_string(std::string& bytes, const ElfInfo& elf, const ElfStringSlot& slot,
+Result<void> patch_elf_string(std::string& bytes, const ElfInfo& elf, const ElfStringSlot& slot,
                               std::string_view value, std::string_view display);
 
 // An RPATH/RUNPATH keeping only the elements in `used` (as written), first

@@ -67,6 +67,36 @@ TEST_F(PruneCommandTest, MissingSysrootIsBadUsage) {
   EXPECT_EQ(o.err, "elfprune: error: /no/such/dir: --sysroot: no such file or directory\n");
 }
 
+TEST_F(PruneCommandTest, BadGlobIsBadUsageNamingOptionAndPattern) {
+  const std::string out = (tmp_.path() / "out").string();
+  Outcome o =
+      run_tool({"prune", root_, "--out", out, "--keep", "/usr/[[:digit:]]", "--keep", "[a"});
+  EXPECT_EQ(o.status, 2);
+  EXPECT_EQ(o.err,
+            "elfprune: error: --keep '[a': '[' without a closing ']' (a literal '[' is written "
+            "'\\[')\n");
+  EXPECT_FALSE(fs::exists(out));  // refused before anything is written
+
+  o = run_tool({"prune", root_, "--dry-run", "--drop", "/usr/[[:digits:]]"});
+  EXPECT_EQ(o.status, 2);
+  EXPECT_EQ(o.err.rfind("elfprune: error: --drop '/usr/[[:digits:]]': unknown character class "
+                        "'[:digits:]'",
+                        0),
+            0u)
+      << o.err;
+
+  o = run_tool({"why", root_, "/opt/other", "--keep", "/opt/[z-a]"});
+  EXPECT_EQ(o.status, 2);
+  EXPECT_EQ(o.err, "elfprune: error: --keep '/opt/[z-a]': reversed range 'z-a'\n");
+}
+
+TEST_F(PruneCommandTest, KeepWithAClassShieldsFromTheRules) {
+  Outcome o = run_tool({"why", root_, "/usr/share/doc/prog/NEWS", "--keep",
+                        "/usr/share/doc/[[:lower:]]*/[[:upper:]][[:upper:]]*", "--json"});
+  ASSERT_EQ(o.status, 0) << o.err;
+  EXPECT_TRUE(nlohmann::json::parse(o.out)["keep"].get<bool>()) << o.out;
+}
+
 TEST_F(PruneCommandTest, OutInsideRootIsLeftOutOfTheInventory) {
   Outcome o = run_tool({"prune", root_, "--out", root_ + "/x", "--entry", "/usr/bin/prog"});
   EXPECT_EQ(o.status, 0) << o.err;

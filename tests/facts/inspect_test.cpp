@@ -4,8 +4,12 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <filesystem>
+#include <iterator>
 
 #include "test_support.hpp"
+#include "util/worker_pool.hpp"
 
 namespace elfprune {
 namespace {
@@ -109,6 +113,36 @@ TEST(Inspector, AnswersAsInspectFileWhateverTheTiming) {
     Inspector abandoned(root, "/nix/store", threads);
     for (const auto& p : paths) abandoned.ask(p);
   }
+}
+
+// Threads of this process right now, as the kernel counts them.
+std::size_t threads_now() {
+  const std::filesystem::directory_iterator tasks("/proc/self/task");
+  return static_cast<std::size_t>(std::distance(tasks, std::filesystem::directory_iterator()));
+}
+
+// --jobs 1: no thread inspects ahead; take() inspects each file itself.
+TEST(Inspector, OneJobStartsNoThread) {
+  TempDir dir;
+  write_file(dir / "bin/s", "#!/bin/sh\ncat /etc/conf\n");
+  const Root root(dir.path());
+  const std::size_t before = threads_now();
+  const std::uint64_t started = WorkerPool::threads_started();
+  {
+    Inspector inspector(root, "/nix/store", Inspector::threads_for(1));
+    inspector.ask("/bin/s");
+    EXPECT_EQ(threads_now(), before);
+    EXPECT_EQ(inspector.take("/bin/s").paths, (std::vector<std::string>{"/bin/sh", "/etc/conf"}));
+  }
+  EXPECT_EQ(WorkerPool::threads_started(), started);
+  {
+    // With --jobs 4, three threads work ahead while the closure goes on.
+    Inspector inspector(root, "/nix/store", Inspector::threads_for(4));
+    EXPECT_EQ(threads_now(), before + 3);
+    inspector.ask("/bin/s");
+    EXPECT_EQ(inspector.take("/bin/s").paths, (std::vector<std::string>{"/bin/sh", "/etc/conf"}));
+  }
+  EXPECT_EQ(threads_now(), before);
 }
 
 }  // namespace

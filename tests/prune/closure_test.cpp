@@ -263,7 +263,7 @@ TEST_F(ClosureTest, AKeptLinkMatchedByKeepBringsItsTarget) {
   resolver_ = std::make_unique<Resolver>(*root_, ResolveOptions{});
   ClosureInputs in;
   in.entries = {"/usr/bin/prog"};
-  in.keep_globs = {"/etc/ssl/certs/*.0"};
+  in.keep_globs = {GlobPattern::compile("/etc/ssl/certs/*.0").value()};
   Closure c = compute_closure(*root_, inventory_, *resolver_, dpkg_, in);
   EXPECT_TRUE(c.contains("/etc/ssl/certs/0a1b2c3d.0"));
   EXPECT_TRUE(c.contains("/etc/ssl/certs/Root_CA.pem"));  // on the way

@@ -5,9 +5,13 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <mutex>
+#include <set>
+#include <thread>
 
 #include "test_support.hpp"
+#include "util/worker_pool.hpp"
 
 namespace elfprune {
 namespace {
@@ -94,8 +98,11 @@ TEST_F(PipelineTest, JobsChangeTheThreadsNotTheResult) {
   }
   // Threads before the run: the test's own, and a sanitizer's if any.
   const std::size_t before = threads_now();
+  const auto caller = std::this_thread::get_id();
   std::string first;
   for (unsigned jobs : {1u, 2u, 5u}) {
+    const std::uint64_t started = WorkerPool::threads_started();
+    std::set<std::thread::id> ids;
     PruneOptions o = options(EmitMode::Out);
     o.entries.clear();  // every file a root of the closure: all of them inspected and copied
     o.out_dir = (tmp_.path() / fmt::format("out{}", jobs)).string();
@@ -105,6 +112,7 @@ TEST_F(PipelineTest, JobsChangeTheThreadsNotTheResult) {
     o.progress = [&](std::string_view, std::size_t, std::size_t) {
       std::lock_guard lock(mutex);
       most = std::max(most, threads_now());
+      ids.insert(std::this_thread::get_id());
     };
     auto ctx = prune(std::move(o));
     ASSERT_TRUE(ctx.ok()) << ctx.error().message;
@@ -112,7 +120,14 @@ TEST_F(PipelineTest, JobsChangeTheThreadsNotTheResult) {
     EXPECT_TRUE(fs::exists(tmp_.path() / fmt::format("out{}", jobs) / "usr/lib/many/d3/f39"));
     if (jobs == 1) {
       EXPECT_EQ(most, before);
+      EXPECT_EQ(ids, std::set<std::thread::id>{caller});
+      EXPECT_EQ(WorkerPool::threads_started(), started);
+    } else {
+      // The check above can fail: the rules are read beside the closure.
+      EXPECT_GT(most, before);
+      EXPECT_GT(WorkerPool::threads_started(), started);
     }
+    EXPECT_EQ(threads_now(), before);
     PruneReport r = (*ctx)->report;
     r.out_dir.clear();
     const std::string json = render_report_json(r);

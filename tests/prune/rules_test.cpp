@@ -570,7 +570,8 @@ TEST_F(RulesTest, DropIsCheckedFirstAndMayTakeLicences) {
   file("/usr/share/doc/foo/copyright");
   file("/opt/app/data.bin");
   RuleInputs in;
-  in.drop_globs = {"/usr/share/man/**", "/usr/share/doc/*/copyright"};
+  in.drop_globs = {GlobPattern::compile("/usr/share/man/**").value(),
+                   GlobPattern::compile("/usr/share/doc/*/copyright").value()};
   const auto m = run(in);
   EXPECT_EQ(rule(m, "/usr/share/man/man1/ls.1.gz"), "drop");
   EXPECT_EQ(m.at("/usr/share/man/man1/ls.1.gz").detail, "--drop /usr/share/man/**");

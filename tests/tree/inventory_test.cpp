@@ -12,6 +12,7 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <iterator>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "test_support.hpp"
+#include "util/worker_pool.hpp"
 
 namespace fs = std::filesystem;
 
@@ -475,7 +477,7 @@ TEST(Inventory, UnreadableDirectoriesAmongManyAreReportedInWalkOrder) {
         const bool problems = problem_paths(*inv) == reported;
         const bool messages = std::all_of(
             inv->problems.begin(), inv->problems.end(),
-            [](const Error& e) { return e.message == "cannot open directory: Permission denied"; });
+            [](const Error& e) { return e.message == "cannot open directory: permission denied"; });
         std::fprintf(stderr, "entries=%d problems=%d messages=%d\n", entries, problems, messages);
         std::_Exit(entries && problems && messages ? 0 : 1);
       },
@@ -528,6 +530,32 @@ TEST(Inventory, WalkCompletesWhenNoThreadCanBeStarted) {
         std::_Exit(walk_gives(dir, expected));
       },
       ::testing::ExitedWithCode(0), "entries=1 problems=0");
+}
+
+// Threads of this process right now, as the kernel counts them.
+std::size_t threads_now() {
+  const std::filesystem::directory_iterator tasks("/proc/self/task");
+  return static_cast<std::size_t>(std::distance(tasks, std::filesystem::directory_iterator()));
+}
+
+// --jobs 1: the walk starts no thread, and gives what a walk on several does.
+TEST(Inventory, OneJobWalksOnTheCallingThreadAlone) {
+  TempDir dir;
+  std::vector<std::string> made = {"/"};
+  make_tree(dir, "/", 3, made);
+  const std::vector<std::string> expected = walk_order(made);
+  const std::size_t before = threads_now();
+  const std::uint64_t started = WorkerPool::threads_started();
+  auto one = take_inventory(Root(dir.path()), "/", {}, 1);
+  EXPECT_EQ(WorkerPool::threads_started(), started);
+  EXPECT_EQ(threads_now(), before);
+  // The count above does move when the walk has threads (at most 8).
+  auto many = take_inventory(Root(dir.path()), "/", {}, 12);
+  EXPECT_EQ(WorkerPool::threads_started(), started + 7);
+  EXPECT_EQ(threads_now(), before);
+  ASSERT_TRUE(one && many);
+  EXPECT_EQ(paths_of(*one), expected);
+  EXPECT_EQ(paths_of(*many), expected);
 }
 
 }  // namespace

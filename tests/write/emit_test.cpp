@@ -1,4 +1,5 @@
 #include "write/emit.hpp"
+#include "write/in_place.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -18,13 +19,16 @@
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
+#include <iterator>
 #include <map>
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "test_support.hpp"
+#include "util/worker_pool.hpp"
 
 namespace fs = std::filesystem;
 
@@ -63,7 +67,9 @@ EmitStats emit_ok(const fs::path& root, const Inventory& inv, const std::vector<
   options.mode = mode;
   options.out_dir = out.string();
   options.threads = threads;
-  auto stats = emit(Root(root), inv, keep, options);
+  // The pipeline's choice: --in-place removes, the other modes emit.
+  auto stats = mode == EmitMode::InPlace ? remove_in_place(Root(root), inv, keep, options)
+                                         : emit(Root(root), inv, keep, options);
   if (!stats) ADD_FAILURE() << stats.error().path << ": " << stats.error().message;
   return stats ? std::move(*stats) : EmitStats{};
 }
@@ -678,6 +684,49 @@ TEST(Emit, PlanOfTheWrongSizeIsAnError) {
   EmitOptions options{EmitMode::InPlace, {}, {}};
   EXPECT_FALSE(emit(Root(dir.path()), inv, std::vector<bool>(1, false), options).ok());
   EXPECT_TRUE(fs::exists(dir / "f"));
+}
+
+// Threads of this process right now, as the kernel counts them.
+std::size_t threads_now() {
+  const std::filesystem::directory_iterator tasks("/proc/self/task");
+  return static_cast<std::size_t>(std::distance(tasks, std::filesystem::directory_iterator()));
+}
+
+// --jobs 1: every copy is made on the calling thread and no thread is
+// started; the progress line, reported by whichever thread copies, says so.
+TEST(EmitOut, OneThreadCopiesOnTheCallingThreadAlone) {
+  TempDir src, dst;
+  for (int i = 0; i < 2500; ++i) write_file(src / fmt::format("d{}/{}", i % 3, i), "x");
+  Inventory inv = inventory_of(src.path());
+  const auto caller = std::this_thread::get_id();
+  for (std::size_t threads : {1u, 4u}) {
+    const std::size_t before = threads_now();
+    const std::uint64_t started = WorkerPool::threads_started();
+    std::set<std::size_t> counts;
+    std::set<std::thread::id> ids;
+    EmitOptions options;
+    options.mode = EmitMode::Out;
+    options.out_dir = (dst / fmt::format("out{}", threads)).string();
+    options.threads = threads;
+    // Called from one thread at a time.
+    options.progress = [&](std::size_t, std::size_t) {
+      counts.insert(threads_now());
+      ids.insert(std::this_thread::get_id());
+    };
+    auto stats = emit(Root(src.path()), inv, std::vector<bool>(inv.entries.size(), true), options);
+    ASSERT_TRUE(stats);
+    EXPECT_EQ(stats->files_written, 2500u);
+    if (threads == 1) {
+      EXPECT_EQ(counts, std::set<std::size_t>{before});
+      EXPECT_EQ(ids, std::set<std::thread::id>{caller});
+      EXPECT_EQ(WorkerPool::threads_started(), started);
+    } else {
+      // Reported while the copies run: the three threads are there.
+      EXPECT_EQ(counts, std::set<std::size_t>{before + 3});
+      EXPECT_EQ(WorkerPool::threads_started(), started + 3);
+    }
+    EXPECT_EQ(threads_now(), before);
+  }
 }
 
 }  // namespace
