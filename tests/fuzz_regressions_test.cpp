@@ -1,6 +1,6 @@
 // Every input a fuzz target once crashed on (fixtures/fuzz-regressions/
 // <target>/, minimized) replayed through the same target body, so that the
-// normal and the sanitized suites guard the fixes too, not only fuzz.sh.
+// normal and the sanitized suites guard the fixes too, not only scripts/fuzz.sh.
 #include <gtest/gtest.h>
 
 #include <algorithm>

@@ -8,7 +8,7 @@
 
 namespace elfprune {
 
-// `args` excludes the program name. Returns the exit status of design.md:
+// `args` excludes the program name. Returns the exit status of docs/json-contracts.md:
 // 0 success, 1 the work failed, 2 bad usage or input.
 int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 

@@ -35,9 +35,9 @@ void add_deps_command(CLI::App& app, DepsOptions& options) {
 Result<int> run_deps(const DepsOptions& options, std::ostream& out, std::ostream& err) {
   auto level = parse_hwcaps_level(options.hwcaps);
   if (!level) {
-    return make_error("--hwcaps",
-                      fmt::format("unknown level '{}' (host, baseline, v2, v3, v4)", options.hwcaps),
-                      ErrorKind::Usage);
+    return make_error(
+        "--hwcaps", fmt::format("unknown level '{}' (host, baseline, v2, v3, v4)", options.hwcaps),
+        ErrorKind::Usage);
   }
   Root root(options.root);
   ResolveOptions ropts;

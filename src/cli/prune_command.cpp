@@ -78,12 +78,8 @@ Result<PruneOptions> to_prune_options(const std::string& root, const SelectionOp
   p.root = root;
   p.sysroot = o.sysroot;
   for (const auto& e : o.entries) p.entries.push_back(lexically_absolute(e));
-  auto keep = compile_globs("--keep", o.keep_globs);
-  if (!keep) return keep.error();
-  p.keep_globs = std::move(*keep);
-  auto drop = compile_globs("--drop", o.drop_globs);
-  if (!drop) return drop.error();
-  p.drop_globs = std::move(*drop);
+  ELFPRUNE_TRY_ASSIGN(p.keep_globs, compile_globs("--keep", o.keep_globs));
+  ELFPRUNE_TRY_ASSIGN(p.drop_globs, compile_globs("--drop", o.drop_globs));
   p.keep_locales = o.keep_locales;
   p.dlopen_names = o.dlopen_names;
   p.excludes = o.excludes;
@@ -106,7 +102,6 @@ void print_timings(const std::vector<PassTiming>& timings, double total, std::os
   }
   fmt::print(err, "elfprune: {:<16} {:8.3f} s\n", "all passes", total);
 }
-
 
 // A one-line progress display on stderr, only when it is a terminal that
 // can erase a line (TERM set and not "dumb", as the Nix setup hook sets it:

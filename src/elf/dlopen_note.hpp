@@ -1,5 +1,5 @@
 // Declared optional dependencies: the FDO `.note.dlopen` ELF note
-// (loader-resolution.md §8). The payload is JSON; parsing is kept apart
+// (docs/loader-resolution.md §8). The payload is JSON; parsing is kept apart
 // from the ELF adapter so that it can be tested and fuzzed on its own.
 #pragma once
 

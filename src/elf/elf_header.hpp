@@ -20,7 +20,7 @@ inline constexpr std::size_t kHeader64Size = 64;
 
 // An unsigned integer of `width` bytes at `offset`; the caller checked the range.
 inline std::uint64_t read_uint(std::string_view bytes, std::size_t offset, std::size_t width,
-                        bool little) {
+                               bool little) {
   std::uint64_t v = 0;
   for (std::size_t i = 0; i < width; ++i) {
     const auto b = static_cast<unsigned char>(bytes[offset + i]);

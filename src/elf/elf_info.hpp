@@ -1,5 +1,5 @@
 // What elfprune needs to know about an ELF file, as a small value type.
-// The adapter behind it (src/elf.cpp) is the only code that includes LIEF.
+// The adapter behind it (src/elf/lief_adapter.cpp) is the only code that includes LIEF.
 #pragma once
 
 #include <cstdint>

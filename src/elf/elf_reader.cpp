@@ -17,7 +17,6 @@
 #include <optional>
 
 #include "elf/elf_info.hpp"
-#include "tree/root.hpp"
 #include "util/fd.hpp"
 
 namespace elfprune {

@@ -55,7 +55,7 @@ class Inspector {
   // The inspection of `canonical`, waiting for a thread that is doing it.
   FileInspection take(const std::string& canonical);
 
-  // Background threads for `jobs` threads in all (cores.hpp's jobs_or_cores):
+  // Background threads for `jobs` threads in all (jobs_or_cores, src/util/worker_pool.hpp):
   // one fewer, the caller being the other, and at most 7.
   static unsigned threads_for(unsigned jobs);
 

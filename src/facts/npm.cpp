@@ -1,7 +1,6 @@
 // npm trees: which packages are there, how Node resolves one from another,
 // and which of them only build tooling needs.
 #include "facts/npm.hpp"
-#include "util/path.hpp"
 
 #include <fmt/format.h>
 
@@ -14,6 +13,8 @@
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
+
+#include "util/path.hpp"
 
 namespace elfprune {
 namespace {

@@ -2,10 +2,11 @@
 // (Linux >= 5.1) step by step, on the same zero-padded 256-byte buffer, so
 // that odd lines (CRLF, no newline, over-long) give what exec would run.
 #include "facts/shebang.hpp"
-#include "util/path.hpp"
 
 #include <array>
 #include <cstring>
+
+#include "util/path.hpp"
 
 namespace elfprune {
 namespace {

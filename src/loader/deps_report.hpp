@@ -1,5 +1,5 @@
 // The result of `elfprune deps` as data, and its two renderings: a tree for
-// people and the JSON document of design.md for machines.
+// people and the JSON document of docs/json-contracts.md for machines.
 #pragma once
 
 #include <string>
@@ -16,8 +16,8 @@ struct DepsReport {
   std::vector<Error> errors;  // files that could not be inspected at all
 };
 
-// design.md's `deps --json` document, one object per FILE, plus the extra
-// fields `realpath`, `interpreter_implied`, `loader`, `warnings`, and per
+// The `deps --json` document of docs/json-contracts.md, one object per FILE,
+// with `realpath`, `interpreter_implied`, `loader`, `warnings`, and per
 // missing library `searched` and `reason`.
 std::string render_deps_json(const DepsReport& report);
 

@@ -1,4 +1,4 @@
-// Dynamic string tokens: $ORIGIN, $LIB, $PLATFORM (loader-resolution.md §2).
+// Dynamic string tokens: $ORIGIN, $LIB, $PLATFORM (docs/loader-resolution.md §2).
 #pragma once
 
 #include <optional>

@@ -1,4 +1,4 @@
-// Parser and lookup for glibc's /etc/ld.so.cache (loader-resolution.md §4).
+// Parser and lookup for glibc's /etc/ld.so.cache (docs/loader-resolution.md §4).
 // All reads are bounds-checked: the cache comes from the tree.
 #pragma once
 

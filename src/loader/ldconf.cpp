@@ -66,7 +66,8 @@ std::vector<std::string> expand_glob(const Root& root, const std::string& patter
         auto st = root.resolve(p);
         if (!st || st->type != FileType::Directory) continue;
         for (const auto& name : list_dir(root, st->path)) {
-          if (::fnmatch(comp.c_str(), name.c_str(), FNM_PERIOD) == 0) next.push_back(path_join(p, name));
+          if (::fnmatch(comp.c_str(), name.c_str(), FNM_PERIOD) == 0)
+            next.push_back(path_join(p, name));
         }
       }
     }
@@ -156,7 +157,8 @@ class ConfParser {
   }
 
   void include(const std::string& from, const std::string& pattern, int depth) {
-    const std::string full = pattern.front() == '/' ? pattern : path_join(path_parent(from), pattern);
+    const std::string full =
+        pattern.front() == '/' ? pattern : path_join(path_parent(from), pattern);
     for (const auto& path : expand_glob(root_, full)) parse_file(path, depth + 1);
   }
 

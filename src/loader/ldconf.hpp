@@ -1,5 +1,5 @@
 // /etc/ld.so.conf and an emulation of ldconfig for roots that have no
-// ld.so.cache yet (loader-resolution.md §4). The loader itself never reads
+// ld.so.cache yet (docs/loader-resolution.md §4). The loader itself never reads
 // ld.so.conf; this is only the fallback.
 #pragma once
 

@@ -1,5 +1,5 @@
 // The loader's search, emulated. Section numbers refer to
-// shared/docs/loader-resolution.md; glibc function names to elf/dl-load.c.
+// docs/loader-resolution.md; glibc function names to elf/dl-load.c.
 #include "loader/resolver.hpp"
 
 #include <fmt/format.h>

@@ -1,4 +1,4 @@
-// Static emulation of the dynamic loader's search (loader-resolution.md):
+// Static emulation of the dynamic loader's search (docs/loader-resolution.md):
 // breadth-first over DT_NEEDED, with glibc's or musl's rules, inside a root.
 #pragma once
 
@@ -16,7 +16,7 @@ namespace elfprune {
 
 enum class Via { Rpath, Runpath, LdLibraryPath, Cache, Default, Direct, Loaded, MuslLibc };
 
-// The JSON spelling of design.md: rpath, runpath, ld_library_path,
+// The JSON spelling of docs/json-contracts.md: rpath, runpath, ld_library_path,
 // ld.so.cache, default, direct, loaded.
 std::string_view via_name(Via via);
 

@@ -1,5 +1,5 @@
 // Search lists: RPATH, RUNPATH and LD_LIBRARY_PATH strings turned into the
-// directories the loader will try (loader-resolution.md §2, §6, §7).
+// directories the loader will try (docs/loader-resolution.md §2, §6, §7).
 #pragma once
 
 #include <string>

@@ -214,7 +214,7 @@ class Walker {
         any = true;
         add(entry.path, Reason{EdgeKind::Keep, "", g.text()}, Expand::Full, false);
       }
-      // A glob that matches nothing is almost always a mistake (peers.md).
+      // A glob that matches nothing is almost always a mistake (docs/rules.md).
       if (!any) out_.warnings.push_back(fmt::format("--keep '{}' matches nothing", g.text()));
     }
     drain();

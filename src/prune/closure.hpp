@@ -1,6 +1,6 @@
 // What the entries need: everything reachable from them through loader
 // edges, script interpreters, path and store references, package metadata,
-// declared dlopen dependencies and --keep rules (design.md "What it does" §3).
+// declared dlopen dependencies and --keep rules (docs/design.md, "Closure").
 #pragma once
 
 #include <set>

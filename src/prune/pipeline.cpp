@@ -15,8 +15,8 @@
 
 #include "elf/elf_info.hpp"
 #include "facts/shebang.hpp"
-#include "util/worker_pool.hpp"
 #include "util/path.hpp"
+#include "util/worker_pool.hpp"
 
 namespace fs = std::filesystem;
 

@@ -48,7 +48,7 @@ struct PruneOptions {
   std::string store_dir = "/nix/store";
   std::vector<PathRewrite> rewrites;  // --rewrite-ref
   bool shrink_rpath = false;
-  unsigned jobs = 0;  // threads, this one included; 0: usable_cores() (cores.hpp)
+  unsigned jobs = 0;  // threads, this one included; 0: usable_cores() (src/util/worker_pool.hpp)
   LoaderOptions loader;
   // Progress callback: (pass name, done, total); total 0 when unknown.
   std::function<void(std::string_view, std::size_t, std::size_t)> progress;
@@ -69,7 +69,7 @@ struct PruneContext {
   // Canonical inside paths the inventory leaves out: --exclude, and --out
   // when it lies inside the root.
   std::unordered_set<std::string> excluded;
-  TreeLock lock;  // on ROOT from the first pass; prune() releases it as it returns (in_place.hpp)
+  TreeLock lock;  // on ROOT from the first pass, till prune() returns (src/write/in_place.hpp)
   FinishedRun finished;  // an interrupted --in-place run this one finished first
   std::unique_ptr<Resolver> resolver;
   Inventory inventory;
@@ -90,7 +90,7 @@ struct PruneContext {
 // --out); problems on single files are collected in the context.
 //
 // pass_interrupted comes first: it locks ROOT (TreeLock), then --in-place
-// finishes the removals an interrupted run journalled (in_place.hpp) before
+// finishes the removals an interrupted run journalled (src/write/in_place.hpp) before
 // planning anything; the other modes refuse a tree that holds such a
 // journal, as it is half-pruned and a plan of it would not be the plan of
 // the tree (a usage error naming the journal: finish it with --in-place, or

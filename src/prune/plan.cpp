@@ -1,9 +1,10 @@
 #include "prune/plan.hpp"
-#include "util/path.hpp"
 
 #include <fmt/format.h>
 
 #include <map>
+
+#include "util/path.hpp"
 
 namespace elfprune {
 namespace {

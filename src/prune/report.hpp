@@ -1,5 +1,5 @@
 // The prune report as data, and its renderings: a human summary and the
-// JSON document of design.md (`before`, `after`, `removed`, `kept`,
+// JSON document of docs/json-contracts.md (`before`, `after`, `removed`, `kept`,
 // `warnings`, ...).
 #pragma once
 

@@ -3,7 +3,6 @@
 // first rule that matches an entry names it. Matchers look at paths only,
 // except static-libs' *.obj check, which reads two bytes.
 #include "prune/rules.hpp"
-#include "util/path.hpp"
 
 #include <fmt/format.h>
 
@@ -12,6 +11,8 @@
 #include <cctype>
 #include <optional>
 #include <unordered_set>
+
+#include "util/path.hpp"
 
 namespace elfprune {
 namespace {
@@ -105,7 +106,7 @@ bool is_licence(const Subject& s) {
 // Entries no catalogue rule may match (a --drop GLOB still may: the user asked).
 bool is_protected(const Subject& s) {
   if (path_under(s.path, "/var/lib/dpkg")) return true;  // image scanners read it
-  if (!s.is_dir() && s.ext == "node") return true;  // a built addon is run-time code
+  if (!s.is_dir() && s.ext == "node") return true;       // a built addon is run-time code
   if (is_licence(s)) return true;
   for (std::size_t i = 1; i + 1 < s.parts.size(); ++i) {
     if (s.parts[i] == "locale" && one_of(s.parts[i - 1], {"lib", "share"}) &&
@@ -245,7 +246,7 @@ class Context {
  private:
   // A package is a directory with a package.json right inside node_modules
   // (or an @scope in it); a project one with a package.json outside
-  // node_modules. The same definitions as npm.cpp, kept independent so that
+  // node_modules. The same definitions as src/facts/npm.cpp, kept independent so that
   // node-gyp leftovers are found even without an NpmTree.
   void find_packages() {
     for (const auto& e : inventory.entries) {
@@ -258,7 +259,7 @@ class Context {
           (up.starts_with("@") && path_base(path_parent(path_parent(dir))) == "node_modules");
       if (package_dir || !in_nm) packages.emplace(dir);
     }
-    // Packages npm.cpp found without a package.json count too.
+    // Packages src/facts/npm.cpp found without a package.json count too.
     if (inputs.npm != nullptr) {
       for (const auto& p : inputs.npm->packages) packages.insert(p.dir);
     }

@@ -162,8 +162,8 @@ class Walk {
     if (!job.name.empty()) {
       // Relative to the parent's fd with O_NOFOLLOW, so a symlink swapped in
       // mid-walk is never followed out of the tree.
-      int fd =
-          ::openat(job.at->get(), job.name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      int fd = ::openat(job.at->get(), job.name.c_str(),
+                        O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       if (fd < 0) {
         const int err = errno;
         out.problem(
@@ -458,8 +458,7 @@ Result<Inventory> take_inventory(const Root& root, const std::string& top,
   inv.top = st->path;
   const std::string host = root.host(st->path).string();
   int fd = ::open(host.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0)
-    return make_error(top, fmt::format("cannot open directory: {}", errno_text(errno)));
+  if (fd < 0) return make_error(top, fmt::format("cannot open directory: {}", errno_text(errno)));
   auto top_dir = std::make_shared<const OpenDir>(fd);
   struct stat tst {};
   if (::fstat(fd, &tst) == 0) inv.entries.push_back(entry_of(inv.top, tst));

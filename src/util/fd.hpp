@@ -81,7 +81,6 @@ class PreadFile {
 // e.g. O_NOFOLLOW, had their say). O_NONBLOCK: a FIFO in its place never
 // hangs the caller. Errors name `display`: "is a directory", "not a
 // regular file", or the errno text.
-Result<PreadFile> open_regular_file(const char* host_path, std::string_view display,
-                                    int flags = 0);
+Result<PreadFile> open_regular_file(const char* host_path, std::string_view display, int flags = 0);
 
 }  // namespace elfprune

@@ -180,10 +180,9 @@ Result<GlobPattern> GlobPattern::compile(std::string_view pattern) {
     } else if (p[i] == '?') {
       step.accepts = everything_but_slash();
     } else if (p[i] == '[') {
-      auto end = parse_bracket(pattern, p, i, step.accepts);
-      if (!end) return end.error();
+      ELFPRUNE_TRY_ASSIGN(const std::size_t end, parse_bracket(pattern, p, i, step.accepts));
       step.accepts['/' >> 6] &= ~(std::uint64_t{1} << ('/' & 63));
-      i = *end - 1;
+      i = end - 1;
     } else {
       // A trailing backslash stands for itself.
       if (p[i] == '\\' && i + 1 < p.size()) ++i;

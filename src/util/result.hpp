@@ -78,16 +78,17 @@ inline Error errno_error(std::string path, int err, ErrorKind kind = ErrorKind::
 //
 //   ELFPRUNE_TRY(write_all(fd, bytes));             // Result<void> or any Result<T>
 //   ELFPRUNE_TRY_ASSIGN(auto st, root.resolve(p));  // declares st as the value
-#define ELFPRUNE_TRY(expr)                                   \
-  do {                                                       \
+#define ELFPRUNE_TRY(expr)                                    \
+  do {                                                        \
     if (auto&& elfprune_try_ = (expr); !elfprune_try_.ok()) { \
-      return elfprune_try_.error();                          \
-    }                                                        \
+      return elfprune_try_.error();                           \
+    }                                                         \
   } while (false)
 
 #define ELFPRUNE_TRY_CONCAT_(a, b) a##b
 #define ELFPRUNE_TRY_NAME_(line) ELFPRUNE_TRY_CONCAT_(elfprune_try_, line)
-#define ELFPRUNE_TRY_ASSIGN(decl, expr) ELFPRUNE_TRY_ASSIGN_(ELFPRUNE_TRY_NAME_(__LINE__), decl, expr)
+#define ELFPRUNE_TRY_ASSIGN(decl, expr) \
+  ELFPRUNE_TRY_ASSIGN_(ELFPRUNE_TRY_NAME_(__LINE__), decl, expr)
 #define ELFPRUNE_TRY_ASSIGN_(tmp, decl, expr) \
   auto tmp = (expr);                          \
   if (!tmp.ok()) return tmp.error();          \

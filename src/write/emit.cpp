@@ -42,7 +42,6 @@ namespace fs = std::filesystem;
 namespace elfprune {
 namespace {
 
-
 // The one xattr that changes what a program may do at run time (ping's
 // cap_net_raw). user.* is informational, trusted.* needs CAP_SYS_ADMIN and
 // holds overlayfs state that must not be copied, security.selinux and IMA
@@ -109,7 +108,8 @@ Result<Fd> open_out_dir(const Root& root, const Inventory& inv, const std::strin
     if (errno == ENOTDIR) return make_error(out_dir, "not a directory", ErrorKind::Usage);
     return failure(out_dir, fmt::format("cannot open: {}", errno_text(errno)));
   }
-  if (!is_empty_dir(fd.get())) return make_error(out_dir, "exists and is not empty", ErrorKind::Usage);
+  if (!is_empty_dir(fd.get()))
+    return make_error(out_dir, "exists and is not empty", ErrorKind::Usage);
   return fd;
 }
 

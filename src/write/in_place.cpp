@@ -25,7 +25,6 @@
 namespace elfprune {
 namespace {
 
-
 constexpr std::string_view kHeader = "elfprune in-place journal 1\n";
 // Far beyond any real tree (a 100k-entry root makes a few MB), small enough
 // that a hostile file of that name cannot make us allocate without bound.
@@ -156,7 +155,8 @@ void remove_listed(int top_fd, const std::string& top, const std::vector<Journal
         errno == ENOENT) {
       ++stats.removed;
     } else {
-      stats.problems.push_back(failure(path_join(top, e.path), removal_message(errno, e.directory)));
+      stats.problems.push_back(
+          failure(path_join(top, e.path), removal_message(errno, e.directory)));
     }
   }
   if (options.progress && total == 0) options.progress(0, 0);

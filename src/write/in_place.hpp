@@ -13,8 +13,8 @@
 
 #include "tree/inventory.hpp"
 #include "tree/root.hpp"
-#include "util/result.hpp"
 #include "util/fd.hpp"
+#include "util/result.hpp"
 #include "write/output.hpp"
 
 namespace elfprune {

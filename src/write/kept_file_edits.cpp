@@ -15,7 +15,6 @@
 namespace elfprune {
 namespace {
 
-
 Error edit_failure(const std::string& path, std::string message) {
   return make_error(path, std::move(message), ErrorKind::Failed);
 }

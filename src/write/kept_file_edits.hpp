@@ -7,7 +7,6 @@
 #include <vector>
 
 #include "loader/loader_config.hpp"
-#include "prune/plan.hpp"
 #include "tree/inventory.hpp"
 #include "tree/root.hpp"
 #include "util/result.hpp"

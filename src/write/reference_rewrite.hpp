@@ -1,7 +1,8 @@
 // Byte-level edits of kept files: --rewrite-ref FROM=TO replaces references
 // to a store path (or any absolute prefix) with another, and --shrink-rpath
 // drops RPATH/RUNPATH elements that serve nothing. Pure functions over a
-// file's bytes; src/edits.cpp applies them to a tree and verifies the result.
+// file's bytes; src/write/kept_file_edits.cpp applies them to a tree and
+// verifies the result.
 #pragma once
 
 #include <optional>

@@ -139,7 +139,7 @@ def root_for_test(path, include=INTERPRETERS):
 
 if __name__ == "__main__":
     # debian_root.py [--real] [--build] CACHE/debian-root: print the keyed
-    # path (bench.sh uses it), building the root first with --build.
+    # path (scripts/bench.sh uses it), building the root first with --build.
     import argparse
     ap = argparse.ArgumentParser()
     ap.add_argument("--real", action="store_true", help="the REAL_WORLD root")

@@ -44,7 +44,7 @@ void elf(std::string_view bytes) {
   const auto fast = read_elf(file.path(), kShown);
   const auto full = read_elf_with_lief(file.path(), kShown);
 
-  // Every refusal names the file and says why (design.md: a clear message
+  // Every refusal names the file and says why (docs/design.md: a clear message
   // naming the file).
   if (!header) FUZZ_CHECK(header.error().path == kShown && !header.error().message.empty());
   if (!fast) FUZZ_CHECK(fast.error().path == kShown && !fast.error().message.empty());

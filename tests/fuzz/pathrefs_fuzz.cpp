@@ -25,7 +25,7 @@ bool is_store_name_char(char c) {
 
 }  // namespace
 
-// The contract in pathrefs.hpp, checked on each string found: every one is
+// The contract in src/facts/pathrefs.hpp, checked on each string found: every one is
 // in the input, distinct, and has the documented shape.
 void pathrefs(std::string_view bytes) {
   std::set<std::string> seen;

@@ -1,5 +1,4 @@
 #include "write/emit.hpp"
-#include "write/in_place.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -29,6 +28,7 @@
 
 #include "test_support.hpp"
 #include "util/worker_pool.hpp"
+#include "write/in_place.hpp"
 
 namespace fs = std::filesystem;
 
