@@ -43,6 +43,10 @@ std::string_view edge_name(EdgeKind kind) {
       return "contains";
     case EdgeKind::LinkTarget:
       return "link-target";
+    case EdgeKind::NpmProject:
+      return "npm-project";
+    case EdgeKind::NpmDependency:
+      return "npm-dependency";
   }
   return "entry";
 }
@@ -75,6 +79,10 @@ std::string describe(const Reason& r) {
       return fmt::format("inside {}", r.from);
     case EdgeKind::LinkTarget:
       return fmt::format("what the symlink {} points at", r.from);
+    case EdgeKind::NpmProject:
+      return fmt::format("the npm project of {}", r.from);
+    case EdgeKind::NpmDependency:
+      return fmt::format("{} is a run-time dependency of {}", r.detail, r.from);
   }
   return "";
 }
@@ -196,10 +204,17 @@ class Walker {
     for (const auto& e : in_.entries) {
       // Canonical before reaching: an entry that is a link (/usr/bin/python3)
       // is the program it leads to, for --dlopen too.
-      if (auto st = root_.resolve(e)) entries_.insert(st->path);
-      if (!reach(e, Reason{EdgeKind::Entry, "", e}, Expand::Full, true)) {
+      auto st = root_.resolve(e);
+      if (st) entries_.insert(st->path);
+      // A project directory as an entry is the project, not all it holds.
+      const std::string project = st && in_.npm ? in_.npm->project_of(st->path) : "";
+      const bool whole = project.empty() || project != st->path;
+      if (!reach(e, Reason{EdgeKind::Entry, "", e}, Expand::Full, whole)) {
         out_.warnings.push_back(fmt::format("{}: entry does not exist", e));
+        continue;
       }
+      if (!project.empty()) bring_npm_project(project, st->path);
+      run_by_extension(e, *st);
     }
     // The package database stays with the packages it describes: image
     // scanners read it to tell what is installed.
@@ -456,6 +471,71 @@ class Walker {
       }
     }
   }
+
+  // An entry inside an npm project: the project's own files and its
+  // run-time packages, as Node resolves them, each package without its
+  // nested node_modules (the packages there are reached, or not, on their
+  // own). Programs among them as a package brings them: kept where
+  // something runs them (IfRun); addons bring their libraries.
+  void bring_npm_project(const std::string& project, const std::string& from) {
+    if (!npm_projects_.insert(project).second) return;
+    add_package_files(project, Reason{EdgeKind::NpmProject, from, project});
+    const auto runtime = in_.npm->runtime.find(project);
+    if (runtime == in_.npm->runtime.end()) return;
+    for (const NpmRuntimePackage& pkg : runtime->second) {
+      const Reason why{EdgeKind::NpmDependency, pkg.from, pkg.name};
+      for (const auto& link : pkg.links) reach(link, why, Expand::IfRun, false);
+      add_package_files(pkg.dir, why);
+    }
+  }
+
+  void add_package_files(const std::string& dir, const Reason& why) {
+    add(dir, why, Expand::IfRun, false);
+    auto it = inv_.index.find(dir);
+    if (it == inv_.index.end()) return;
+    const std::string prefix = dir == "/" ? "/" : dir + "/";
+    for (std::size_t i = it->second + 1; i < inv_.entries.size(); ++i) {
+      const auto& e = inv_.entries[i];
+      if (e.path.compare(0, prefix.size(), prefix) != 0) break;  // the subtree is contiguous
+      const std::string_view rel = std::string_view(e.path).substr(prefix.size());
+      if (rel == "node_modules" || rel.starts_with("node_modules/") ||
+          rel.find("/node_modules/") != std::string_view::npos || rel.ends_with("/node_modules")) {
+        continue;
+      }
+      add(e.path, Reason{EdgeKind::Contains, dir, ""}, Expand::IfRun, false);
+    }
+  }
+
+  // An entry without a #! line that is not a program: a .js, .mjs or .cjs
+  // file runs under node, a .py file under python3, the ones the default
+  // PATH finds in the root; that interpreter becomes an entry too.
+  void run_by_extension(const std::string& entry, const FileStat& st) {
+    if (st.type != FileType::Regular) return;
+    const std::string_view name = path_base(st.path);
+    const auto dot = name.rfind('.');
+    if (dot == std::string_view::npos) return;
+    const std::string_view ext = name.substr(dot + 1);
+    const char* program = (ext == "js" || ext == "mjs" || ext == "cjs") ? "node"
+                          : ext == "py"                                 ? "python3"
+                                                                        : nullptr;
+    if (program == nullptr) return;
+    const std::string head = root_.read_head(st.path, 256);
+    if (has_elf_magic(head) || parse_shebang(head)) return;
+    auto found = find_on_path(root_, program);
+    if (!found) {
+      out_.warnings.push_back(fmt::format(
+          "{}: a .{} file without a #! line runs under {}, which is not on the root's PATH", entry,
+          ext, program));
+      return;
+    }
+    if (auto prog = root_.resolve(*found)) entries_.insert(prog->path);
+    const std::string why = fmt::format("runs the entry {} (a .{} file without a #! line)", entry, ext);
+    if (reach(*found, Reason{EdgeKind::Shebang, entry, program}, Expand::Full, false)) {
+      out_.implied_entries.emplace_back(*found, why);
+    }
+  }
+
+  std::set<std::string> npm_projects_;
 
   // Package metadata is followed from programs only: the entries and the
   // interpreters of kept scripts, whose modules (a Python's standard

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "facts/dpkg.hpp"
+#include "facts/npm.hpp"
 #include "loader/resolver.hpp"
 #include "tree/inventory.hpp"
 #include "tree/root.hpp"
@@ -31,6 +32,8 @@ enum class EdgeKind {
   Package,      // dpkg: the package owning a kept program, or one it depends on
   Contains,     // inside a directory kept whole
   LinkTarget,   // what a kept symlink points at
+  NpmProject,   // a file of the npm project an entry belongs to
+  NpmDependency,  // a file of a package an npm project needs at run time
 };
 
 std::string_view edge_name(EdgeKind kind);
@@ -52,6 +55,9 @@ struct ClosureInputs {
   std::string store_dir = "/nix/store";
   bool use_dpkg = true;
   unsigned jobs = 0;  // threads, this one included, to inspect files; 0: usable_cores()
+  // The npm graph: an entry inside an npm project brings the project's own
+  // files and its run-time packages (facts/npm.hpp).
+  const NpmTree* npm = nullptr;
   // --rewrite-ref: a reference to FROM/x in a kept file will name TO/x, so
   // TO/x is reached too (FROM/x stays reached: the tree as it is needs it
   // until the edit is written).
@@ -83,6 +89,9 @@ struct Closure {
   // nothing runs them (their interpreter is not needed otherwise), and the
   // symlinks to them: path -> why, for the plan's reason.
   std::unordered_map<std::string, std::string> left_out;
+  // Interpreters that became entries because an entry has no #! line (a
+  // .js file runs under node, a .py file under python3): program -> why.
+  std::vector<std::pair<std::string, std::string>> implied_entries;
 
   bool contains(const std::string& path) const { return everything || reached.count(path) != 0; }
   // The chain of reasons from `path` back to a root of the closure.

@@ -312,6 +312,7 @@ void pass_close(PruneContext& ctx) {
   in.store_dir = ctx.options.store_dir;
   in.rewrites = ctx.options.rewrites;
   in.jobs = ctx.options.jobs;
+  in.npm = &ctx.npm;
   ctx.closure = compute_closure(ctx.root, ctx.inventory, *ctx.resolver, ctx.dpkg, in);
   if (ctx.closure.everything && !ctx.options.keep_globs.empty()) {
     // Without entries everything is kept anyway; --keep still shields files
@@ -319,8 +320,11 @@ void pass_close(PruneContext& ctx) {
   }
 }
 
-void pass_classify(PruneContext& ctx) {
+void pass_npm(PruneContext& ctx) {
   ctx.npm = read_npm_tree(ctx.root, ctx.inventory);
+}
+
+void pass_classify(PruneContext& ctx) {
   RuleInputs in;
   in.keep_locales = ctx.options.keep_locales;
   in.drop_globs = ctx.options.drop_globs;
@@ -648,6 +652,9 @@ Result<std::unique_ptr<PruneContext>> plan_prune(PruneOptions options) {
                                                  std::optional<std::string>& target) {
     return inventory.lstat(path, st, target);
   });
+  // The npm graph serves both: the closure brings projects' run-time
+  // packages, the rules remove their dev-only and build-only ones.
+  timed(c.timings, "npm", [&] { pass_npm(c); });
   Beside rules("classify", c.options.jobs, [&c] { pass_classify(c); });
   timed(c.timings, "close", [&] { pass_close(c); });
   rules.join(c.timings);

@@ -205,6 +205,19 @@ class Context {
     return inputs.npm != nullptr && inputs.npm->build_only.count(dir) != 0;
   }
 
+  // Why the npm package `dir` is needed only by devDependencies; null when it is not.
+  const std::string* dev_only(const std::string& dir) const {
+    if (inputs.npm == nullptr) return nullptr;
+    auto it = inputs.npm->dev_only.find(dir);
+    return it == inputs.npm->dev_only.end() ? nullptr : &it->second;
+  }
+
+  // A whole npm package that goes (build-only or dev-only) goes with its
+  // licence: a licence is kept for what is shipped.
+  bool package_goes(const Subject& s) const {
+    return !s.package.empty() && (is_build_only(s.package) || dev_only(s.package) != nullptr);
+  }
+
   // Directories a prefix installs into: /usr/include, /usr/local/lib/debug,
   // $out/include of a Nix output or of the tree being pruned.
   bool is_prefix(std::string_view dir) const {
@@ -296,6 +309,14 @@ class Context {
 Detail match_drop(const Context& ctx, const Subject& s) {
   for (const auto& glob : ctx.inputs.drop_globs) {
     if (glob.matches(s.path)) return fmt::format("--drop {}", glob.text());
+  }
+  return std::nullopt;
+}
+
+Detail match_npm_dev_dependencies(const Context& ctx, const Subject& s) {
+  if (s.package.empty()) return std::nullopt;
+  if (const std::string* why = ctx.dev_only(s.package)) {
+    return fmt::format("in npm package {}: {}", s.package, *why);
   }
   return std::nullopt;
 }
@@ -645,6 +666,11 @@ const std::vector<Rule>& rules() {
         "C/C++ sources, build/ except *.node and scripts; node_modules/.bin links to removed "
         "packages"},
        RuleCondition::Always, match_node_build},
+      {{"npm-dev-dependencies", "npm packages only devDependencies need, as npm prune --omit=dev.",
+        "packages that projects reach only through devDependencies (or that a lock file marks "
+        "\"dev\" and no run-time dependency reaches), with their licences; kept, with a warning, "
+        "when run-time code requires them"},
+       RuleCondition::Always, match_npm_dev_dependencies},
       {{"node-package-managers", "Package managers shipped with Node.js.",
         "*/lib/node_modules/{npm,corepack}/**, */share/nodejs/{npm,corepack}/**, "
         "*/bin/{npm,npx,corepack} and links into them (yarn, pnpm shims)"},
@@ -734,7 +760,7 @@ std::unordered_map<std::string, RuleMatch> classify(const Root& root, const Inve
   for (const auto& e : inventory.entries) {
     if (e.path == inventory.top) continue;
     const Subject s = ctx.subject(e);
-    const bool guarded = is_protected(s);
+    const bool guarded = is_protected(s) && !ctx.package_goes(s);
     bool matched = false;
     for (const auto& rule : rules()) {
       if (guarded && !rule.overrides_protection) continue;

@@ -230,7 +230,11 @@ TEST_F(NpmTest, SymlinkOutOfTheTreeIsSkippedWithAWarning) {
   make_symlink(dir_ / "app/node_modules/dangling", "../nowhere");
   const NpmTree t = read();
   EXPECT_TRUE(t.packages.empty());
-  EXPECT_EQ(t.warnings.size(), 2u);
+  // Both links skipped, and the project's dependency is then not installed.
+  ASSERT_EQ(t.warnings.size(), 3u);
+  EXPECT_NE(t.warnings[2].find("/app/package.json: dependency linked is not installed"),
+            std::string::npos)
+      << t.warnings[2];
 }
 
 TEST_F(NpmTest, WithoutAProjectTopLevelPackagesAreRoots) {
@@ -266,4 +270,125 @@ TEST_F(NpmTest, OptionalAndPeerDependenciesCountDevDependenciesDoNot) {
 }
 
 }  // namespace
+
+// -------------------------------------------------- dev dependencies, run time
+
+// A project with run-time and dev dependencies: hoisted and nested packages,
+// a scoped one, one reached both ways, and what only a dev tool needs.
+class NpmDevTest : public NpmTest {
+ protected:
+  void SetUp() override {
+    package("/app", R"({"name":"orders","dependencies":{"lodash":"4","@scope/util":"1"},
+                        "devDependencies":{"typescript":"5","eslint":"8","shared":"1"}})");
+    package(nm + "lodash", R"({"name":"lodash"})");
+    package(nm + "@scope/util", R"({"name":"@scope/util","dependencies":{"shared":"1"}})");
+    package(nm + "shared", R"({"name":"shared"})");
+    package(nm + "typescript", R"({"name":"typescript"})");
+    package(nm + "eslint", R"({"name":"eslint","dependencies":{"chalk":"4"}})");
+    // eslint's own copy, nested, and the hoisted one nothing run-time needs.
+    package(nm + "eslint/node_modules/chalk", R"({"name":"chalk","version":"4"})");
+    package(nm + "chalk", R"({"name":"chalk","version":"5"})");
+    file("/app/index.js", "const _ = require('lodash');\nimport('@scope/util/x.js');\n");
+  }
+  const std::string nm = "/app/node_modules/";
+
+  static std::vector<std::string> runtime_dirs(const NpmTree& t, const std::string& project) {
+    std::vector<std::string> dirs;
+    for (const auto& p : t.runtime.at(project)) dirs.push_back(p.dir);
+    std::sort(dirs.begin(), dirs.end());
+    return dirs;
+  }
+};
+
+TEST_F(NpmDevTest, OnlyWhatDevDependenciesReachIsDevOnly) {
+  const NpmTree t = read();
+  EXPECT_EQ(t.dev_only.count(nm + "typescript"), 1u);
+  EXPECT_EQ(t.dev_only.at(nm + "typescript"), "devDependency of orders only");
+  EXPECT_EQ(t.dev_only.at(nm + "eslint/node_modules/chalk"),
+            "needed only by eslint, a devDependency of orders");
+  // Reached both ways: a devDependency that a run-time package needs stays.
+  EXPECT_EQ(t.dev_only.count(nm + "shared"), 0u);
+  EXPECT_EQ(t.dev_only.count(nm + "lodash"), 0u);
+  // Nothing reaches the hoisted chalk: without a lock file nothing says what it is.
+  EXPECT_EQ(t.dev_only.count(nm + "chalk"), 0u);
+  EXPECT_TRUE(t.warnings.empty()) << t.warnings.front();
+}
+
+TEST_F(NpmDevTest, RuntimeClosureAsNodeResolvesIt) {
+  const NpmTree t = read();
+  EXPECT_EQ(runtime_dirs(t, "/app"),
+            (std::vector<std::string>{nm + "@scope/util", nm + "lodash", nm + "shared"}));
+  const auto& first = t.runtime.at("/app").front();
+  EXPECT_EQ(first.from, "/app");
+  EXPECT_EQ(t.project_of("/app/src/handler.js"), "/app");
+  EXPECT_EQ(t.project_of("/app"), "/app");
+  EXPECT_EQ(t.project_of(nm + "lodash/index.js"), "");  // a package's, not the project's
+  EXPECT_EQ(t.project_of("/elsewhere/x.js"), "");
+}
+
+TEST_F(NpmDevTest, RequiringADevDependencyKeepsItWithAWarning) {
+  // A mis-declared dependency: the project's code requires typescript.
+  file("/app/lib/compile.js", "const ts = require(\"typescript\");\n");
+  const NpmTree t = read();
+  EXPECT_EQ(t.dev_only.count(nm + "typescript"), 0u);
+  ASSERT_EQ(t.warnings.size(), 1u);
+  EXPECT_NE(t.warnings[0].find("/app/lib/compile.js requires it at run time"), std::string::npos)
+      << t.warnings[0];
+  EXPECT_NE(std::find_if(t.runtime.at("/app").begin(), t.runtime.at("/app").end(),
+                         [&](const NpmRuntimePackage& p) { return p.dir == nm + "typescript"; }),
+            t.runtime.at("/app").end());
+}
+
+TEST_F(NpmDevTest, RequiresInCommentsOfOtherNamesAndRelativePathsAreNotPackages) {
+  file("/app/lib/a.js", "require('./typescript');\nrequire('node:fs');\nrequire('/x/eslint');\n");
+  const NpmTree t = read();
+  EXPECT_EQ(t.dev_only.count(nm + "typescript"), 1u);
+  EXPECT_EQ(t.dev_only.count(nm + "eslint"), 1u);
+}
+
+TEST_F(NpmDevTest, LockFileMarksAndCrossChecks) {
+  // The hidden lock file: the hoisted chalk is dev; eslint is not (a lock
+  // file that disagrees with the graph keeps the package, with a warning).
+  file("/app/node_modules/.package-lock.json", R"({"lockfileVersion":3,"packages":{
+        "node_modules/lodash":{},"node_modules/typescript":{"dev":true},
+        "node_modules/eslint":{},"node_modules/chalk":{"dev":true}}})");
+  const NpmTree t = read();
+  EXPECT_EQ(t.dev_only.count(nm + "typescript"), 1u);
+  EXPECT_EQ(t.dev_only.count(nm + "eslint"), 0u);
+  EXPECT_EQ(t.dev_only.count(nm + "chalk"), 1u);
+  EXPECT_EQ(t.dev_only.at(nm + "chalk"),
+            "marked dev in the lock file, and no run-time dependency reaches it");
+  ASSERT_EQ(t.warnings.size(), 1u);
+  EXPECT_NE(t.warnings[0].find(nm + "eslint: kept: only devDependencies reach it"),
+            std::string::npos)
+      << t.warnings[0];
+}
+
+TEST_F(NpmDevTest, ABrokenLockFileIsAWarningAndTheGraphDecides) {
+  file("/app/package-lock.json", "{\"lockfileVersion\":1,\"dependencies\":{}}");
+  const NpmTree t = read();
+  EXPECT_EQ(t.dev_only.count(nm + "typescript"), 1u);
+  ASSERT_EQ(t.warnings.size(), 1u);
+  EXPECT_NE(t.warnings[0].find("/app/package-lock.json: no \"packages\" map"), std::string::npos);
+}
+
+TEST_F(NpmDevTest, WorkspacesAreLinksToRealPathsAndCyclesEnd) {
+  // npm workspaces: node_modules/@scope/util is a link to packages/util,
+  // which depends back on the project's lodash; a cycle lodash <-> shared.
+  std::filesystem::remove_all(dir_ / "app/node_modules/@scope/util");
+  package("/app/packages/util", R"({"name":"@scope/util","dependencies":{"lodash":"4"}})");
+  make_symlink(dir_ / "app/node_modules/@scope/util", "../../packages/util");
+  package(nm + "lodash", R"({"name":"lodash","dependencies":{"shared":"1"}})");
+  package(nm + "shared", R"({"name":"shared","dependencies":{"lodash":"4"}})");
+  const NpmTree t = read();
+  const auto& rt = t.runtime.at("/app");
+  auto util = std::find_if(rt.begin(), rt.end(),
+                           [](const NpmRuntimePackage& p) { return p.dir == "/app/packages/util"; });
+  ASSERT_NE(util, rt.end());
+  EXPECT_EQ(util->links, std::vector<std::string>{nm + "@scope/util"});
+  EXPECT_EQ(t.dev_only.count(nm + "shared"), 0u);
+  EXPECT_EQ(runtime_dirs(t, "/app"),
+            (std::vector<std::string>{nm + "lodash", nm + "shared", "/app/packages/util"}));
+}
+
 }  // namespace elfprune

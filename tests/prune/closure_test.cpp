@@ -41,6 +41,8 @@ class ClosureTest : public ::testing::Test {
     dpkg_ = std::move(dpkg);
     ClosureInputs in;
     in.entries = std::move(entries);
+    npm_ = read_npm_tree(*root_, inventory_);
+    in.npm = &npm_;
     return compute_closure(*root_, inventory_, *resolver_, dpkg_, in);
   }
 
@@ -48,6 +50,7 @@ class ClosureTest : public ::testing::Test {
   std::optional<Root> root_;
   Inventory inventory_;
   std::unique_ptr<Resolver> resolver_;
+  NpmTree npm_;
   DpkgDb dpkg_;
 };
 
@@ -410,4 +413,59 @@ TEST(SharedHierarchy, GenericDirectoriesAreShared) {
 }
 
 }  // namespace
+
+// An entry inside an npm project brings the project and its run-time
+// packages as Node resolves them; devDependencies stay out; a .js entry
+// without a #! line brings node from the PATH.
+TEST_F(ClosureTest, NpmProjectEntryBringsItsRunTimePackages) {
+  program("/usr/bin/node", {});
+  write_file(host("/app/package.json"),
+             R"({"name":"orders","dependencies":{"lodash":"4"},"devDependencies":{"eslint":"8"}})");
+  write_file(host("/app/index.js"), "require('lodash');\n");
+  write_file(host("/app/lib/util.js"), "module.exports = 1;\n");
+  write_file(host("/app/node_modules/lodash/package.json"), R"({"name":"lodash"})");
+  write_file(host("/app/node_modules/lodash/lodash.js"), "");
+  write_file(host("/app/node_modules/eslint/package.json"), R"({"name":"eslint"})");
+  write_file(host("/app/node_modules/eslint/bin/eslint.js"), "");
+  write_file(host("/app/node_modules/.package-lock.json"), "{}");
+  Closure c = close({"/app/index.js"});
+  EXPECT_EQ(c.reached.at("/app/index.js").kind, EdgeKind::Entry);
+  EXPECT_EQ(c.reached.at("/app").kind, EdgeKind::NpmProject);
+  EXPECT_TRUE(c.contains("/app/lib/util.js"));
+  EXPECT_TRUE(c.contains("/app/package.json"));
+  EXPECT_EQ(c.reached.at("/app/node_modules/lodash").kind, EdgeKind::NpmDependency);
+  EXPECT_EQ(describe(c.reached.at("/app/node_modules/lodash")),
+            "lodash is a run-time dependency of /app");
+  EXPECT_TRUE(c.contains("/app/node_modules/lodash/lodash.js"));
+  EXPECT_FALSE(c.contains("/app/node_modules/eslint/bin/eslint.js"));
+  EXPECT_FALSE(c.contains("/app/node_modules/.package-lock.json"));
+  // node runs it: the interpreter the root's PATH finds becomes an entry.
+  EXPECT_EQ(c.reached.at("/usr/bin/node").kind, EdgeKind::Shebang);
+  ASSERT_EQ(c.implied_entries.size(), 1u);
+  EXPECT_EQ(c.implied_entries[0].first, "/usr/bin/node");
+  const auto chain = c.chain("/app/node_modules/lodash/lodash.js");
+  ASSERT_GE(chain.size(), 3u);
+  EXPECT_EQ(chain[2].first, "/app");
+}
+
+TEST_F(ClosureTest, NpmProjectDirectoryAsEntryIsNotKeptWhole) {
+  write_file(host("/app/package.json"), R"({"name":"orders","devDependencies":{"eslint":"8"}})");
+  write_file(host("/app/handler.mjs"), "export default 1;\n");
+  write_file(host("/app/node_modules/eslint/package.json"), R"({"name":"eslint"})");
+  Closure c = close({"/app"});
+  EXPECT_TRUE(c.contains("/app/handler.mjs"));
+  EXPECT_FALSE(c.contains("/app/node_modules/eslint/package.json"));
+  EXPECT_TRUE(c.implied_entries.empty());  // a directory runs under nothing
+}
+
+TEST_F(ClosureTest, ScriptWithoutShebangAndNoInterpreterIsAWarning) {
+  write_file(host("/srv/job.py"), "print(1)\n");
+  Closure c = close({"/srv/job.py"});
+  EXPECT_TRUE(c.contains("/srv/job.py"));
+  ASSERT_EQ(c.warnings.size(), 1u);
+  EXPECT_NE(c.warnings[0].find("runs under python3, which is not on the root's PATH"),
+            std::string::npos)
+      << c.warnings[0];
+}
+
 }  // namespace elfprune

@@ -59,7 +59,8 @@ TEST(RulesCatalogue, ListsEveryRuleOnceWithDropFirstAndConditionalLast) {
     EXPECT_FALSE(r.description.empty()) << r.id;
     EXPECT_FALSE(r.matches.empty()) << r.id;
   }
-  const std::vector<std::string> want = {"drop",         "node-build", "node-package-managers",
+  const std::vector<std::string> want = {"drop",         "node-build", "npm-dev-dependencies",
+                                         "node-package-managers",
                                          "source-trees", "headers",    "typescript-declarations",
                                          "static-libs",  "pkgconfig",  "cmake",
                                          "debug",        "docs",       "man",
@@ -403,7 +404,8 @@ TEST_F(RulesNodeGypTest, BuildToolPackagesAreNodeBuildEvenTheirPython) {
   EXPECT_EQ(rule(m, "/var/task/node_modules/node-gyp/gyp/gyp_main.py"), "node-build");
   EXPECT_EQ(condition(m, "/var/task/node_modules/node-gyp/gyp/gyp_main.py"), RuleCondition::Always);
   EXPECT_EQ(rule(m, "/var/task/node_modules/node-addon-api/package.json"), "node-build");
-  EXPECT_EQ(rule(m, "/var/task/node_modules/node-gyp/LICENSE"), "");
+  // A package removed goes whole: a licence is kept for what is shipped.
+  EXPECT_EQ(rule(m, "/var/task/node_modules/node-gyp/LICENSE"), "node-build");
 }
 
 TEST_F(RulesNodeGypTest, BinLinksToRemovedToolsGoButNpmMetadataStays) {
@@ -580,13 +582,17 @@ TEST_F(RulesTest, DropIsCheckedFirstAndMayTakeLicences) {
   EXPECT_EQ(rule(m, "/opt/app/data.bin"), "");
 }
 
-TEST_F(RulesTest, AddonsNeverMatched) {
+TEST_F(RulesTest, AddonsNeverMatchedButGoWithTheirWholePackage) {
   file("/usr/lib/debug/foo.node");
+  package("/app/node_modules/bindings-user", R"({"name":"bindings-user"})");
+  file("/app/node_modules/bindings-user/build/Release/x.node");
   package("/app/node_modules/node-gyp", R"({"name":"node-gyp"})");
   file("/app/node_modules/node-gyp/prebuilt/x.node");
   const auto m = run();
   EXPECT_EQ(rule(m, "/usr/lib/debug/foo.node"), "");
-  EXPECT_EQ(rule(m, "/app/node_modules/node-gyp/prebuilt/x.node"), "");
+  EXPECT_EQ(rule(m, "/app/node_modules/bindings-user/build/Release/x.node"), "");
+  // A build-only package goes whole: nothing of it runs.
+  EXPECT_EQ(rule(m, "/app/node_modules/node-gyp/prebuilt/x.node"), "node-build");
 }
 
 TEST_F(RulesTest, TopOfTheTreeNeverMatched) {
