@@ -266,7 +266,10 @@ class TreeReader {
     for (const auto& dep : node.dependencies) {
       if (auto hit = resolve(node.dir, dep)) {
         node.edges.push_back(std::move(*hit));
-      } else if (node.project) {
+      } else if (node.project && inv_.find(path_join(node.dir, "node_modules")) != nullptr) {
+        // Only where something was installed: Debian's /usr/share/nodejs
+        // modules hold package.json files whose dependencies Node finds on
+        // its global paths.
         warn(fmt::format("{}: dependency {} is not installed (no node_modules/{} up the tree)",
                          path_join(node.dir, "package.json"), dep, dep));
       }

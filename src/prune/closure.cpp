@@ -5,11 +5,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <deque>
 #include <set>
 
 #include "elf/elf_info.hpp"
 #include "facts/inspect.hpp"
+#include "facts/python.hpp"
 #include "facts/shebang.hpp"
 #include "prune/rules.hpp"
 
@@ -47,6 +49,8 @@ std::string_view edge_name(EdgeKind kind) {
       return "npm-project";
     case EdgeKind::NpmDependency:
       return "npm-dependency";
+    case EdgeKind::PythonPath:
+      return "python-path";
   }
   return "entry";
 }
@@ -83,6 +87,10 @@ std::string describe(const Reason& r) {
       return fmt::format("the npm project of {}", r.from);
     case EdgeKind::NpmDependency:
       return fmt::format("{} is a run-time dependency of {}", r.detail, r.from);
+    case EdgeKind::PythonPath:
+      // "on the sys.path of /app/venv/bin/python", "the base interpreter of ..."
+      return r.detail.empty() ? fmt::format("on the sys.path of {}", r.from)
+                              : fmt::format("{} of {}", r.detail, r.from);
   }
   return "";
 }
@@ -188,6 +196,64 @@ bool expandable(const DpkgPackage& p) {
   return p.section != "libs" && p.section.rfind("libs", 0) != 0 && !is_install_time_only(p.name);
 }
 
+// Python 3.12 has no distutils of its own: there, or when the version is
+// unknown, `import distutils` is setuptools' (its _distutils_hack).
+bool distutils_from_setuptools(std::string_view version) {
+  int major = 0;
+  int minor = 0;
+  const auto dot = version.find('.');
+  if (dot == std::string_view::npos) return true;
+  const char* end = version.data() + version.size();
+  if (std::from_chars(version.data(), version.data() + dot, major).ec != std::errc() ||
+      std::from_chars(version.data() + dot + 1, end, minor).ec != std::errc()) {
+    return true;
+  }
+  return major > 3 || (major == 3 && minor >= 12);
+}
+
+// Imports of the build tools rule python-build-tools takes (pip,
+// setuptools, wheel) in kept Python files: one that fails without its tool
+// keeps that tool (docs/rules.md). Bounded, as the scan of npm packages for
+// requires is: when the bytes to read run out first, every tool is kept.
+class BuildToolImports {
+ public:
+  BuildToolImports(const Root& root, Closure& out) : root_(root), out_(out) {}
+
+  // A module, a script, or a .pth file (site.py runs its `import` lines).
+  // A tool's own files do not count: setuptools imports pkg_resources.
+  void scan(const std::string& path, bool distutils) {
+    if (gave_up_ || out_.python_tools_in_use.size() == std::size(kPythonBuildTools)) return;
+    if (python_build_tool_at(path)) return;
+    auto text = root_.read_file(path, budget_ + 1);
+    if (!text) return;
+    if (text->size() > budget_) {
+      gave_up_ = true;
+      for (std::string_view tool : kPythonBuildTools) out_.python_tools_in_use.emplace(tool);
+      out_.warnings.push_back(fmt::format(
+          "{}: more than {} MB of Python to scan for imports of pip, setuptools and wheel: all "
+          "three kept (rule python-build-tools)",
+          path, kBudget >> 20));
+      return;
+    }
+    budget_ -= text->size();
+    for (const ToolImport& found : python_build_tools_imported(*text, distutils)) {
+      if (out_.python_tools_in_use.emplace(found.tool).second) {
+        out_.warnings.push_back(
+            fmt::format("{}: line {} imports {}: Python build tool {} kept (rule "
+                        "python-build-tools)",
+                        path, found.line, found.module, found.tool));
+      }
+    }
+  }
+
+ private:
+  static constexpr std::size_t kBudget = std::size_t{512} << 20;
+  const Root& root_;
+  Closure& out_;
+  std::size_t budget_ = kBudget;
+  bool gave_up_ = false;
+};
+
 class Walker {
  public:
   Walker(const Root& root, const Inventory& inv, Resolver& resolver, const DpkgDb& dpkg,
@@ -215,6 +281,7 @@ class Walker {
       }
       if (!project.empty()) bring_npm_project(project, st->path);
       run_by_extension(e, *st);
+      expand_python(e, e);  // an interpreter as an entry: its venv is where it is named
     }
     // The package database stays with the packages it describes: image
     // scanners read it to tell what is installed.
@@ -532,6 +599,7 @@ class Walker {
     const std::string why = fmt::format("runs the entry {} (a .{} file without a #! line)", entry, ext);
     if (reach(*found, Reason{EdgeKind::Shebang, entry, program}, Expand::Full, false)) {
       out_.implied_entries.emplace_back(*found, why);
+      expand_python(*found, entry);
     }
   }
 
@@ -673,6 +741,7 @@ class Walker {
     if (auto interp =
             reach(sb.interpreter, Reason{kind, path, sb.interpreter}, Expand::Full, false)) {
       append_dependency(*interp, deps);
+      expand_python(sb.interpreter, path);
     } else {
       out_.warnings.push_back(fmt::format("{}: interpreter {} not found", path, sb.interpreter));
     }
@@ -681,6 +750,7 @@ class Walker {
         if (auto prog = reach(*found, Reason{EdgeKind::Shebang, path, sb.env_program}, Expand::Full,
                               false)) {
           append_dependency(*prog, deps);
+          expand_python(*found, path);
         }
       } else {
         out_.warnings.push_back(
@@ -688,6 +758,87 @@ class Walker {
       }
     }
   }
+
+  // A Python the closure runs, as `from` names it (a script's #! line,
+  // env's program, an entry): what it imports that no package lists and no
+  // string names. The venv's pyvenv.cfg; the site directories and what
+  // their .pth files add, whole and as a package's files are (IfRun: an
+  // extension brings its libraries, a module with a #! line for another
+  // interpreter does not bring that interpreter); the base interpreter as a
+  // program, with its package (the standard library), or, when no package
+  // owns it, with its standard library directories whole. A Python is known
+  // by the name of the file it resolves to (python3.11), its venv by the
+  // path as named: a venv's bin/python is a link out of the venv.
+  void expand_python(const std::string& named, const std::string& from) {
+    auto st = root_.resolve(named);
+    if (!st || st->type != FileType::Regular || !is_python_name(path_base(st->path))) return;
+    auto env = read_python_env(root_, named);
+    if (!env) return;
+    const bool distutils = distutils_from_setuptools(env->version);
+    if (from != named) tool_imports_.scan(from, distutils);  // pip's launcher imports pip
+    if (!pythons_done_.insert(env->interpreter).second) return;
+    out_.warnings.insert(out_.warnings.end(), env->warnings.begin(), env->warnings.end());
+    auto link = root_.resolve(env->interpreter, /*follow_last=*/false);
+    const std::string by = link ? link->path : env->interpreter;
+    if (!env->pyvenv_cfg.empty()) {
+      reach(env->pyvenv_cfg, Reason{EdgeKind::PythonPath, by, "the venv configuration"},
+            Expand::DataOnly, false);
+    }
+    bool packaged = false;
+    if (!env->base_interpreter.empty()) {
+      reach(env->base_interpreter, Reason{EdgeKind::PythonPath, by, "the base interpreter"},
+            Expand::Full, false);
+      expand_package(env->base_interpreter);
+      packaged = in_.use_dpkg && dpkg_.present && dpkg_.owner_of(env->base_interpreter) != nullptr;
+    }
+    if (!packaged) {
+      for (const auto& dir : env->stdlib_dirs) {
+        keep_python_path(dir, Reason{EdgeKind::PythonPath, by, "the standard library"});
+      }
+    }
+    std::vector<std::string> scanned = env->site_dirs;
+    for (const auto& dir : env->site_dirs) {
+      keep_python_path(dir, Reason{EdgeKind::PythonPath, by, ""});
+    }
+    for (const auto& p : env->pth_paths) {
+      keep_python_path(p.path, Reason{EdgeKind::PythonPath, by,
+                                      fmt::format("added by {} to the sys.path", p.file)});
+      scanned.push_back(p.path);
+    }
+    for (const auto& dir : scanned) scan_for_build_tools(dir, distutils);
+  }
+
+  void keep_python_path(const std::string& path, const Reason& why) {
+    auto st = root_.resolve(path);
+    if (!st) return;
+    if (st->type == FileType::Directory &&
+        (is_shared_hierarchy(st->path) || is_ancestor_of_top(st->path))) {
+      out_.warnings.push_back(
+          fmt::format("{}: on the sys.path of {}, but shared by everything: not kept whole",
+                      st->path, why.from));
+      return;
+    }
+    reach(path, why, Expand::IfRun, true);
+  }
+
+  // The modules and .pth files of a directory on a kept sys.path.
+  void scan_for_build_tools(const std::string& dir, bool distutils) {
+    if (!python_scanned_.insert(dir).second) return;
+    auto it = inv_.index.find(dir);
+    if (it == inv_.index.end()) return;
+    const std::string prefix = dir == "/" ? "/" : dir + "/";
+    for (std::size_t i = it->second + 1; i < inv_.entries.size(); ++i) {
+      const auto& e = inv_.entries[i];
+      if (e.path.compare(0, prefix.size(), prefix) != 0) break;  // the subtree is contiguous
+      if (e.type == FileType::Regular && (e.path.ends_with(".py") || e.path.ends_with(".pth"))) {
+        tool_imports_.scan(e.path, distutils);
+      }
+    }
+  }
+
+  std::set<std::string> pythons_done_;    // interpreters, as named, whose environment is kept
+  std::set<std::string> python_scanned_;  // directories scanned for build tool imports
+  BuildToolImports tool_imports_{root_, out_};
 
   // The absolute path strings and store paths the file names.
   void follow_references(const std::string& path, const FileInspection& file) {
@@ -789,6 +940,16 @@ Closure compute_closure(const Root& root, const Inventory& inventory, Resolver& 
 
 void add_loader_deps(const Root& root, Resolver& resolver, const std::vector<std::string>& paths,
                      Closure& closure) {
+  // Every file stays: each Python module, script and .pth file among them
+  // may import a build tool (the version from a pythonX.Y directory above).
+  BuildToolImports tool_imports(root, closure);
+  const auto python_version = [](std::string_view path) -> std::string_view {
+    for (std::string_view p = path_parent(path); p.size() > 1; p = path_parent(p)) {
+      const std::string_view name = path_base(p);
+      if (is_python_name(name) && name.find('.') != std::string_view::npos) return name.substr(6);
+    }
+    return "";
+  };
   for (const auto& path : paths) {
     if (auto link = root.resolve(path, /*follow_last=*/false);
         link && link->type == FileType::Symlink) {
@@ -813,6 +974,11 @@ void add_loader_deps(const Root& root, Resolver& resolver, const std::vector<std
       if (!sb->env_program.empty()) {
         if (auto found = find_on_path(root, sb->env_program)) add(*found);
       }
+      if (is_python_name(path_base(sb->interpreter)) || is_python_name(sb->env_program)) {
+        tool_imports.scan(path, distutils_from_setuptools(python_version(path)));
+      }
+    } else if (path.ends_with(".py") || path.ends_with(".pth")) {
+      tool_imports.scan(path, distutils_from_setuptools(python_version(path)));
     }
   }
 }

@@ -34,6 +34,7 @@ enum class EdgeKind {
   LinkTarget,   // what a kept symlink points at
   NpmProject,   // a file of the npm project an entry belongs to
   NpmDependency,  // a file of a package an npm project needs at run time
+  PythonPath,     // a Python's site directories and .pth paths, pyvenv.cfg, base interpreter
 };
 
 std::string_view edge_name(EdgeKind kind);
@@ -92,6 +93,9 @@ struct Closure {
   // Interpreters that became entries because an entry has no #! line (a
   // .js file runs under node, a .py file under python3): program -> why.
   std::vector<std::pair<std::string, std::string>> implied_entries;
+  // Python build tools (pip, setuptools, wheel) that a kept module or
+  // script imports at run time: rule python-build-tools leaves them.
+  std::set<std::string> python_tools_in_use;
 
   bool contains(const std::string& path) const { return everything || reached.count(path) != 0; }
   // The chain of reasons from `path` back to a root of the closure.
@@ -116,7 +120,8 @@ Closure compute_closure(const Root& root, const Inventory& inventory, Resolver& 
 // Loader dependencies of the ELF files in `paths` (each resolved as a
 // program would be), the interpreters of the scripts, and what the symlinks
 // point at, for the plan's protection rule when there are no entries.
-// Fills closure.loader_deps.
+// Fills closure.loader_deps, and closure.python_tools_in_use from the
+// Python files among `paths`.
 void add_loader_deps(const Root& root, Resolver& resolver, const std::vector<std::string>& paths,
                      Closure& closure);
 

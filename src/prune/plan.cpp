@@ -123,6 +123,8 @@ Plan make_plan(const Inventory& inventory, const Closure& closure,
         return !icu_needed;
       case RuleCondition::PythonUnused:
         return !python_needed;
+      case RuleCondition::PythonToolUnused:
+        return closure.python_tools_in_use.count(m.tool) == 0;
     }
     return true;
   };
@@ -239,7 +241,8 @@ Plan make_plan(const Inventory& inventory, const Closure& closure,
       } else if (const RuleMatch* m = match_of(e.path); m != nullptr && rule_applies(*m)) {
         d.keep = false;
         d.rule = m->rule;
-        d.reason = fmt::format("rule {}", m->rule);
+        d.reason = m->detail.empty() ? fmt::format("rule {}", m->rule)
+                                     : fmt::format("rule {}: {}", m->rule, m->detail);
       } else {
         d.keep = false;
         d.reason = "everything inside is removed";

@@ -12,6 +12,7 @@
 #include <optional>
 #include <unordered_set>
 
+#include "facts/python.hpp"
 #include "util/path.hpp"
 
 namespace elfprune {
@@ -641,6 +642,60 @@ Detail match_python(const Context&, const Subject& s) {
   return std::nullopt;
 }
 
+// The build tool a subject belongs to: what pip, setuptools and wheel put
+// in a site directory, and the launchers pip installs in a venv's bin/
+// (pip, pip3, pip3.11, wheel, easy_install).
+std::optional<std::string_view> python_tool_of(const Context& ctx, const Subject& s) {
+  const std::size_t site = site_dir_component(s.parts);
+  if (site != std::string_view::npos) {
+    return site + 1 < s.parts.size() ? python_build_tool(s.parts[site + 1]) : std::nullopt;
+  }
+  if (s.is_dir() || s.parts.size() < 3 || s.parts[s.last() - 1] != "bin") return std::nullopt;
+  const auto versioned = [&](std::string_view stem) {
+    if (!s.name.starts_with(stem)) return false;
+    const std::string_view rest = s.name.substr(stem.size());
+    return std::all_of(rest.begin(), rest.end(), [](char c) {
+      return c == '.' || c == '-' || std::isdigit(static_cast<unsigned char>(c));
+    });
+  };
+  std::optional<std::string_view> tool;
+  if (versioned("pip")) tool = "pip";
+  if (versioned("wheel")) tool = "wheel";
+  if (versioned("easy_install")) tool = "setuptools";
+  // Only in a venv: /usr/bin/pip3 is its package's business.
+  if (tool && ctx.inventory.find(path_join(s.prefix(s.last() - 1), "pyvenv.cfg")) == nullptr) {
+    return std::nullopt;
+  }
+  return tool;
+}
+
+Detail match_python_build_tools(const Context& ctx, const Subject& s) {
+  const auto tool = python_tool_of(ctx, s);
+  if (!tool) return std::nullopt;
+  const std::size_t site = site_dir_component(s.parts);
+  if (site == std::string_view::npos) {
+    return fmt::format("{} launcher of the venv {}", *tool, s.prefix(s.last() - 1));
+  }
+  // The rule may take licences (it overrides the protection), but only in
+  // the tool's own distribution record: a *.dist-info left with its
+  // licence alone still tells importlib.metadata the tool is installed.
+  const std::string_view record = s.parts[site + 1];
+  if (is_protected(s) && !record.ends_with(".dist-info") && !record.ends_with(".egg-info")) {
+    return std::nullopt;
+  }
+  return fmt::format("{} in {}", *tool, s.prefix(site + 1));
+}
+
+// C, C++ and Cython sources shipped beside the extensions built from them
+// (pip installs a wheel's *.c and *.pyx; Cython reads *.pxd only to compile).
+Detail match_python_sources(const Context&, const Subject& s) {
+  if (s.is_dir() || site_dir_component(s.parts) == std::string_view::npos) return std::nullopt;
+  if (one_of(s.ext, {"c", "cc", "cpp", "cxx", "h", "hh", "hpp", "hxx", "pyx", "pxd", "pxi"})) {
+    return std::string("C/C++/Cython source in a Python site directory");
+  }
+  return std::nullopt;
+}
+
 // ------------------------------------------------------------------ table
 
 struct Rule {
@@ -681,6 +736,10 @@ const std::vector<Rule>& rules() {
         "*.txz, *.zip under deps/, src/, vendor/, third_party/ or in npm packages (not *.js, "
         "*.wasm)"},
        RuleCondition::Always, match_source_trees},
+      {{"python-sources", "C, C++ and Cython sources of built Python extensions.",
+        "*.c, *.cc, *.cpp, *.cxx, *.h, *.hh, *.hpp, *.hxx, *.pyx, *.pxd, *.pxi in site-packages "
+        "and dist-packages"},
+       RuleCondition::Always, match_python_sources},
       {{"headers", "C and C++ headers.",
         "*.h, *.hh, *.hpp, *.hxx anywhere; *.ipp, *.tcc under include/; everything under "
         "/usr/include, /usr/local/include, <store path>/include, <top>/include"},
@@ -725,6 +784,11 @@ const std::vector<Rule>& rules() {
       {{"caches", "Package manager and tool caches.",
         "files under /var/cache and /var/lib/apt/lists, */_cacache/**, */.cache/**"},
        RuleCondition::Always, match_caches},
+      {{"python-build-tools", "pip, setuptools and wheel, when nothing kept imports them.",
+        "in site-packages and dist-packages: pip/, setuptools/, pkg_resources/, _distutils_hack/, "
+        "wheel/, distutils-precedence.pth and their *.dist-info, *.egg-info (licences included); "
+        "<venv>/bin/{pip,wheel,easy_install}*"},
+       RuleCondition::PythonToolUnused, match_python_build_tools, /*overrides_protection=*/true},
       {{"icu-data", "ICU data, when nothing kept loads ICU.",
         "libicudata.so*, icudt*.dat (not in node_modules), */share/icu/**"},
        RuleCondition::IcuUnused, match_icu_data},
@@ -765,8 +829,11 @@ std::unordered_map<std::string, RuleMatch> classify(const Root& root, const Inve
     for (const auto& rule : rules()) {
       if (guarded && !rule.overrides_protection) continue;
       if (auto detail = rule.match(ctx, s)) {
-        out.emplace(e.path,
-                    RuleMatch{std::string(rule.info.id), std::move(*detail), rule.condition});
+        RuleMatch m{std::string(rule.info.id), std::move(*detail), rule.condition};
+        if (m.condition == RuleCondition::PythonToolUnused) {
+          m.tool = std::string(python_tool_of(ctx, s).value_or(""));
+        }
+        out.emplace(e.path, std::move(m));
         matched = true;
         break;
       }

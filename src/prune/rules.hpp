@@ -30,12 +30,18 @@ enum class RuleCondition {
   Always,
   IcuUnused,     // icu-data: no kept object loads libicu*
   PythonUnused,  // python: no kept object or script needs a Python
+  // python-build-tools: nothing kept imports the tool (RuleMatch::tool) at
+  // run time (Closure::python_tools_in_use).
+  PythonToolUnused,
 };
 
 struct RuleMatch {
   std::string rule;    // id from the catalogue, or "drop" for --drop GLOB
   std::string detail;  // why it matched, e.g. "under node_modules/node-gyp"
   RuleCondition condition = RuleCondition::Always;
+  // PythonToolUnused: the build tool matched ("pip", "setuptools", "wheel").
+  // Initialised, so that RuleMatch{rule, detail, condition} stays warning-free.
+  std::string tool{};
 };
 
 struct RuleInputs {

@@ -404,6 +404,104 @@ TEST_F(ClosureTest, KernelInterfacesAreNoEdges) {
   EXPECT_FALSE(c.contains("/sys/kernel/x"));
 }
 
+// A venv as `python3 -m venv /app/venv` makes it (bin/python a link to the
+// system's python3.11), with a C extension whose library the loader must
+// find, a .pth file, a module with a perl #! line, and pip.
+class PythonVenv : public ClosureTest {
+ protected:
+  void SetUp() override {
+    ClosureTest::SetUp();
+    program("/usr/bin/python3.11", {});
+    make_symlink(host("/usr/bin/python3"), "python3.11");
+    write_file(host("/usr/lib/python3.11/os.py"), "");
+    write_file(host("/usr/lib/python3.11/site.py"), "# dist-packages\n");
+    program("/usr/bin/perl", {});
+    write_file(host("/app/venv/pyvenv.cfg"),
+               "home = /usr/bin\ninclude-system-site-packages = false\nversion = 3.11.2\n");
+    make_symlink(host("/app/venv/bin/python3"), "/usr/bin/python3");
+    make_symlink(host("/app/venv/bin/python"), "python3");
+    write_file(host("/app/venv/bin/pip"),
+               "#!/app/venv/bin/python\nfrom pip._internal import main\n");
+    compile_c("int ext(void) { return 1; }", host("/usr/lib/x86_64-linux-gnu/libext.so.1"),
+              "-shared -fPIC -Wl,-soname,libext.so.1");
+    compile_c("int ext(void); int speedups(void) { return ext(); }",
+              host(site_ + "/fast/_speedups.so"),
+              "-shared -fPIC -Wl,--no-as-needed " +
+                  test::quoted(host("/usr/lib/x86_64-linux-gnu/libext.so.1")));
+    write_file(host(site_ + "/fast/__init__.py"), "from ._speedups import speedups\n");
+    write_file(host(site_ + "/fast/tool.py"), "#!/usr/bin/perl\nprint 1;\n");
+    write_file(host(site_ + "/fast-1.0.dist-info/METADATA"), "Name: fast\n");
+    write_file(host(site_ + "/extra.pth"), "/srv/lib\nimport os\n");
+    write_file(host("/srv/lib/helper.py"), "");
+    write_file(host(site_ + "/pip/__init__.py"), "");
+    write_file(host(site_ + "/pkg_resources/__init__.py"), "import pip\n");  // its own: no count
+    write_file(host("/usr/lib/python3/dist-packages/system.py"), "");
+  }
+
+  const std::string site_ = "/app/venv/lib/python3.11/site-packages";
+};
+
+TEST_F(PythonVenv, AScriptRunByAVenvPythonKeepsTheVenv) {
+  write_file(host("/app/main.py"), "#!/app/venv/bin/python\nimport fast\n");
+  Closure c = close({"/app/main.py"});
+  const Reason& site = c.reached.at(site_);
+  EXPECT_EQ(site.kind, EdgeKind::PythonPath);
+  EXPECT_EQ(edge_name(site.kind), "python-path");
+  EXPECT_EQ(describe(site), "on the sys.path of /app/venv/bin/python");
+  EXPECT_EQ(describe(c.reached.at("/app/venv/pyvenv.cfg")),
+            "the venv configuration of /app/venv/bin/python");
+  EXPECT_EQ(c.reached.at(site_ + "/fast-1.0.dist-info/METADATA").kind, EdgeKind::Contains);
+  EXPECT_TRUE(c.contains(site_ + "/fast/__init__.py"));
+  // The extension brings its library, as the loader would find it.
+  EXPECT_EQ(c.reached.at("/usr/lib/x86_64-linux-gnu/libext.so.1").kind, EdgeKind::Needed);
+  // What the .pth file adds; the interpreter; no perl for a module's #! line.
+  EXPECT_EQ(describe(c.reached.at("/srv/lib")),
+            "added by " + site_ + "/extra.pth to the sys.path of /app/venv/bin/python");
+  EXPECT_TRUE(c.contains("/srv/lib/helper.py"));
+  EXPECT_TRUE(c.contains("/usr/bin/python3.11"));
+  EXPECT_FALSE(c.contains("/usr/bin/perl"));
+  EXPECT_FALSE(c.contains(site_ + "/fast/tool.py"));
+  EXPECT_EQ(c.left_out.count(site_ + "/fast/tool.py"), 1u);
+  // No package brings this Python's standard library: its directory does.
+  EXPECT_EQ(describe(c.reached.at("/usr/lib/python3.11")),
+            "the standard library of /app/venv/bin/python");
+  EXPECT_TRUE(c.contains("/usr/lib/python3.11/os.py"));
+  // include-system-site-packages = false; nothing kept imports a build tool
+  // (pkg_resources importing pip is setuptools' own business).
+  EXPECT_FALSE(c.contains("/usr/lib/python3/dist-packages/system.py"));
+  EXPECT_TRUE(c.python_tools_in_use.empty());
+  EXPECT_FALSE(c.contains("/app/venv/bin/pip"));
+}
+
+TEST_F(PythonVenv, TheVenvPythonAsAnEntryKeepsTheVenvToo) {
+  Closure c = close({"/app/venv/bin/python"});
+  EXPECT_EQ(c.reached.at(site_).kind, EdgeKind::PythonPath);
+  EXPECT_TRUE(c.contains(site_ + "/fast/_speedups.so"));
+  EXPECT_TRUE(c.contains("/usr/lib/x86_64-linux-gnu/libext.so.1"));
+}
+
+TEST_F(PythonVenv, ARunTimeImportOfABuildToolIsNoted) {
+  write_file(host(site_ + "/fast/plugins.py"), "from pkg_resources import iter_entry_points\n");
+  Closure c = close({"/app/venv/bin/pip"});
+  EXPECT_EQ(c.python_tools_in_use, (std::set<std::string>{"pip", "setuptools"}));
+  EXPECT_TRUE(std::any_of(c.warnings.begin(), c.warnings.end(), [&](const std::string& w) {
+    return w == site_ +
+                    "/fast/plugins.py: line 1 imports pkg_resources: Python build tool "
+                    "setuptools kept (rule python-build-tools)";
+  })) << ::testing::PrintToString(c.warnings);
+}
+
+TEST_F(PythonVenv, WithoutEntriesEveryPythonFileIsScanned) {
+  write_file(host(site_ + "/fast/plugins.py"), "import setuptools\n");
+  Root root(tmp_.path());
+  Resolver resolver(root, ResolveOptions{});
+  Closure c;
+  add_loader_deps(
+      root, resolver,
+      {site_ + "/fast/plugins.py", site_ + "/pkg_resources/__init__.py", "/app/venv/bin/pip"}, c);
+  EXPECT_EQ(c.python_tools_in_use, (std::set<std::string>{"pip", "setuptools"}));
+}
+
 TEST(SharedHierarchy, GenericDirectoriesAreShared) {
   EXPECT_TRUE(is_shared_hierarchy("/usr/lib"));
   EXPECT_TRUE(is_shared_hierarchy("/usr/lib/x86_64-linux-gnu"));

@@ -61,12 +61,13 @@ TEST(RulesCatalogue, ListsEveryRuleOnceWithDropFirstAndConditionalLast) {
   }
   const std::vector<std::string> want = {"drop",         "node-build", "npm-dev-dependencies",
                                          "node-package-managers",
-                                         "source-trees", "headers",    "typescript-declarations",
+                                         "source-trees", "python-sources", "headers",
+                                         "typescript-declarations",
                                          "static-libs",  "pkgconfig",  "cmake",
                                          "debug",        "docs",       "man",
                                          "info",         "locales",    "i18n-sources",
-                                         "completions",  "caches",     "icu-data",
-                                         "python"};
+                                         "completions",  "caches",     "python-build-tools",
+                                         "icu-data",     "python"};
   EXPECT_EQ(ids, want);
 }
 
@@ -318,6 +319,72 @@ TEST_F(RulesTest, PythonLicenceKept) {
   file("/usr/lib/python3.11/LICENSE.txt");
   const auto m = run();
   EXPECT_EQ(rule(m, "/usr/lib/python3.11/LICENSE.txt"), "");
+}
+
+TEST_F(RulesTest, PythonBuildToolsAreConditionalOnTheirImports) {
+  const std::string site = "/app/venv/lib/python3.11/site-packages";
+  file("/app/venv/pyvenv.cfg", "home = /usr/bin\n");
+  for (const char* p :
+       {"/pip/__init__.py", "/pip-23.0.1.dist-info/METADATA", "/pip-23.0.1.dist-info/LICENSE.txt",
+        "/setuptools/__init__.py", "/pkg_resources/__init__.py", "/_distutils_hack/__init__.py",
+        "/distutils-precedence.pth", "/setuptools-66.1.1.egg-info/PKG-INFO", "/wheel/__init__.py",
+        "/wheel-0.38.4.dist-info/RECORD", "/flask/__init__.py",
+        "/flask-2.2.2.dist-info/LICENSE.rst"}) {
+    file(site + p);
+  }
+  file("/app/venv/bin/pip3.11", "#!/app/venv/bin/python\n");
+  file("/app/venv/bin/wheel", "#!/app/venv/bin/python\n");
+  file("/app/venv/bin/flask", "#!/app/venv/bin/python\n");
+  file("/usr/bin/pip3", "#!/usr/bin/python3\n");  // a package's own launcher: not this rule
+  file("/usr/lib/python3/dist-packages/pip/__init__.py");
+  const auto m = run();
+  const auto tool = [&](const std::string& path) {
+    auto it = m.find(path);
+    return it == m.end() ? std::string("-") : it->second.tool;
+  };
+  for (const auto& [path, want] : std::vector<std::pair<std::string, std::string>>{
+           {site + "/pip", "pip"},
+           {site + "/pip/__init__.py", "pip"},
+           {site + "/pip-23.0.1.dist-info", "pip"},
+           {site + "/setuptools/__init__.py", "setuptools"},
+           {site + "/pkg_resources", "setuptools"},
+           {site + "/_distutils_hack/__init__.py", "setuptools"},
+           {site + "/distutils-precedence.pth", "setuptools"},
+           {site + "/setuptools-66.1.1.egg-info/PKG-INFO", "setuptools"},
+           {site + "/wheel-0.38.4.dist-info/RECORD", "wheel"},
+           {"/app/venv/bin/pip3.11", "pip"},
+           {"/app/venv/bin/wheel", "wheel"},
+           {"/usr/lib/python3/dist-packages/pip/__init__.py", "pip"}}) {
+    EXPECT_EQ(rule(m, path), "python-build-tools") << path;
+    EXPECT_EQ(condition(m, path), RuleCondition::PythonToolUnused) << path;
+    EXPECT_EQ(tool(path), want) << path;
+  }
+  // The tool's licence goes with its distribution record; other licences stay.
+  EXPECT_EQ(rule(m, site + "/pip-23.0.1.dist-info/LICENSE.txt"), "python-build-tools");
+  EXPECT_EQ(rule(m, site + "/flask-2.2.2.dist-info/LICENSE.rst"), "");
+  EXPECT_EQ(rule(m, "/app/venv/bin/flask"), "");
+  EXPECT_EQ(rule(m, "/usr/bin/pip3"), "");
+}
+
+TEST_F(RulesTest, PythonSourcesInSiteDirectoriesAreBuildOnly) {
+  const std::string site = "/app/venv/lib/python3.11/site-packages";
+  file(site + "/markupsafe/_speedups.c");
+  file(site + "/markupsafe/_speedups.cpython-311-x86_64-linux-gnu.so");
+  file(site + "/markupsafe/_speedups.pyi");
+  file(site + "/lxml/etree.pyx");
+  file(site + "/lxml/includes/tree.pxd");
+  file(site + "/numpy/core/include/numpy/ndarrayobject.h");
+  file("/usr/lib/python3/dist-packages/yaml/_yaml.pyx");
+  file("/app/src/module.c");  // not in a site directory
+  const auto m = run();
+  for (const auto& p :
+       {site + "/markupsafe/_speedups.c", site + "/lxml/etree.pyx",
+        site + "/lxml/includes/tree.pxd", site + "/numpy/core/include/numpy/ndarrayobject.h",
+        std::string("/usr/lib/python3/dist-packages/yaml/_yaml.pyx")}) {
+    EXPECT_EQ(rule(m, p), "python-sources") << p;
+  }
+  EXPECT_EQ(rule(m, site + "/markupsafe/_speedups.cpython-311-x86_64-linux-gnu.so"), "python");
+  EXPECT_EQ(rule(m, "/app/src/module.c"), "");
 }
 
 TEST_F(RulesTest, SymlinkToARemovedFileGoesWithIt) {
