@@ -520,6 +520,7 @@ void pass_report(PruneContext& ctx) {
                                                    : "dry-run";
   r.out_dir = ctx.options.out_dir;
   r.entries = ctx.options.entries;
+  for (const auto& [path, why] : ctx.closure.implied_entries) r.implied_entries.push_back({path, why});
   r.before = {ctx.inventory.file_count(), ctx.inventory.total_bytes()};
   const auto& entries = ctx.inventory.entries;
   const auto& decisions = ctx.plan.decisions;

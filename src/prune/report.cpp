@@ -139,6 +139,7 @@ std::string render_report_text(const PruneReport& r) {
   out += fmt::format("elfprune prune {} ({}{})\n", r.root, r.mode,
                      r.out_dir.empty() ? "" : fmt::format(" -> {}", r.out_dir));
   if (!r.entries.empty()) out += fmt::format("entries: {}\n", fmt::join(r.entries, " "));
+  for (const auto& e : r.implied_entries) out += fmt::format("entry {}: {}\n", e.path, e.reason);
   out += fmt::format("before: {} in {} files\n", human_bytes(r.before.bytes), r.before.files);
   out += fmt::format("after:  {} in {} files ({} of the bytes)\n", human_bytes(r.after.bytes),
                      r.after.files, percent(r.after.bytes, r.before.bytes));
@@ -213,6 +214,9 @@ std::string render_report_json(const PruneReport& r) {
   doc["mode"] = r.mode;
   if (!r.out_dir.empty()) doc["out"] = r.out_dir;
   doc["entries"] = r.entries;
+  auto implied = nlohmann::ordered_json::array();
+  for (const auto& e : r.implied_entries) implied.push_back({{"path", e.path}, {"reason", e.reason}});
+  doc["implied_entries"] = std::move(implied);
   doc["before"] = totals_json(r.before);
   doc["after"] = totals_json(r.after);
   auto by_rule = nlohmann::ordered_json::object();

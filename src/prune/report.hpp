@@ -49,6 +49,12 @@ struct PruneReport {
   std::string mode;     // "out", "in-place", "dry-run"
   std::string out_dir;
   std::vector<std::string> entries;
+  // Interpreters that became entries for an entry without a #! line.
+  struct ImpliedEntry {
+    std::string path;
+    std::string reason;
+  };
+  std::vector<ImpliedEntry> implied_entries;
   Totals before, after;
   std::vector<ReportItem> removed;  // every removed entry
   std::vector<ReportItem> kept;     // every kept entry

@@ -45,6 +45,18 @@ TEST(Report, JsonHasTheContractFields) {
   EXPECT_TRUE(doc["verified"].get<bool>());
 }
 
+TEST(Report, ImpliedEntriesAreListedInBothRenderings) {
+  PruneReport r = sample();
+  r.implied_entries.push_back(
+      {"/usr/bin/node", "runs the entry /var/task/index.js (a .js file without a #! line)"});
+  auto doc = nlohmann::json::parse(render_report_json(r));
+  ASSERT_EQ(doc["implied_entries"].size(), 1u);
+  EXPECT_EQ(doc["implied_entries"][0]["path"], "/usr/bin/node");
+  EXPECT_NE(render_report_text(r).find("entry /usr/bin/node: runs the entry /var/task/index.js"),
+            std::string::npos);
+  EXPECT_TRUE(nlohmann::json::parse(render_report_json(sample()))["implied_entries"].empty());
+}
+
 TEST(Report, TextSummarises) {
   const std::string text = render_report_text(sample());
   EXPECT_NE(text.find("before: 3.0 MB in 3 files"), std::string::npos) << text;
