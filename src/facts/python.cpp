@@ -632,6 +632,20 @@ std::optional<std::string_view> python_build_tool_at(std::string_view path) {
   return python_build_tool(parts[site + 1]);
 }
 
+std::optional<std::string_view> python_build_tool_launcher(std::string_view name) {
+  const auto versioned = [&](std::string_view stem) {
+    if (!name.starts_with(stem)) return false;
+    const std::string_view rest = name.substr(stem.size());
+    return std::all_of(rest.begin(), rest.end(), [](char c) {
+      return c == '.' || c == '-' || std::isdigit(static_cast<unsigned char>(c));
+    });
+  };
+  if (versioned("pip")) return "pip";
+  if (versioned("wheel")) return "wheel";
+  if (versioned("easy_install")) return "setuptools";
+  return std::nullopt;
+}
+
 std::vector<ToolImport> python_build_tools_imported(std::string_view source,
                                                     bool distutils_from_setuptools) {
   std::vector<ToolImport> out;

@@ -89,6 +89,11 @@ std::size_t site_dir_component(const std::vector<std::string_view>& components);
 // The build tool a path below a site directory belongs to, or nullopt.
 std::optional<std::string_view> python_build_tool_at(std::string_view path);
 
+// The build tool whose launcher pip writes in a venv's bin/ under this
+// name: pip, pip3, pip3.11 (pip); wheel (wheel); easy_install,
+// easy_install-3.11 (setuptools). nullopt for other names.
+std::optional<std::string_view> python_build_tool_launcher(std::string_view name);
+
 struct ToolImport {
   std::string_view tool;  // one of kPythonBuildTools
   std::string module;     // the top-level module imported ("pkg_resources")

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <charconv>
 #include <deque>
+#include <map>
 #include <set>
 
 #include "elf/elf_info.hpp"
@@ -220,10 +221,11 @@ class BuildToolImports {
   BuildToolImports(const Root& root, Closure& out) : root_(root), out_(out) {}
 
   // A module, a script, or a .pth file (site.py runs its `import` lines).
-  // A tool's own files do not count: setuptools imports pkg_resources.
-  void scan(const std::string& path, bool distutils) {
+  // A tool's own files (setuptools imports pkg_resources, pip's launcher
+  // imports pip) count only when something runs them (`run`).
+  void scan(const std::string& path, bool distutils, bool run = false) {
     if (gave_up_ || out_.python_tools_in_use.size() == std::size(kPythonBuildTools)) return;
-    if (python_build_tool_at(path)) return;
+    if (!run && is_tool_file(path)) return;
     auto text = root_.read_file(path, budget_ + 1);
     if (!text) return;
     if (text->size() > budget_) {
@@ -247,6 +249,13 @@ class BuildToolImports {
   }
 
  private:
+  bool is_tool_file(const std::string& path) const {
+    if (python_build_tool_at(path)) return true;
+    const std::string_view bin = path_parent(path);
+    return path_base(bin) == "bin" && python_build_tool_launcher(path_base(path)) &&
+           root_.exists(path_join(path_parent(bin), "pyvenv.cfg"));
+  }
+
   static constexpr std::size_t kBudget = std::size_t{512} << 20;
   const Root& root_;
   Closure& out_;
@@ -772,11 +781,29 @@ class Walker {
   void expand_python(const std::string& named, const std::string& from) {
     auto st = root_.resolve(named);
     if (!st || st->type != FileType::Regular || !is_python_name(path_base(st->path))) return;
+    // A script's own directory is the first entry of its sys.path: the
+    // app's modules beside it (/app/helpers.py beside /app/main.py).
+    // Not a directory shared by everything (/usr/bin's scripts import from
+    // the site directories).
+    if (from != named) {
+      if (auto script = root_.resolve(from)) {
+        const std::string dir(path_parent(script->path));
+        if (!is_shared_hierarchy(dir) && !is_ancestor_of_top(dir) &&
+            python_script_dirs_.insert(dir).second) {
+          keep_script_directory(dir, from);
+        }
+      }
+    }
+    // Each script it runs may import a build tool; its environment is kept once.
+    if (auto done = pythons_done_.find(lexically_absolute(named)); done != pythons_done_.end()) {
+      if (from != named) tool_imports_.scan(from, done->second, /*run=*/true);
+      return;
+    }
     auto env = read_python_env(root_, named);
     if (!env) return;
     const bool distutils = distutils_from_setuptools(env->version);
-    if (from != named) tool_imports_.scan(from, distutils);  // pip's launcher imports pip
-    if (!pythons_done_.insert(env->interpreter).second) return;
+    pythons_done_.emplace(env->interpreter, distutils);
+    if (from != named) tool_imports_.scan(from, distutils, /*run=*/true);
     out_.warnings.insert(out_.warnings.end(), env->warnings.begin(), env->warnings.end());
     auto link = root_.resolve(env->interpreter, /*follow_last=*/false);
     const std::string by = link ? link->path : env->interpreter;
@@ -808,6 +835,27 @@ class Walker {
     for (const auto& dir : scanned) scan_for_build_tools(dir, distutils);
   }
 
+  std::set<std::string> python_script_dirs_;
+
+  // What a script's directory holds, whole, as a package's files are kept
+  // (IfRun), but for a venv in it (/app/venv beside /app/main.py): that is
+  // the interpreter's, kept as its sys.path says, pip and all not.
+  void keep_script_directory(const std::string& dir, const std::string& script) {
+    const Reason why{EdgeKind::PythonPath, script, "the directory (first on the sys.path)"};
+    add(dir, why, Expand::IfRun, false);
+    auto it = inv_.index.find(dir);
+    if (it == inv_.index.end()) return;
+    const std::string prefix = dir == "/" ? "/" : dir + "/";
+    for (std::size_t i = it->second + 1; i < inv_.entries.size(); ++i) {
+      const auto& e = inv_.entries[i];
+      if (e.path.compare(0, prefix.size(), prefix) != 0) break;  // the subtree is contiguous
+      if (e.path.find('/', prefix.size()) != std::string::npos) continue;  // not a child
+      if (e.type == FileType::Directory && inv_.find(path_join(e.path, "pyvenv.cfg")) != nullptr)
+        continue;
+      reach(e.path, Reason{EdgeKind::Contains, dir, ""}, Expand::IfRun, true);
+    }
+  }
+
   void keep_python_path(const std::string& path, const Reason& why) {
     auto st = root_.resolve(path);
     if (!st) return;
@@ -836,7 +884,8 @@ class Walker {
     }
   }
 
-  std::set<std::string> pythons_done_;    // interpreters, as named, whose environment is kept
+  // Interpreters, as named, whose environment is kept -> whether distutils is setuptools'.
+  std::map<std::string, bool> pythons_done_;
   std::set<std::string> python_scanned_;  // directories scanned for build tool imports
   BuildToolImports tool_imports_{root_, out_};
 

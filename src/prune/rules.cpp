@@ -651,17 +651,7 @@ std::optional<std::string_view> python_tool_of(const Context& ctx, const Subject
     return site + 1 < s.parts.size() ? python_build_tool(s.parts[site + 1]) : std::nullopt;
   }
   if (s.is_dir() || s.parts.size() < 3 || s.parts[s.last() - 1] != "bin") return std::nullopt;
-  const auto versioned = [&](std::string_view stem) {
-    if (!s.name.starts_with(stem)) return false;
-    const std::string_view rest = s.name.substr(stem.size());
-    return std::all_of(rest.begin(), rest.end(), [](char c) {
-      return c == '.' || c == '-' || std::isdigit(static_cast<unsigned char>(c));
-    });
-  };
-  std::optional<std::string_view> tool;
-  if (versioned("pip")) tool = "pip";
-  if (versioned("wheel")) tool = "wheel";
-  if (versioned("easy_install")) tool = "setuptools";
+  const auto tool = python_build_tool_launcher(s.name);
   // Only in a venv: /usr/bin/pip3 is its package's business.
   if (tool && ctx.inventory.find(path_join(s.prefix(s.last() - 1), "pyvenv.cfg")) == nullptr) {
     return std::nullopt;

@@ -473,6 +473,23 @@ TEST_F(PythonVenv, AScriptRunByAVenvPythonKeepsTheVenv) {
   EXPECT_FALSE(c.contains("/app/venv/bin/pip"));
 }
 
+TEST_F(PythonVenv, TheScriptsDirectoryIsOnItsSysPathButNotTheVenvInIt) {
+  write_file(host("/app/main.py"), "#!/app/venv/bin/python\nimport helpers\n");
+  write_file(host("/app/helpers.py"), "X = 1\n");
+  write_file(host("/app/templates/index.html"), "<p>\n");
+  Closure c = close({"/app/main.py"});
+  EXPECT_EQ(describe(c.reached.at("/app")),
+            "the directory (first on the sys.path) of /app/main.py");
+  EXPECT_TRUE(c.contains("/app/helpers.py"));
+  EXPECT_TRUE(c.contains("/app/templates/index.html"));
+  EXPECT_FALSE(c.contains("/app/venv/bin/pip"));  // the venv is kept as its sys.path says
+  // A script in a directory shared by everything: that directory is not kept.
+  write_file(host("/usr/bin/tool"), "#!/app/venv/bin/python\nimport fast\n");
+  ::chmod(host("/usr/bin/tool").c_str(), 0755);
+  Closure t = close({"/usr/bin/tool"});
+  EXPECT_FALSE(t.contains("/usr/bin/perl"));
+}
+
 TEST_F(PythonVenv, TheVenvPythonAsAnEntryKeepsTheVenvToo) {
   Closure c = close({"/app/venv/bin/python"});
   EXPECT_EQ(c.reached.at(site_).kind, EdgeKind::PythonPath);
@@ -491,6 +508,7 @@ TEST_F(PythonVenv, ARunTimeImportOfABuildToolIsNoted) {
   })) << ::testing::PrintToString(c.warnings);
 }
 
+// ... but the tools' own files and launchers, which the rule takes with them, do not count.
 TEST_F(PythonVenv, WithoutEntriesEveryPythonFileIsScanned) {
   write_file(host(site_ + "/fast/plugins.py"), "import setuptools\n");
   Root root(tmp_.path());
@@ -499,7 +517,7 @@ TEST_F(PythonVenv, WithoutEntriesEveryPythonFileIsScanned) {
   add_loader_deps(
       root, resolver,
       {site_ + "/fast/plugins.py", site_ + "/pkg_resources/__init__.py", "/app/venv/bin/pip"}, c);
-  EXPECT_EQ(c.python_tools_in_use, (std::set<std::string>{"pip", "setuptools"}));
+  EXPECT_EQ(c.python_tools_in_use, std::set<std::string>{"setuptools"});
 }
 
 TEST(SharedHierarchy, GenericDirectoriesAreShared) {
