@@ -373,26 +373,20 @@ class TreeReader {
     if (!fresh) return it->second;
     std::map<std::string, std::string>& names = it->second;
     const Node& node = nodes_[i];
-    const auto start = inv_.index.find(node.dir);
-    if (start == inv_.index.end()) return names;
     const auto skip = install_script_files(node);
-    const std::string prefix = node.dir == "/" ? "/" : node.dir + "/";
     std::uint64_t budget = kScriptBytesPerPackage;
-    for (std::size_t k = start->second + 1; k < inv_.entries.size(); ++k) {
-      const auto& e = inv_.entries[k];
-      if (e.path.compare(0, prefix.size(), prefix) != 0) break;
-      const std::string_view rel = std::string_view(e.path).substr(prefix.size());
-      if (e.type != FileType::Regular || !is_script_name(path_base(rel))) continue;
+    inv_.for_each_below(node.dir, [&](const InventoryEntry& e, std::string_view rel) {
+      if (e.type != FileType::Regular || !is_script_name(path_base(rel))) return;
       if (rel.starts_with("node_modules/") || rel.find("/node_modules/") != std::string::npos ||
           rel.starts_with("build/") || skip.count(e.path) != 0 || e.size > kScriptFileLimit ||
           e.size > budget) {
-        continue;
+        return;
       }
       budget -= e.size;
       auto text = root_.read_file(e.path, kScriptFileLimit);
-      if (!text) continue;
+      if (!text) return;
       for (auto& name : bare_specifiers(*text)) names.try_emplace(std::move(name), e.path);
-    }
+    });
     return names;
   }
 

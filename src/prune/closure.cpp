@@ -427,14 +427,9 @@ class Walker {
       known->second = inner;
     }
     out_.whole_directories.push_back({path, why, inner != Expand::Full});
-    auto it = inv_.index.find(path);
-    if (it == inv_.index.end()) return;
-    const std::string prefix = path == "/" ? "/" : path + "/";
-    for (std::size_t i = it->second + 1; i < inv_.entries.size(); ++i) {
-      const auto& e = inv_.entries[i];
-      if (e.path.rfind(prefix, 0) != 0) break;  // sorted: the subtree is contiguous
+    inv_.for_each_below(path, [&](const InventoryEntry& e, std::string_view) {
       add(e.path, Reason{EdgeKind::Contains, path, ""}, inner, false);
-    }
+    });
   }
 
   // The programs IfRun deferred, once nothing more is reached: one that
@@ -567,19 +562,13 @@ class Walker {
 
   void add_package_files(const std::string& dir, const Reason& why) {
     add(dir, why, Expand::IfRun, false);
-    auto it = inv_.index.find(dir);
-    if (it == inv_.index.end()) return;
-    const std::string prefix = dir == "/" ? "/" : dir + "/";
-    for (std::size_t i = it->second + 1; i < inv_.entries.size(); ++i) {
-      const auto& e = inv_.entries[i];
-      if (e.path.compare(0, prefix.size(), prefix) != 0) break;  // the subtree is contiguous
-      const std::string_view rel = std::string_view(e.path).substr(prefix.size());
+    inv_.for_each_below(dir, [&](const InventoryEntry& e, std::string_view rel) {
       if (rel == "node_modules" || rel.starts_with("node_modules/") ||
           rel.find("/node_modules/") != std::string_view::npos || rel.ends_with("/node_modules")) {
-        continue;
+        return;
       }
       add(e.path, Reason{EdgeKind::Contains, dir, ""}, Expand::IfRun, false);
-    }
+    });
   }
 
   // An entry without a #! line that is not a program: a .js, .mjs or .cjs
@@ -843,17 +832,12 @@ class Walker {
   void keep_script_directory(const std::string& dir, const std::string& script) {
     const Reason why{EdgeKind::PythonPath, script, "the directory (first on the sys.path)"};
     add(dir, why, Expand::IfRun, false);
-    auto it = inv_.index.find(dir);
-    if (it == inv_.index.end()) return;
-    const std::string prefix = dir == "/" ? "/" : dir + "/";
-    for (std::size_t i = it->second + 1; i < inv_.entries.size(); ++i) {
-      const auto& e = inv_.entries[i];
-      if (e.path.compare(0, prefix.size(), prefix) != 0) break;  // the subtree is contiguous
-      if (e.path.find('/', prefix.size()) != std::string::npos) continue;  // not a child
+    inv_.for_each_below(dir, [&](const InventoryEntry& e, std::string_view rel) {
+      if (rel.find('/') != std::string_view::npos) return;  // not a child
       if (e.type == FileType::Directory && inv_.find(path_join(e.path, "pyvenv.cfg")) != nullptr)
-        continue;
+        return;
       reach(e.path, Reason{EdgeKind::Contains, dir, ""}, Expand::IfRun, true);
-    }
+    });
   }
 
   void keep_python_path(const std::string& path, const Reason& why) {
@@ -872,16 +856,11 @@ class Walker {
   // The modules and .pth files of a directory on a kept sys.path.
   void scan_for_build_tools(const std::string& dir, bool distutils) {
     if (!python_scanned_.insert(dir).second) return;
-    auto it = inv_.index.find(dir);
-    if (it == inv_.index.end()) return;
-    const std::string prefix = dir == "/" ? "/" : dir + "/";
-    for (std::size_t i = it->second + 1; i < inv_.entries.size(); ++i) {
-      const auto& e = inv_.entries[i];
-      if (e.path.compare(0, prefix.size(), prefix) != 0) break;  // the subtree is contiguous
+    inv_.for_each_below(dir, [&](const InventoryEntry& e, std::string_view) {
       if (e.type == FileType::Regular && (e.path.ends_with(".py") || e.path.ends_with(".pth"))) {
         tool_imports_.scan(e.path, distutils);
       }
-    }
+    });
   }
 
   // Interpreters, as named, whose environment is kept -> whether distutils is setuptools'.

@@ -212,6 +212,24 @@ struct Inventory : InventoryData {
   std::size_t file_count() const;  // entries that are not directories
   // True when `path` is `top` or below it.
   bool contains(const std::string& path) const;
+
+  // visit(entry, path relative to `dir`) for each entry strictly below the
+  // directory `dir`, in order: entries come sorted, a directory right
+  // before its subtree, so the walk ends at the first entry outside it.
+  template <class Visit>
+  void for_each_below(const std::string& dir, Visit&& visit) const {
+    auto it = index.find(dir);
+    if (it == index.end()) return;
+    const std::size_t skip = dir == "/" ? 1 : dir.size() + 1;
+    for (std::size_t i = it->second + 1; i < entries.size(); ++i) {
+      const InventoryEntry& e = entries[i];
+      if (e.path.size() <= skip || e.path.compare(0, dir.size(), dir) != 0 ||
+          e.path[skip - 1] != '/') {
+        break;
+      }
+      visit(e, std::string_view(e.path).substr(skip));
+    }
+  }
 };
 
 // Walk `top` (a canonical directory inside `root`) without following

@@ -136,6 +136,28 @@ TEST(Inventory, DirectoryComesRightBeforeItsSubtree) {
   }
 }
 
+TEST(Inventory, ForEachBelowVisitsTheSubtreeOnly) {
+  TempDir dir;
+  write_file(dir / "a/c", "");
+  write_file(dir / "a/d/e", "");
+  write_file(dir / "a-b", "");  // sorts right after a's subtree: not below a
+  write_file(dir / "ab/x", "");
+  Root root(dir.path());
+  auto inv = take_inventory(root);
+  ASSERT_TRUE(inv.ok());
+  std::vector<std::string> seen;
+  inv->for_each_below("/a", [&](const InventoryEntry& e, std::string_view rel) {
+    seen.push_back(e.path + " " + std::string(rel));
+  });
+  EXPECT_EQ(seen, (std::vector<std::string>{"/a/c c", "/a/d d", "/a/d/e d/e"}));
+  std::size_t all = 0;
+  inv->for_each_below("/", [&](const InventoryEntry&, std::string_view) { ++all; });
+  EXPECT_EQ(all, inv->entries.size() - 1);
+  inv->for_each_below("/missing", [&](const InventoryEntry&, std::string_view) { ++all; });
+  inv->for_each_below("/a/c", [&](const InventoryEntry&, std::string_view) { ++all; });
+  EXPECT_EQ(all, inv->entries.size() - 1);
+}
+
 TEST(Inventory, HiddenNamesAreSkippedOnlyDirectlyInTheTop) {
   TempDir dir;
   write_file(dir / "srv/app/.journal", "");
