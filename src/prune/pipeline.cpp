@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <filesystem>
 #include <set>
@@ -57,6 +58,29 @@ std::string_view group_of(const PruneContext& ctx, const std::string& path,
     scratch = "npm:";
     scratch += std::string_view(path).substr(
         start, end == std::string::npos ? std::string::npos : end - start);
+    auto it = names.find(scratch);
+    if (it == names.end()) it = names.insert(scratch).first;
+    return *it;
+  }
+  // A Python distribution installed in a site directory (not by dpkg: a
+  // venv, pip): named by the first component below it, a .dist-info or
+  // .egg-info by the project name before its version.
+  for (std::string_view site : {"/site-packages/", "/dist-packages/"}) {
+    const auto at = path.rfind(site);
+    if (at == std::string::npos) continue;
+    const std::size_t start = at + site.size();
+    std::string_view top = std::string_view(path).substr(start);
+    top = top.substr(0, top.find('/'));
+    if (top.empty() || top == "__pycache__" || top.ends_with(".pth")) return {};
+    for (std::string_view meta : {".dist-info", ".egg-info"}) {
+      if (top.ends_with(meta)) top = top.substr(0, top.find('-'));
+    }
+    if (top.ends_with(".py")) top.remove_suffix(3);
+    if (auto dot = top.find('.'); dot != std::string_view::npos) top = top.substr(0, dot);  // _x.cpython-311.so
+    scratch = "py:";
+    for (char c : top) {
+      scratch += c == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
     auto it = names.find(scratch);
     if (it == names.end()) it = names.insert(scratch).first;
     return *it;

@@ -323,6 +323,12 @@ def main():
     for rule in ("python-build-tools", "python-sources"):
         checks.check(by_rule.get(rule, {}).get("files", 0) > 0, f"the report counts rule {rule}",
                      json.dumps(by_rule.get(rule)))
+    # Totals by distribution: flask kept, pip removed (the report's groups).
+    kept_by, removed_by = report.get("kept_by_package", {}), report.get("removed_by_package", {})
+    checks.check(kept_by.get("py:flask", {}).get("bytes", 0) > 0 and
+                 removed_by.get("py:pip", {}).get("bytes", 0) > 0,
+                 "the report totals kept and removed bytes by Python distribution",
+                 f"py:flask kept {kept_by.get('py:flask')}, py:pip removed {removed_by.get('py:pip')}")
     held = [w for w in report.get("warnings", []) if "python-build-tools" in w]
     checks.check(not held, "no build tool held back (nothing imports one at run time)", "; ".join(held))
 
