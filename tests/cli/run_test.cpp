@@ -1,6 +1,8 @@
 // The whole tool, in-process, through the same entry point as main().
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -87,4 +89,22 @@ TEST(Cli, DepsCarriesOnPastABadFile) {
 }
 
 }  // namespace
+
+// docs/rules.md shows the catalogue as `elfprune rules` prints it: every
+// line of the output, in order, in its fenced block.
+TEST(Cli, RulesDocumentationShowsTheCatalogueAsPrinted) {
+  Outcome o = run_tool({"rules"});
+  ASSERT_EQ(o.status, 0);
+  std::ifstream f(std::string(ELFPRUNE_SOURCE_DIR) + "/docs/rules.md");
+  ASSERT_TRUE(f) << "docs/rules.md";
+  std::vector<std::string> doc;
+  for (std::string line; std::getline(f, line);) doc.push_back(line);
+  std::istringstream printed(o.out);
+  auto at = doc.begin();
+  for (std::string line; std::getline(printed, line);) {
+    at = std::find(at, doc.end(), line);
+    ASSERT_NE(at, doc.end()) << "docs/rules.md lacks, or has out of order: " << line;
+  }
+}
+
 }  // namespace elfprune
