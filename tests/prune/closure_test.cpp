@@ -564,6 +564,29 @@ TEST_F(ClosureTest, NpmProjectEntryBringsItsRunTimePackages) {
   EXPECT_EQ(chain[2].first, "/app");
 }
 
+// What `main`, `exports` and `bin` name lies inside the package, which is
+// kept whole but for its nested node_modules; a nested dependency is found
+// there before the hoisted one of the same name.
+TEST_F(ClosureTest, NpmPackagesKeepWhatExportsNameAndNestedBeatsHoisted) {
+  write_file(host("/app/package.json"), R"({"name":"app","dependencies":{"lib":"1"}})");
+  write_file(host("/app/index.js"), "require('lib');\n");
+  write_file(host("/app/node_modules/lib/package.json"),
+             R"({"name":"lib","exports":{".":{"require":"./dist/index.cjs","import":"./esm/x.mjs"}},
+                "bin":{"lib":"bin/cli.js"},"dependencies":{"dep":"2"}})");
+  write_file(host("/app/node_modules/lib/dist/index.cjs"), "");
+  write_file(host("/app/node_modules/lib/esm/x.mjs"), "");
+  write_file(host("/app/node_modules/lib/bin/cli.js"), "");
+  write_file(host("/app/node_modules/lib/node_modules/dep/package.json"), R"({"name":"dep"})");
+  write_file(host("/app/node_modules/dep/package.json"), R"({"name":"dep","version":"1"})");
+  Closure c = close({"/app/index.js"});
+  EXPECT_TRUE(c.contains("/app/node_modules/lib/dist/index.cjs"));
+  EXPECT_TRUE(c.contains("/app/node_modules/lib/esm/x.mjs"));
+  EXPECT_TRUE(c.contains("/app/node_modules/lib/bin/cli.js"));
+  EXPECT_EQ(c.reached.at("/app/node_modules/lib/node_modules/dep").kind,
+            EdgeKind::NpmDependency);
+  EXPECT_FALSE(c.contains("/app/node_modules/dep/package.json"));
+}
+
 TEST_F(ClosureTest, NpmProjectDirectoryAsEntryIsNotKeptWhole) {
   write_file(host("/app/package.json"), R"({"name":"orders","devDependencies":{"eslint":"8"}})");
   write_file(host("/app/handler.mjs"), "export default 1;\n");
