@@ -2,9 +2,13 @@
 # Build the libFuzzer targets of tests/fuzz with clang (ASan + UBSan) into
 # build-fuzz/, generate their seed corpora from the fixture roots, replay the
 # seeds and the checked-in regression inputs (fixtures/fuzz-regressions/),
-# then fuzz each target for FUZZ_SECONDS (default 30) seconds.
+# then fuzz each target for FUZZ_SECONDS (default 30) seconds, FUZZ_JOBS
+# targets at a time (default: one per CPU; each fuzzer is one process on
+# one core, so each target still gets its full FUZZ_SECONDS of a core).
 # Exits non-zero on any crash, leak, timeout or out-of-memory, naming the
 # target and the reproducer. FUZZ_TARGETS="elf ldcache" picks targets.
+# The build is scripts/build.sh --sanitize, the same as test-sanitized.sh's:
+# CI passes FUZZ_BUILD_DIR=build-sanitize and builds nothing again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Debian's clang and its libFuzzer runtime, besides the usual build tools.
@@ -12,11 +16,9 @@ cd "$(dirname "$0")/.."
 
 build_dir=${FUZZ_BUILD_DIR:-build-fuzz}
 seconds=${FUZZ_SECONDS:-30}
+jobs=${FUZZ_JOBS:-$(nproc)}
 targets=(${FUZZ_TARGETS:-elf ldcache ldconf dlopen_note shebang pathrefs rewrite})
-cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
-  -DELFPRUNE_FUZZ=ON -DELFPRUNE_BUILD_TESTS=OFF >/dev/null
-cmake --build "$build_dir" -j "$(nproc)" --target fuzz_targets fuzz_seeds
+BUILD_DIR=$build_dir ./scripts/build.sh --sanitize fuzz_targets fuzz_seeds
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
@@ -24,33 +26,46 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 # finding, not a reason to take the machine down. -timeout: no single input
 # may take seconds.
 limits=(-rss_limit_mb=2048 -timeout=10)
-failed=()
-for t in "${targets[@]}"; do
-  exe=$build_dir/tests/fuzz/${t}_fuzz
-  seeds=$build_dir/fuzz-seeds/$t
-  regressions=fixtures/fuzz-regressions/$t
-  corpus=$build_dir/fuzz-corpus/$t      # what fuzzing finds, kept between runs
-  artifacts=$build_dir/fuzz-artifacts/$t/
-  log=$build_dir/fuzz-logs/$t.log
+
+# fuzz_one TARGET: replay, then fuzz; the outcome goes to its .status file.
+fuzz_one() {
+  local t=$1
+  local exe=$build_dir/tests/fuzz/${t}_fuzz
+  local seeds=$build_dir/fuzz-seeds/$t
+  local regressions=fixtures/fuzz-regressions/$t
+  local corpus=$build_dir/fuzz-corpus/$t      # what fuzzing finds, kept between runs
+  local artifacts=$build_dir/fuzz-artifacts/$t/
+  local log=$build_dir/fuzz-logs/$t.log
   mkdir -p "$corpus" "$artifacts" "$(dirname "$log")"
-  replay=("$seeds")
+  local replay=("$seeds")
   if [[ -d $regressions ]]; then replay+=("$regressions"); fi
-  dict=()
+  local dict=()
   if [[ -f tests/fuzz/$t.dict ]]; then dict=(-dict="tests/fuzz/$t.dict"); fi
 
-  echo "fuzz: $t: replaying seeds and regression inputs"
-  if ! "$exe" "${limits[@]}" "${dict[@]}" -artifact_prefix="$artifacts" -runs=0 \
-    "${replay[@]}" >"$log" 2>&1; then
-    failed+=("$t")
+  echo "fuzz: $t: replaying seeds and regression inputs, then fuzzing for ${seconds} s"
+  if "$exe" "${limits[@]}" "${dict[@]}" -artifact_prefix="$artifacts" -runs=0 \
+       "${replay[@]}" >"$log" 2>&1 &&
+     "$exe" "${limits[@]}" "${dict[@]}" -artifact_prefix="$artifacts" \
+       -max_total_time="$seconds" -print_final_stats=1 \
+       "$corpus" "${replay[@]}" >>"$log" 2>&1; then
+    echo ok >"$log.status"
   else
-    echo "fuzz: $t: fuzzing for ${seconds} s"
-    if ! "$exe" "${limits[@]}" "${dict[@]}" -artifact_prefix="$artifacts" \
-      -max_total_time="$seconds" -print_final_stats=1 \
-      "$corpus" "${replay[@]}" >>"$log" 2>&1; then
-      failed+=("$t")
-    fi
+    echo failed >"$log.status"
   fi
-  if [[ " ${failed[*]} " == *" $t "* ]]; then
+}
+
+for t in "${targets[@]}"; do
+  rm -f "$build_dir/fuzz-logs/$t.log.status"
+  while (($(jobs -rp | wc -l) >= jobs)); do wait -n || true; done
+  fuzz_one "$t" &
+done
+wait
+
+failed=()
+for t in "${targets[@]}"; do
+  log=$build_dir/fuzz-logs/$t.log
+  if [[ $(cat "$log.status" 2>/dev/null) != ok ]]; then
+    failed+=("$t")
     echo "fuzz: $t: FAILED (log: $log)" >&2
     grep -E '^(SUMMARY|==[0-9]+== ?ERROR|fuzz invariant)' "$log" | head -5 >&2 || true
     grep -o 'Test unit written to .*' "$log" | sed "s/^/fuzz: $t: reproducer: /" >&2 || true

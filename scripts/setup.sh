@@ -16,6 +16,9 @@ packages=(
   nix-bin
   # chattr (immutable files in the --in-place tests); setpriv is util-linux's
   e2fsprogs
+  # a real multi-stage `podman build` with the runc runtime
+  # (e2e.container.containerfile_build)
+  podman runc
   # 32-bit fixture libraries (the loader must skip a foreign class)
   gcc-multilib
   # aws-lambda-ric's install script builds curl and aws-lambda-cpp from source
