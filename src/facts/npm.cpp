@@ -111,9 +111,9 @@ struct Node {
   std::vector<std::string> dependencies;
   std::vector<std::string> dev_dependencies;
   std::vector<std::string> install_scripts;  // preinstall, install, postinstall commands
-  std::vector<Edge> edges;      // run-time dependencies, resolved
-  std::vector<Edge> dev_edges;  // devDependencies, resolved (projects only)
-  bool project = false;         // a package.json outside node_modules: a runtime root
+  std::vector<Edge> edges;                   // run-time dependencies, resolved
+  std::vector<Edge> dev_edges;               // devDependencies, resolved (projects only)
+  bool project = false;                      // a package.json outside node_modules: a runtime root
   bool build_tool = false;
   bool promoted = false;  // a build tool that a runtime package requires at run time
 };
@@ -417,9 +417,10 @@ class TreeReader {
             warn(fmt::format("{}: build tool {} kept: {} requires it at run time", dep.dir,
                              dep.name, file));
           } else if (dev_reachable_[hit->to]) {
-            warn(fmt::format("{}: {} is kept: {} requires it at run time, but it is only "
-                             "a devDependency (or needed only by one)",
-                             dep.dir, dep.name, file));
+            warn(
+                fmt::format("{}: {} is kept: {} requires it at run time, but it is only "
+                            "a devDependency (or needed only by one)",
+                            dep.dir, dep.name, file));
           }
           // Run-time from here on, whatever was declared.
           nodes_[i].edges.push_back(*hit);
@@ -483,8 +484,8 @@ class TreeReader {
         for (const auto& [key, entry] : packages->items()) {
           if (key.empty() || !entry.is_object()) continue;
           const auto dev = entry.find("dev");
-          lock_dev_.emplace(path_join(project.dir, key), dev != entry.end() && dev->is_boolean() &&
-                                                             dev->get<bool>());
+          lock_dev_.emplace(path_join(project.dir, key),
+                            dev != entry.end() && dev->is_boolean() && dev->get<bool>());
         }
         break;
       }
@@ -502,9 +503,10 @@ class TreeReader {
       const bool graph = dev_reachable_[i];
       if (lock != lock_dev_.end() && !lock->second) {
         if (graph) {
-          warn(fmt::format("{}: kept: only devDependencies reach it, but the lock file does not "
-                           "mark it dev",
-                           node.dir));
+          warn(
+              fmt::format("{}: kept: only devDependencies reach it, but the lock file does not "
+                          "mark it dev",
+                          node.dir));
         }
         continue;
       }
@@ -512,11 +514,11 @@ class TreeReader {
       std::string why;
       if (graph) {
         const auto [dev, project] = dev_origin_[i];
-        const std::string& owner = nodes_[project].name.empty() ? nodes_[project].dir
-                                                                : nodes_[project].name;
+        const std::string& owner =
+            nodes_[project].name.empty() ? nodes_[project].dir : nodes_[project].name;
         why = dev == i ? fmt::format("devDependency of {} only", owner)
-                       : fmt::format("needed only by {}, a devDependency of {}",
-                                     nodes_[dev].name, owner);
+                       : fmt::format("needed only by {}, a devDependency of {}", nodes_[dev].name,
+                                     owner);
       } else {
         why = "marked dev in the lock file, and no run-time dependency reaches it";
       }
@@ -527,9 +529,10 @@ class TreeReader {
     for (std::size_t i = 0; i < nodes_.size(); ++i) {
       const auto lock = lock_dev_.find(nodes_[i].dir);
       if (lock != lock_dev_.end() && lock->second && runtime_[i] && !nodes_[i].project) {
-        warn(fmt::format("{}: kept: the lock file marks it dev, but a run-time dependency "
-                         "reaches it",
-                         nodes_[i].dir));
+        warn(
+            fmt::format("{}: kept: the lock file marks it dev, but a run-time dependency "
+                        "reaches it",
+                        nodes_[i].dir));
       }
     }
   }
@@ -552,8 +555,7 @@ class TreeReader {
           // Reached again through a link: the link is on Node's way too.
           if (auto s = slot.find(e.to); link && s != slot.end()) {
             auto& links = out[s->second].links;
-            if (std::find(links.begin(), links.end(), e.at) == links.end())
-              links.push_back(e.at);
+            if (std::find(links.begin(), links.end(), e.at) == links.end()) links.push_back(e.at);
           }
           continue;
         }

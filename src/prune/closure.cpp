@@ -594,7 +594,8 @@ class Walker {
       return;
     }
     if (auto prog = root_.resolve(*found)) entries_.insert(prog->path);
-    const std::string why = fmt::format("runs the entry {} (a .{} file without a #! line)", entry, ext);
+    const std::string why =
+        fmt::format("runs the entry {} (a .{} file without a #! line)", entry, ext);
     if (reach(*found, Reason{EdgeKind::Shebang, entry, program}, Expand::Full, false)) {
       out_.implied_entries.emplace_back(*found, why);
       expand_python(*found, entry);

@@ -19,20 +19,20 @@
 namespace elfprune {
 
 enum class EdgeKind {
-  Entry,        // named with --entry
-  Keep,         // matched a --keep glob
-  Everything,   // no entries: every file is a root
-  Symlink,      // a symlink followed on the way to a kept path
-  Interpreter,  // PT_INTERP
-  Needed,       // DT_NEEDED, resolved as the loader would
-  Dlopen,       // a .note.dlopen dependency or --dlopen name
-  Shebang,      // a script's #! interpreter (or env's program)
-  PathRef,      // an absolute path string inside a kept ELF file or script
-  StoreRef,     // a /nix/store/<hash>-name string
-  Package,      // dpkg: the package owning a kept program, or one it depends on
-  Contains,     // inside a directory kept whole
-  LinkTarget,   // what a kept symlink points at
-  NpmProject,   // a file of the npm project an entry belongs to
+  Entry,          // named with --entry
+  Keep,           // matched a --keep glob
+  Everything,     // no entries: every file is a root
+  Symlink,        // a symlink followed on the way to a kept path
+  Interpreter,    // PT_INTERP
+  Needed,         // DT_NEEDED, resolved as the loader would
+  Dlopen,         // a .note.dlopen dependency or --dlopen name
+  Shebang,        // a script's #! interpreter (or env's program)
+  PathRef,        // an absolute path string inside a kept ELF file or script
+  StoreRef,       // a /nix/store/<hash>-name string
+  Package,        // dpkg: the package owning a kept program, or one it depends on
+  Contains,       // inside a directory kept whole
+  LinkTarget,     // what a kept symlink points at
+  NpmProject,     // a file of the npm project an entry belongs to
   NpmDependency,  // a file of a package an npm project needs at run time
   PythonPath,     // a Python's site directories and .pth paths, pyvenv.cfg, base interpreter
 };

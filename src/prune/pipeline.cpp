@@ -76,7 +76,8 @@ std::string_view group_of(const PruneContext& ctx, const std::string& path,
       if (top.ends_with(meta)) top = top.substr(0, top.find('-'));
     }
     if (top.ends_with(".py")) top.remove_suffix(3);
-    if (auto dot = top.find('.'); dot != std::string_view::npos) top = top.substr(0, dot);  // _x.cpython-311.so
+    if (auto dot = top.find('.'); dot != std::string_view::npos)
+      top = top.substr(0, dot);  // _x.cpython-311.so
     scratch = "py:";
     for (char c : top) {
       scratch += c == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -544,7 +545,8 @@ void pass_report(PruneContext& ctx) {
                                                    : "dry-run";
   r.out_dir = ctx.options.out_dir;
   r.entries = ctx.options.entries;
-  for (const auto& [path, why] : ctx.closure.implied_entries) r.implied_entries.push_back({path, why});
+  for (const auto& [path, why] : ctx.closure.implied_entries)
+    r.implied_entries.push_back({path, why});
   r.before = {ctx.inventory.file_count(), ctx.inventory.total_bytes()};
   const auto& entries = ctx.inventory.entries;
   const auto& decisions = ctx.plan.decisions;

@@ -98,7 +98,7 @@ struct PruneContext {
 Result<void> pass_interrupted(PruneContext& ctx);
 Result<void> pass_inventory(PruneContext& ctx);
 void pass_packages(PruneContext& ctx);  // the dpkg database; runs beside pass_inventory
-void pass_npm(PruneContext& ctx);  // the npm graph, before the closure and the rules
+void pass_npm(PruneContext& ctx);       // the npm graph, before the closure and the rules
 void pass_close(PruneContext& ctx);
 void pass_classify(PruneContext& ctx);
 void pass_plan(PruneContext& ctx);

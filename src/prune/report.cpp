@@ -215,7 +215,8 @@ std::string render_report_json(const PruneReport& r) {
   if (!r.out_dir.empty()) doc["out"] = r.out_dir;
   doc["entries"] = r.entries;
   auto implied = nlohmann::ordered_json::array();
-  for (const auto& e : r.implied_entries) implied.push_back({{"path", e.path}, {"reason", e.reason}});
+  for (const auto& e : r.implied_entries)
+    implied.push_back({{"path", e.path}, {"reason", e.reason}});
   doc["implied_entries"] = std::move(implied);
   doc["before"] = totals_json(r.before);
   doc["after"] = totals_json(r.after);

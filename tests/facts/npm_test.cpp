@@ -382,8 +382,9 @@ TEST_F(NpmDevTest, WorkspacesAreLinksToRealPathsAndCyclesEnd) {
   package(nm + "shared", R"({"name":"shared","dependencies":{"lodash":"4"}})");
   const NpmTree t = read();
   const auto& rt = t.runtime.at("/app");
-  auto util = std::find_if(rt.begin(), rt.end(),
-                           [](const NpmRuntimePackage& p) { return p.dir == "/app/packages/util"; });
+  auto util = std::find_if(rt.begin(), rt.end(), [](const NpmRuntimePackage& p) {
+    return p.dir == "/app/packages/util";
+  });
   ASSERT_NE(util, rt.end());
   EXPECT_EQ(util->links, std::vector<std::string>{nm + "@scope/util"});
   EXPECT_EQ(t.dev_only.count(nm + "shared"), 0u);

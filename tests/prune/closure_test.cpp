@@ -582,8 +582,7 @@ TEST_F(ClosureTest, NpmPackagesKeepWhatExportsNameAndNestedBeatsHoisted) {
   EXPECT_TRUE(c.contains("/app/node_modules/lib/dist/index.cjs"));
   EXPECT_TRUE(c.contains("/app/node_modules/lib/esm/x.mjs"));
   EXPECT_TRUE(c.contains("/app/node_modules/lib/bin/cli.js"));
-  EXPECT_EQ(c.reached.at("/app/node_modules/lib/node_modules/dep").kind,
-            EdgeKind::NpmDependency);
+  EXPECT_EQ(c.reached.at("/app/node_modules/lib/node_modules/dep").kind, EdgeKind::NpmDependency);
   EXPECT_FALSE(c.contains("/app/node_modules/dep/package.json"));
 }
 

@@ -59,15 +59,28 @@ TEST(RulesCatalogue, ListsEveryRuleOnceWithDropFirstAndConditionalLast) {
     EXPECT_FALSE(r.description.empty()) << r.id;
     EXPECT_FALSE(r.matches.empty()) << r.id;
   }
-  const std::vector<std::string> want = {"drop",         "node-build", "npm-dev-dependencies",
+  const std::vector<std::string> want = {"drop",
+                                         "node-build",
+                                         "npm-dev-dependencies",
                                          "node-package-managers",
-                                         "source-trees", "python-sources", "headers",
+                                         "source-trees",
+                                         "python-sources",
+                                         "headers",
                                          "typescript-declarations",
-                                         "static-libs",  "pkgconfig",  "cmake",
-                                         "debug",        "docs",       "man",
-                                         "info",         "locales",    "i18n-sources",
-                                         "completions",  "caches",     "python-build-tools",
-                                         "icu-data",     "python"};
+                                         "static-libs",
+                                         "pkgconfig",
+                                         "cmake",
+                                         "debug",
+                                         "docs",
+                                         "man",
+                                         "info",
+                                         "locales",
+                                         "i18n-sources",
+                                         "completions",
+                                         "caches",
+                                         "python-build-tools",
+                                         "icu-data",
+                                         "python"};
   EXPECT_EQ(ids, want);
 }
 
