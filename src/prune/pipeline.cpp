@@ -621,16 +621,13 @@ void pass_report(PruneContext& ctx) {
       }
     }
     for (auto& k : r.kept_whole) {
-      auto first = ctx.inventory.index.find(k.path);
-      if (first == ctx.inventory.index.end()) continue;
-      const std::string prefix = k.path == "/" ? "/" : k.path + "/";
-      for (std::size_t i = first->second + 1; i < ctx.inventory.entries.size(); ++i) {
-        const InventoryEntry& e = ctx.inventory.entries[i];
-        if (e.path.compare(0, prefix.size(), prefix) != 0) break;
-        if (!ctx.plan.decisions[i].keep || e.type == FileType::Directory) continue;
+      const InventoryEntry* first = ctx.inventory.entries.data();
+      ctx.inventory.for_each_below(k.path, [&](const InventoryEntry& e, std::string_view) {
+        const auto i = static_cast<std::size_t>(&e - first);
+        if (!ctx.plan.decisions[i].keep || e.type == FileType::Directory) return;
         k.files += 1;
         if (e.type == FileType::Regular) k.bytes += e.size;
-      }
+      });
     }
   }
   if (ctx.finished.found) {
