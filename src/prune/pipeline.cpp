@@ -630,6 +630,29 @@ void pass_report(PruneContext& ctx) {
       });
     }
   }
+  // npm packages removed whole, with why (the rule's reason, or the npm
+  // graph's when the closure left them out first), largest first.
+  {
+    const InventoryEntry* first = ctx.inventory.entries.data();
+    auto add = [&](const std::string& dir, const std::string& why) {
+      auto at = ctx.inventory.index.find(dir);
+      if (at == ctx.inventory.index.end() || ctx.plan.decisions[at->second].keep) return;
+      PruneReport::RemovedPackage p{dir, why, 0, 0};
+      ctx.inventory.for_each_below(dir, [&](const InventoryEntry& e, std::string_view rel) {
+        // Its nested packages are listed on their own.
+        if (rel.starts_with("node_modules") || rel.find("/node_modules") != std::string::npos)
+          return;
+        if (ctx.plan.decisions[static_cast<std::size_t>(&e - first)].keep) return;
+        if (e.type != FileType::Directory) p.files += 1;
+        if (e.type == FileType::Regular) p.bytes += e.size;
+      });
+      r.removed_packages.push_back(std::move(p));
+    };
+    for (const auto& [dir, why] : ctx.npm.dev_only) add(dir, why);
+    for (const auto& dir : ctx.npm.build_only) add(dir, "needed only by build tools");
+    std::stable_sort(r.removed_packages.begin(), r.removed_packages.end(),
+                     [](const auto& a, const auto& b) { return a.bytes > b.bytes; });
+  }
   if (ctx.finished.found) {
     r.warnings.push_back(fmt::format(
         "{}: finished the interrupted --in-place run it records first: {} of {} entries removed",

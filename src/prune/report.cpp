@@ -156,6 +156,17 @@ std::string render_report_text(const PruneReport& r) {
     out += "\nhints:\n";
     for (const auto& h : r.hints) out += fmt::format("  {}\n", h);
   }
+  if (!r.removed_packages.empty()) {
+    out += fmt::format("\n{} npm packages ({}):\n", verb, r.removed_packages.size());
+    std::size_t n = 0;
+    for (const auto& p : r.removed_packages) {
+      if (n++ == 10) {
+        out += fmt::format("  ... {} more (see the JSON report)\n", r.removed_packages.size() - 10);
+        break;
+      }
+      out += fmt::format("  {:>9}  {}: {}\n", human_bytes(p.bytes), p.path, p.reason);
+    }
+  }
   if (!r.kept_whole.empty()) {
     out += fmt::format("\nkept whole ({} directories):\n", r.kept_whole.size());
     std::size_t n = 0;
@@ -239,6 +250,12 @@ std::string render_report_json(const PruneReport& r) {
                      {"bytes", k.bytes}});
   }
   doc["kept_whole"] = whole;
+  auto packages = nlohmann::ordered_json::array();
+  for (const auto& p : r.removed_packages) {
+    packages.push_back(
+        {{"path", p.path}, {"reason", p.reason}, {"files", p.files}, {"bytes", p.bytes}});
+  }
+  doc["removed_packages"] = packages;
   doc["warnings"] = r.warnings;
   doc["problems"] = r.problems;
   doc["verified"] = r.verified;

@@ -67,6 +67,15 @@ struct PruneReport {
   std::map<std::string, Totals, std::less<>> removed_by_group;
   std::vector<std::string> hints;
   std::vector<KeptWhole> kept_whole;  // in the order the closure reached them
+  // npm packages that go whole (dev-only, build-only): what a user reads as
+  // "typescript 32 MB removed: devDependency of orders-handler only".
+  struct RemovedPackage {
+    std::string path;
+    std::string reason;
+    std::uint64_t files = 0;
+    std::uint64_t bytes = 0;
+  };
+  std::vector<RemovedPackage> removed_packages;  // largest first
   std::vector<std::string> warnings;
   std::vector<std::string> problems;  // verification and emit failures
   bool verified = false;

@@ -182,6 +182,12 @@ def main():
     reason = (typescript[0].get("reason") or "") if typescript else ""
     checks.check("devDependency of orders-handler" in reason,
                  "the report says why typescript went", f"reason {reason!r}")
+    listed = {p.get("path"): p for p in report.get("removed_packages", [])}
+    ts = listed.get("/var/task/node_modules/typescript", {})
+    checks.check(len(listed) == len(dev_only) and ts.get("bytes", 0) > 20e6 and
+                 "devDependency of orders-handler" in ts.get("reason", ""),
+                 "the report lists every dev-only package removed, with bytes and reason",
+                 f"{len(listed)} listed, {len(dev_only)} dev-only; typescript: {ts}")
     checks.check(not os.path.lexists(os.path.join(out, "usr/bin/python3")),
                  "no python3 in OUT")
     pc.prepare_mountpoints(out)

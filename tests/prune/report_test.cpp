@@ -57,6 +57,19 @@ TEST(Report, ImpliedEntriesAreListedInBothRenderings) {
   EXPECT_TRUE(nlohmann::json::parse(render_report_json(sample()))["implied_entries"].empty());
 }
 
+TEST(Report, RemovedPackagesAreListedWithTheirReason) {
+  PruneReport r = sample();
+  r.removed_packages.push_back({"/var/task/node_modules/typescript",
+                                "devDependency of orders-handler only", 116, 32'000'000});
+  auto doc = nlohmann::json::parse(render_report_json(r));
+  ASSERT_EQ(doc["removed_packages"].size(), 1u);
+  EXPECT_EQ(doc["removed_packages"][0]["bytes"], 32'000'000);
+  EXPECT_NE(render_report_text(r).find("32 MB  /var/task/node_modules/typescript: devDependency "
+                                       "of orders-handler only"),
+            std::string::npos)
+      << render_report_text(r);
+}
+
 TEST(Report, TextSummarises) {
   const std::string text = render_report_text(sample());
   EXPECT_NE(text.find("before: 3.0 MB in 3 files"), std::string::npos) << text;
