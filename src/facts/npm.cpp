@@ -377,9 +377,8 @@ class TreeReader {
     std::uint64_t budget = kScriptBytesPerPackage;
     inv_.for_each_below(node.dir, [&](const InventoryEntry& e, std::string_view rel) {
       if (e.type != FileType::Regular || !is_script_name(path_base(rel))) return;
-      if (rel.starts_with("node_modules/") || rel.find("/node_modules/") != std::string::npos ||
-          rel.starts_with("build/") || skip.count(e.path) != 0 || e.size > kScriptFileLimit ||
-          e.size > budget) {
+      if (in_nested_node_modules(path_parent(rel)) || rel.starts_with("build/") ||
+          skip.count(e.path) != 0 || e.size > kScriptFileLimit || e.size > budget) {
         return;
       }
       budget -= e.size;
@@ -607,6 +606,16 @@ class TreeReader {
 };
 
 }  // namespace
+
+bool in_nested_node_modules(std::string_view rel) {
+  for (std::string_view part = rel; !part.empty();) {
+    const auto slash = part.find('/');
+    if (part.substr(0, slash) == "node_modules") return true;
+    if (slash == std::string_view::npos) break;
+    part.remove_prefix(slash + 1);
+  }
+  return false;
+}
 
 std::string NpmTree::project_of(const std::string& path) const {
   for (std::string_view dir = path;; dir = path_parent(dir)) {

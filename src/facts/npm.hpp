@@ -55,6 +55,10 @@ struct NpmTree {
   std::string project_of(const std::string& path) const;
 };
 
+// Whether `rel`, a path relative to a package or project directory, lies
+// in a nested node_modules (whose packages are packages of their own).
+bool in_nested_node_modules(std::string_view rel);
+
 // Known build-only packages (node-gyp, node-addon-api, nan, node-pre-gyp,
 // @mapbox/node-pre-gyp, prebuild-install, cmake-js, ...).
 bool is_npm_build_tool(const std::string& name);

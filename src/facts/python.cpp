@@ -16,6 +16,7 @@
 #include <set>
 
 #include "util/path.hpp"
+#include "util/text.hpp"
 
 namespace elfprune {
 namespace {
@@ -30,18 +31,6 @@ constexpr std::size_t kPthLimit = 1u << 20;
 constexpr std::size_t kMaxPthFiles = 4096;
 constexpr std::size_t kMaxPthLines = 4096;
 constexpr std::size_t kMaxWarnings = 50;
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 bool all_digits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
@@ -174,15 +163,15 @@ class EnvReader {
       const std::string_view line = lines[n];
       const auto eq = line.find('=');
       if (eq == std::string_view::npos) {
-        if (!trim(line).empty() && trim(line).front() != '#') {
+        if (!trim_space(line).empty() && trim_space(line).front() != '#') {
           warn(fmt::format("{}: line {} is not `key = value`: ignored", cfg, n + 1));
         }
         continue;
       }
-      const std::string key = lower(trim(line.substr(0, eq)));
-      const std::string_view value = trim(line.substr(eq + 1));
+      const std::string key = ascii_lower(trim_space(line.substr(0, eq)));
+      const std::string_view value = trim_space(line.substr(eq + 1));
       if (key == "include-system-site-packages") {
-        system_site = lower(value);
+        system_site = ascii_lower(value);
       } else if (key == "home") {
         env_.home = std::string(value);
         has_home = true;
@@ -375,7 +364,7 @@ class EnvReader {
       const auto lines = lines_of(*text);
       for (std::size_t n = 0; n < lines.size() && n < kMaxPthLines; ++n) {
         const std::string_view line = lines[n];
-        if (line.starts_with("#") || trim(line).empty()) continue;
+        if (line.starts_with("#") || trim_space(line).empty()) continue;
         if (line.starts_with("import ") || line.starts_with("import\t")) {
           env_.pth_imports.push_back({file, n + 1, std::string(line)});
           continue;
@@ -469,7 +458,7 @@ bool is_ident(char c) {
 }
 
 std::string_view top_module(std::string_view dotted) {
-  dotted = trim(dotted);
+  dotted = trim_space(dotted);
   std::size_t n = 0;
   while (n < dotted.size() && is_ident(dotted[n])) ++n;
   return dotted.substr(0, n);
@@ -492,7 +481,7 @@ std::vector<std::string_view> imported_modules(std::string_view code) {
   for (std::size_t i = 0; i <= code.size();) {
     std::size_t j = code.find(';', i);
     if (j == std::string_view::npos) j = code.size();
-    const std::string_view stmt = trim(code.substr(i, j - i));
+    const std::string_view stmt = trim_space(code.substr(i, j - i));
     i = j + 1;
     const auto keyword = [&](std::string_view word) {
       return stmt.size() > word.size() && stmt.starts_with(word) &&
@@ -507,7 +496,7 @@ std::vector<std::string_view> imported_modules(std::string_view code) {
         a = b + 1;
       }
     } else if (keyword("from")) {
-      const std::string_view rest = trim(stmt.substr(4));
+      const std::string_view rest = trim_space(stmt.substr(4));
       if (!rest.starts_with(".")) {
         if (auto m = top_module(rest); !m.empty()) out.push_back(m);
       }
@@ -518,7 +507,7 @@ std::vector<std::string_view> imported_modules(std::string_view code) {
     for (std::size_t at = code.find(call); at != std::string_view::npos;
          at = code.find(call, at + 1)) {
       if (at > 0 && is_ident(code[at - 1])) continue;
-      std::string_view rest = trim(code.substr(at + call.size()));
+      std::string_view rest = trim_space(code.substr(at + call.size()));
       if (rest.empty() || (rest.front() != '"' && rest.front() != '\'')) continue;
       if (auto m = top_module(rest.substr(1)); !m.empty()) out.push_back(m);
     }
@@ -538,7 +527,7 @@ bool catches_import_error(const std::vector<Line>& lines, std::size_t from, std:
     if (!l.code || l.indent > indent) continue;
     if (l.indent < indent || !keyword_line(l.text, "except")) return false;
     const std::string_view clause = l.text;
-    if (trim(clause.substr(6)).starts_with(":") ||
+    if (trim_space(clause.substr(6)).starts_with(":") ||
         clause.find("ImportError") != std::string_view::npos ||
         clause.find("ModuleNotFoundError") != std::string_view::npos ||
         clause.find("Exception") != std::string_view::npos) {
@@ -558,7 +547,7 @@ bool guarded(const std::vector<Line>& lines, std::size_t at) {
     if (!h.code || h.indent >= bound) continue;
     bound = h.indent;
     const std::string_view t = h.text;
-    if (keyword_line(t, "try") && trim(t.substr(3)).starts_with(":") &&
+    if (keyword_line(t, "try") && trim_space(t.substr(3)).starts_with(":") &&
         catches_import_error(lines, at + 1, h.indent)) {
       return true;
     }
@@ -604,7 +593,7 @@ std::optional<std::string_view> python_build_tool(std::string_view name) {
   for (std::string_view suffix : {".dist-info", ".egg-info"}) {
     if (!name.ends_with(suffix)) continue;
     const std::string_view stem = name.substr(0, name.size() - suffix.size());
-    const std::string dist = lower(stem.substr(0, stem.find('-')));
+    const std::string dist = ascii_lower(stem.substr(0, stem.find('-')));
     for (std::string_view tool : kPythonBuildTools) {
       if (dist == tool) return tool;
     }

@@ -563,10 +563,7 @@ class Walker {
   void add_package_files(const std::string& dir, const Reason& why) {
     add(dir, why, Expand::IfRun, false);
     inv_.for_each_below(dir, [&](const InventoryEntry& e, std::string_view rel) {
-      if (rel == "node_modules" || rel.starts_with("node_modules/") ||
-          rel.find("/node_modules/") != std::string_view::npos || rel.ends_with("/node_modules")) {
-        return;
-      }
+      if (in_nested_node_modules(rel)) return;
       add(e.path, Reason{EdgeKind::Contains, dir, ""}, Expand::IfRun, false);
     });
   }

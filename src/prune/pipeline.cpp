@@ -17,6 +17,7 @@
 #include "elf/elf_info.hpp"
 #include "facts/shebang.hpp"
 #include "util/path.hpp"
+#include "util/text.hpp"
 #include "util/worker_pool.hpp"
 
 namespace fs = std::filesystem;
@@ -79,9 +80,7 @@ std::string_view group_of(const PruneContext& ctx, const std::string& path,
     if (auto dot = top.find('.'); dot != std::string_view::npos)
       top = top.substr(0, dot);  // _x.cpython-311.so
     scratch = "py:";
-    for (char c : top) {
-      scratch += c == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    }
+    for (char c : ascii_lower(top)) scratch += c == '_' ? '-' : c;
     auto it = names.find(scratch);
     if (it == names.end()) it = names.insert(scratch).first;
     return *it;
@@ -640,8 +639,7 @@ void pass_report(PruneContext& ctx) {
       PruneReport::RemovedPackage p{dir, why, 0, 0};
       ctx.inventory.for_each_below(dir, [&](const InventoryEntry& e, std::string_view rel) {
         // Its nested packages are listed on their own.
-        if (rel.starts_with("node_modules") || rel.find("/node_modules") != std::string::npos)
-          return;
+        if (in_nested_node_modules(rel)) return;
         if (ctx.plan.decisions[static_cast<std::size_t>(&e - first)].keep) return;
         if (e.type != FileType::Directory) p.files += 1;
         if (e.type == FileType::Regular) p.bytes += e.size;

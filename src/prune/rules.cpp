@@ -14,6 +14,7 @@
 
 #include "facts/python.hpp"
 #include "util/path.hpp"
+#include "util/text.hpp"
 
 namespace elfprune {
 namespace {
@@ -21,12 +22,6 @@ namespace {
 using Detail = std::optional<std::string>;
 
 // ---------------------------------------------------------------- strings
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 // The text after the last dot of a lower-case name ("" when there is none,
 // or only a leading one).
@@ -180,7 +175,7 @@ class Context {
     s.entry = &e;
     s.path = e.path;
     s.name = path_base(e.path);
-    s.lname = lower(s.name);
+    s.lname = ascii_lower(s.name);
     s.ext = extension(s.lname);
     for (std::size_t i = 0; i < s.path.size();) {
       std::size_t j = s.path.find('/', i);
