@@ -10,6 +10,8 @@ packages=(
   # compiles only what changed
   ccache
   liblief-dev libcli11-dev libfmt-dev libgtest-dev nlohmann-json3-dev
+  # images (src/image/): tars, gzip and zstd; sha256
+  libarchive-dev libssl-dev
   python3 python3-pyelftools
   debootstrap musl-tools pax-utils strace file
   # a real nix-build for the Nix end-to-end tests (single user, offline)
@@ -19,6 +21,9 @@ packages=(
   # a real multi-stage `podman build` with the runc runtime
   # (e2e.container.containerfile_build)
   podman runc
+  # build the test images and read the results of `prune IMAGE --out IMAGE`
+  # (e2e.image.prune)
+  skopeo umoci
   # 32-bit fixture libraries (the loader must skip a foreign class)
   gcc-multilib
   # aws-lambda-ric's install script builds curl and aws-lambda-cpp from source

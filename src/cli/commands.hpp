@@ -21,6 +21,7 @@ struct DepsOptions {
   bool json = false;
   std::string ld_library_path;
   std::string hwcaps = "host";
+  std::string platform;  // an image ROOT's platform
   std::vector<std::string> files;
 };
 
@@ -38,6 +39,9 @@ struct SelectionOptions {
   std::string sysroot;
   std::string store_dir = "/nix/store";
   std::string hwcaps = "host";
+  // An image ROOT (oci:, oci-archive:, docker-archive:).
+  std::string platform;
+  bool no_config_entries = false;
 };
 
 struct PruneCommandOptions {
@@ -52,7 +56,9 @@ struct PruneCommandOptions {
   bool shrink_rpath = false;
   bool json = false;
   bool timings = false;
-  unsigned jobs = 0;  // 0: not given
+  unsigned jobs = 0;              // 0: not given
+  std::string layers = "squash";  // an image --out: squash, keep
+  std::string compress = "gzip";  // gzip, zstd, none
 };
 
 struct WhyOptions {

@@ -5,8 +5,10 @@
 #include <filesystem>
 
 #include "commands.hpp"
+#include "image/reference.hpp"
 #include "loader/deps_report.hpp"
 #include "loader/resolver.hpp"
+#include "prune/image_prune.hpp"
 
 namespace elfprune::cli {
 
@@ -18,9 +20,18 @@ void add_deps_command(CLI::App& app, DepsOptions& options) {
       "directories, $ORIGIN, glibc-hwcaps). Nothing is executed. Exit status: 0 all found, "
       "1 a library is missing, 2 bad usage or a FILE that cannot be inspected.");
   cmd->add_option("--root", options.root,
-                  "Directory holding the root filesystem; FILE and every path found are "
-                  "resolved inside it as after chroot")
-      ->check(CLI::ExistingDirectory);
+                  "Directory holding the root filesystem, or an image (oci:DIR[:TAG], "
+                  "oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG]); FILE and every "
+                  "path found are resolved inside it as after chroot")
+      ->check([](const std::string& root) -> std::string {
+        if (is_image_reference(root)) return {};
+        return CLI::ExistingDirectory(root);
+      })
+      ->type_name("ROOT");
+  cmd->add_option("--platform", options.platform,
+                  "With an image ROOT: the platform to read from a multi-platform image "
+                  "(default linux/amd64)")
+      ->type_name("OS/ARCH");
   cmd->add_flag("--json", options.json, "Print one JSON document instead of a tree");
   cmd->add_option("--ld-library-path", options.ld_library_path,
                   "Search these directories as LD_LIBRARY_PATH would (':' or ';' separated, "
@@ -39,14 +50,18 @@ Result<int> run_deps(const DepsOptions& options, std::ostream& out, std::ostream
         "--hwcaps", fmt::format("unknown level '{}' (host, baseline, v2, v3, v4)", options.hwcaps),
         ErrorKind::Usage);
   }
-  Root root(options.root);
+  std::unique_ptr<ImageWorkspace> image;
+  if (is_image_reference(options.root)) {
+    ELFPRUNE_TRY_ASSIGN(image, ImageWorkspace::open(options.root, options.platform, "", {}));
+  }
+  Root root(image ? image->root() : options.root);
   ResolveOptions ropts;
   ropts.ld_library_path = options.ld_library_path;
   ropts.loader.hwcaps = *level;
   Resolver resolver(root, ropts);
 
   DepsReport report;
-  report.root = root.host_dir().string();
+  report.root = image ? options.root : root.host_dir().string();
   bool any_missing = false;
   for (const std::string& file : options.files) {
     auto res = resolver.resolve(file);

@@ -10,6 +10,8 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "image/reference.hpp"
+#include "prune/image_prune.hpp"
 #include "prune/pipeline.hpp"
 
 namespace elfprune::cli {
@@ -55,6 +57,22 @@ void add_selection_options(CLI::App* cmd, SelectionOptions& o) {
       ->type_name("DIR");
   cmd->add_option("--hwcaps", o.hwcaps, "x86-64 level for glibc-hwcaps: host, baseline, v2, v3, v4")
       ->type_name("LEVEL");
+  cmd->add_option("--platform", o.platform,
+                  "An image ROOT: the platform to take from a multi-platform image (default "
+                  "linux/amd64; attestation manifests are skipped)")
+      ->type_name("OS/ARCH[/VARIANT]");
+  cmd->add_flag("--no-config-entries", o.no_config_entries,
+                "An image ROOT: do not take entries from its config (Entrypoint, Cmd, "
+                "WorkingDir, LAMBDA_TASK_ROOT, NODE_PATH, PYTHONPATH); only --entry counts");
+}
+
+// An image where ROOT goes: the same selection, plus where the image
+// options say.
+ImageOptions to_image_options(const SelectionOptions& o) {
+  ImageOptions image;
+  image.platform = o.platform;
+  image.config_entries = !o.no_config_entries;
+  return image;
 }
 
 // Each GLOB compiled once, before anything is read: a bad one is bad usage
@@ -150,12 +168,30 @@ void add_prune_command(CLI::App& app, PruneCommandOptions& o) {
       "a live system) are kept as empty directories and never entered or resolved through. Exit "
       "status: 0 done, 1 the result failed "
       "verification or could not be written, 2 bad usage or input.");
-  cmd->add_option("ROOT", o.root, "The root filesystem or package output to prune")
+  cmd->add_option("ROOT", o.root,
+                  "The root filesystem or package output to prune, or an image: oci:DIR[:TAG], "
+                  "oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG] (its layers applied "
+                  "with their whiteouts; without --entry, the entries come from its config)")
       ->required()
-      ->type_name("DIR");
+      ->type_name("ROOT");
   add_selection_options(cmd, o.selection);
-  auto* out = cmd->add_option("--out", o.out_dir, "Write the pruned tree to DIR (new or empty)")
-                  ->type_name("DIR");
+  auto* out = cmd->add_option("--out", o.out_dir,
+                              "Write the pruned tree to DIR (new or empty); for an image ROOT, "
+                              "a new image: oci:DIR[:TAG], oci-archive:FILE[:TAG] or "
+                              "docker-archive:FILE[:NAME:TAG]")
+                  ->type_name("DIR|IMAGE");
+  cmd->add_option("--layers", o.layers,
+                  "An image --out: squash (default: one layer) or keep (each original layer "
+                  "without the removed files; a layer that loses nothing is reused as it was)")
+      ->check(CLI::IsMember({"squash", "keep"}))
+      ->type_name("MODE");
+  cmd->add_option("--compress", o.compress,
+                  "An image --out: layer compression, gzip (default), zstd or none "
+                  "(docker-archive layers are always plain tars). SOURCE_DATE_EPOCH, when set, "
+                  "is the new image's creation time; the output is byte-identical for the "
+                  "same input and options")
+      ->check(CLI::IsMember({"gzip", "zstd", "none"}))
+      ->type_name("ALGO");
   auto* in_place = cmd->add_flag("--in-place", o.in_place, "Remove files from ROOT itself");
   auto* dry = cmd->add_flag("--dry-run", o.dry_run, "Write nothing; report what would happen");
   cmd->add_flag("--allow-live-root", o.allow_live_root,
@@ -185,7 +221,9 @@ void add_prune_command(CLI::App& app, PruneCommandOptions& o) {
 void add_why_command(CLI::App& app, WhyOptions& o) {
   CLI::App* cmd = app.add_subcommand(
       "why", "Explain one path: the chain of edges that keeps it, or the rule that removes it");
-  cmd->add_option("ROOT", o.root, "The root filesystem or package output")->required();
+  cmd->add_option("ROOT", o.root,
+                  "The root filesystem or package output, or an image (as for prune)")
+      ->required();
   cmd->add_option("PATH", o.path, "A path inside ROOT")->required();
   add_selection_options(cmd, o.selection);
   cmd->add_flag("--json", o.json, "Print JSON");
@@ -214,13 +252,51 @@ Result<int> run_prune(const PruneCommandOptions& o, std::ostream& out, std::ostr
   }
   opts->shrink_rpath = o.shrink_rpath;
   opts->jobs = o.jobs;
+  const bool image_root = is_image_reference(o.root);
+  if (!image_root && is_image_reference(o.out_dir)) {
+    return make_error(o.out_dir,
+                      "an image --out needs an image ROOT (oci:, oci-archive:, docker-archive:)",
+                      ErrorKind::Usage);
+  }
+  if (image_root && o.in_place) {
+    return make_error(o.root, "an image is not pruned in place: write a new one with --out IMAGE",
+                      ErrorKind::Usage);
+  }
+  if (image_root && !o.out_dir.empty() && !is_image_reference(o.out_dir)) {
+    return make_error(
+        o.out_dir,
+        "the --out of an image ROOT is an image: oci:DIR[:TAG], oci-archive:FILE[:TAG] "
+        "or docker-archive:FILE[:NAME:TAG]",
+        ErrorKind::Usage);
+  }
   const auto start = std::chrono::steady_clock::now();
-  auto ctx = [&] {
+  std::unique_ptr<ImageWorkspace> workspace;  // the image's staging tree, while the report lives
+  auto ctx = [&]() -> Result<std::unique_ptr<PruneContext>> {
     ProgressLine line(err);  // erased before anything else is printed
     opts->progress = [&line](std::string_view pass, std::size_t done, std::size_t total) {
       line(pass, done, total);
     };
-    return prune(std::move(*opts));
+    if (!image_root) return prune(std::move(*opts));
+    ImageOptions image = to_image_options(o.selection);
+    image.out = o.out_dir;
+    image.layers = o.layers == "keep" ? LayerMode::Keep : LayerMode::Squash;
+    image.compression = o.compress == "zstd"   ? Compression::Zstd
+                        : o.compress == "none" ? Compression::None
+                                               : Compression::Gzip;
+    if (const char* epoch = std::getenv("SOURCE_DATE_EPOCH"); epoch != nullptr && *epoch != '\0') {
+      char* end = nullptr;
+      const long long value = std::strtoll(epoch, &end, 10);
+      if (*end != '\0' || value < 0) {
+        return make_error("SOURCE_DATE_EPOCH",
+                          fmt::format("'{}' is not a number of seconds", epoch), ErrorKind::Usage);
+      }
+      image.source_date_epoch = value;
+    }
+    image.created_by =
+        fmt::format("elfprune prune --layers {} --compress {}", o.layers, o.compress);
+    ELFPRUNE_TRY_ASSIGN(ImagePrune pruned, prune_image(std::move(*opts), image, false));
+    workspace = std::move(pruned.workspace);
+    return std::move(pruned.context);
   }();
   ELFPRUNE_TRY(ctx);
   if (o.timings) {
@@ -243,7 +319,14 @@ Result<int> run_prune(const PruneCommandOptions& o, std::ostream& out, std::ostr
 Result<int> run_why(const WhyOptions& o, std::ostream& out, std::ostream& /*err*/) {
   ELFPRUNE_TRY_ASSIGN(PruneOptions opts, to_prune_options(o.root, o.selection));
   opts.mode = EmitMode::DryRun;
-  auto planned = plan_prune(std::move(opts));
+  std::unique_ptr<ImageWorkspace> workspace;
+  auto planned = [&]() -> Result<std::unique_ptr<PruneContext>> {
+    if (!is_image_reference(o.root)) return plan_prune(std::move(opts));
+    ELFPRUNE_TRY_ASSIGN(ImagePrune pruned,
+                        prune_image(std::move(opts), to_image_options(o.selection), true));
+    workspace = std::move(pruned.workspace);
+    return std::move(pruned.context);
+  }();
   ELFPRUNE_TRY(planned);
   const PruneContext& ctx = **planned;
   std::string path = lexically_absolute(o.path);

@@ -133,6 +133,76 @@ void render_store_references(const PruneReport& r, std::string& out) {
 
 }  // namespace
 
+static void render_image(const ImageReport& image, const char* verb, std::string& out) {
+  out += fmt::format("\nimage {} ({}){}\n", image.input, image.platform,
+                     image.output.empty()
+                         ? ""
+                         : fmt::format(" -> {} ({} layers)", image.output, image.layer_mode));
+  for (const auto& e : image.entries)
+    out += fmt::format("  entry {}  <- config {}\n", e.path, e.from);
+  for (const auto& n : image.notes) out += fmt::format("  note: {}\n", n);
+  out += fmt::format("  {:<5} {:<19} {:>10} {:>10} {:>10}  largest {}\n", "layer", "digest", "blob",
+                     "files", verb, verb);
+  for (std::size_t i = 0; i < image.layers.size(); ++i) {
+    const auto& l = image.layers[i];
+    std::string largest;
+    for (const auto& x : l.largest) {
+      largest += fmt::format("{}{} {}", largest.empty() ? "" : ", ", x.path, human_bytes(x.bytes));
+    }
+    out += fmt::format("  {:<5} {:<19} {:>10} {:>10} {:>10}  {}\n", i + 1,
+                       l.digest.substr(0, std::min<std::size_t>(l.digest.size(), 19)),
+                       human_bytes(l.blob_size), human_bytes(l.bytes), human_bytes(l.removed_bytes),
+                       largest);
+  }
+  if (!image.output.empty()) {
+    out += fmt::format("  image: {} in, {} out ({} of the bytes)", human_bytes(image.input_bytes),
+                       human_bytes(image.output_bytes),
+                       percent(image.output_bytes, image.input_bytes));
+    std::size_t reused = 0;
+    for (const auto& l : image.output_layers) reused += l.reused ? 1 : 0;
+    if (image.layer_mode == "keep")
+      out +=
+          fmt::format("; {} of {} layers reused as they were", reused, image.output_layers.size());
+    out += "\n";
+  }
+}
+
+static nlohmann::ordered_json image_json(const ImageReport& image) {
+  nlohmann::ordered_json doc;
+  doc["input"] = image.input;
+  if (!image.output.empty()) doc["output"] = image.output;
+  doc["platform"] = image.platform;
+  auto entries = nlohmann::ordered_json::array();
+  for (const auto& e : image.entries) entries.push_back({{"path", e.path}, {"from", e.from}});
+  doc["entries"] = entries;
+  doc["notes"] = image.notes;
+  auto layers = nlohmann::ordered_json::array();
+  for (const auto& l : image.layers) {
+    auto largest = nlohmann::ordered_json::array();
+    for (const auto& x : l.largest) largest.push_back({{"path", x.path}, {"bytes", x.bytes}});
+    layers.push_back({{"digest", l.digest},
+                      {"diff_id", l.diff_id},
+                      {"blob_size", l.blob_size},
+                      {"bytes", l.bytes},
+                      {"removed_files", l.removed_files},
+                      {"removed_bytes", l.removed_bytes},
+                      {"largest_removed", largest}});
+  }
+  doc["layers"] = layers;
+  doc["input_bytes"] = image.input_bytes;
+  if (!image.output.empty()) {
+    doc["layer_mode"] = image.layer_mode;
+    doc["output_manifest"] = image.output_manifest;
+    doc["output_bytes"] = image.output_bytes;
+    auto out = nlohmann::ordered_json::array();
+    for (const auto& l : image.output_layers) {
+      out.push_back({{"digest", l.digest}, {"size", l.size}, {"reused", l.reused}});
+    }
+    doc["output_layers"] = out;
+  }
+  return doc;
+}
+
 std::string render_report_text(const PruneReport& r) {
   std::string out;
   const char* verb = r.mode == "dry-run" ? "would remove" : "removed";
@@ -196,6 +266,7 @@ std::string render_report_text(const PruneReport& r) {
                        r.edits_written ? ", written and verified" : ", not written");
     for (const auto& e : r.edits) out += fmt::format("  {}: {}\n", e.path, e.what);
   }
+  if (r.image) render_image(*r.image, verb, out);
   if (!r.problems.empty()) {
     out += fmt::format("\nPROBLEMS ({}): the result is broken\n", r.problems.size());
     for (const auto& p : r.problems) out += fmt::format("  {}\n", p);
@@ -264,6 +335,7 @@ std::string render_report_json(const PruneReport& r) {
   doc["edits"] = edits;
   doc["edits_written"] = r.edits_written;
   doc["store_references"] = store_references_json(r);
+  if (r.image) doc["image"] = image_json(*r.image);
   std::string out = doc.dump(1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
   // The document so far ends "\n}": the items go before that brace.
   out.resize(out.size() - 2);

@@ -43,6 +43,45 @@ struct KeptWhole {
   std::uint64_t bytes = 0;
 };
 
+// An image pruned (`prune oci:...`): what came in and went out, the
+// entries the config gave and where from, and each original layer's bytes
+// and what it lost, as dive shows them.
+struct ImageReport {
+  std::string input;   // the reference as given
+  std::string output;  // "" for a dry run
+  std::string platform;
+  struct Entry {
+    std::string path;
+    std::string from;
+  };
+  std::vector<Entry> entries;
+  std::vector<std::string> notes;
+  struct Removal {
+    std::string path;
+    std::uint64_t bytes = 0;
+  };
+  struct Layer {
+    std::string digest;
+    std::string diff_id;
+    std::uint64_t blob_size = 0;
+    std::uint64_t bytes = 0;  // file content in the layer
+    std::uint64_t removed_files = 0;
+    std::uint64_t removed_bytes = 0;
+    std::vector<Removal> largest;  // largest removals, 5 at most
+  };
+  std::vector<Layer> layers;
+  std::uint64_t input_bytes = 0;  // blobs of the input
+  struct OutLayer {
+    std::string digest;
+    std::uint64_t size = 0;
+    bool reused = false;
+  };
+  std::vector<OutLayer> output_layers;
+  std::uint64_t output_bytes = 0;
+  std::string output_manifest;
+  std::string layer_mode;  // "squash", "keep"
+};
+
 struct PruneReport {
   std::string root;     // host path of the pruned directory
   std::string sysroot;  // host path of --sysroot, if any
@@ -89,6 +128,7 @@ struct PruneReport {
   bool edits_written = false;
   // Files under the store directory: the store paths they name.
   std::vector<StoreReference> store_references;
+  std::shared_ptr<ImageReport> image;  // set when ROOT was an image
 };
 
 // The human summary: before/after, totals by rule and by package, the 15

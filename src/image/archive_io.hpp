@@ -1,0 +1,31 @@
+// libarchive's handles owned (one owner per handle, as util/fd.hpp does for
+// descriptors), and the message of its last error.
+#pragma once
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include <memory>
+#include <string>
+
+namespace elfprune {
+
+struct ArchiveReadFree {
+  void operator()(archive* a) const { archive_read_free(a); }
+};
+struct ArchiveWriteFree {
+  void operator()(archive* a) const { archive_write_free(a); }
+};
+struct ArchiveEntryFree {
+  void operator()(archive_entry* e) const { archive_entry_free(e); }
+};
+using ArchiveReader = std::unique_ptr<archive, ArchiveReadFree>;
+using ArchiveWriter = std::unique_ptr<archive, ArchiveWriteFree>;
+using ArchiveEntry = std::unique_ptr<archive_entry, ArchiveEntryFree>;
+
+inline std::string archive_message(archive* a) {
+  const char* s = archive_error_string(a);
+  return s != nullptr && *s != '\0' ? std::string(s) : std::string("unknown archive error");
+}
+
+}  // namespace elfprune
