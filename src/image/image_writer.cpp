@@ -229,14 +229,9 @@ void fill_entry(archive_entry* e, const std::string& path, const TarMeta& m) {
 // The content of a kept regular file, from the staging tree (where an
 // edit, if any, was made).
 Result<void> copy_file(LayerWriter& w, int fd, const std::string& what, std::string& buf) {
-  buf.resize(kBuffer);
-  for (;;) {
-    ssize_t n = ::read(fd, buf.data(), buf.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return errno_error(what, errno, ErrorKind::Failed);
-    if (n == 0) return {};
-    ELFPRUNE_TRY(w.data(buf.data(), static_cast<std::size_t>(n), what));
-  }
+  return read_chunks(fd, buf, what, [&](std::string_view chunk) {
+    return w.data(chunk.data(), chunk.size(), what);
+  });
 }
 
 struct InodeKey {
@@ -379,15 +374,10 @@ Result<WrittenLayer> reuse_layer(const LayerBlob& blob, const std::string& blob_
   Fd in(::open(blob.file.c_str(), O_RDONLY | O_CLOEXEC));
   Fd outfd(::open(dest.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
   if (!in.ok() || !outfd.ok()) return errno_error(dest, errno, ErrorKind::Failed);
-  std::string buf(kBuffer, '\0');
-  for (;;) {
-    ssize_t n = ::read(in.get(), buf.data(), buf.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return errno_error(blob.file, errno, ErrorKind::Failed);
-    if (n == 0) break;
-    ELFPRUNE_TRY(
-        write_all(outfd.get(), std::string_view(buf.data(), static_cast<std::size_t>(n)), dest));
-  }
+  std::string buf;
+  ELFPRUNE_TRY(read_chunks(in.get(), buf, blob.file, [&](std::string_view chunk) {
+    return write_all(outfd.get(), chunk, dest);
+  }));
   if (::fsync(outfd.get()) != 0) return errno_error(dest, errno, ErrorKind::Failed);
   return out;
 }
@@ -487,15 +477,12 @@ Result<void> tar_directory(const std::string& dir, const std::vector<std::string
     if (is_dir) continue;
     Fd fd(::open(host.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd.ok()) return errno_error(host, errno, ErrorKind::Failed);
-    for (;;) {
-      ssize_t n = ::read(fd.get(), buf.data(), buf.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return errno_error(host, errno, ErrorKind::Failed);
-      if (n == 0) break;
-      if (archive_write_data(a.get(), buf.data(), static_cast<std::size_t>(n)) < 0) {
+    ELFPRUNE_TRY(read_chunks(fd.get(), buf, host, [&](std::string_view chunk) -> Result<void> {
+      if (archive_write_data(a.get(), chunk.data(), chunk.size()) < 0) {
         return make_error(file, archive_message(a.get()), ErrorKind::Failed);
       }
-    }
+      return {};
+    }));
   }
   if (archive_write_close(a.get()) != ARCHIVE_OK)
     return make_error(file, archive_message(a.get()), ErrorKind::Failed);

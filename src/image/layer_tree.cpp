@@ -343,15 +343,12 @@ struct BlobStream {
 
   static la_ssize_t read(archive* /*a*/, void* self, const void** out) {
     auto* s = static_cast<BlobStream*>(self);
-    for (;;) {
-      ssize_t n = ::read(s->fd, s->buf.data(), s->buf.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return -1;
-      s->hash.update(s->buf.data(), static_cast<std::size_t>(n));
-      s->bytes += static_cast<std::uint64_t>(n);
-      *out = s->buf.data();
-      return n;
-    }
+    const long n = read_some(s->fd, s->buf.data(), s->buf.size());
+    if (n < 0) return -1;
+    s->hash.update(s->buf.data(), static_cast<std::size_t>(n));
+    s->bytes += static_cast<std::uint64_t>(n);
+    *out = s->buf.data();
+    return n;
   }
   void drain() {
     const void* ignored = nullptr;

@@ -43,6 +43,14 @@ Result<std::string> read_all(int fd, std::size_t limit, std::string_view name) {
   return data;
 }
 
+long read_some(int fd, char* buf, std::size_t size) {
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, size);
+    if (n < 0 && errno == EINTR) continue;
+    return static_cast<long>(n);
+  }
+}
+
 std::optional<std::string> pread_some(int fd, std::uint64_t offset, std::size_t len) {
   std::string buf(len, '\0');
   std::size_t got = 0;

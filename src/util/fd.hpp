@@ -43,6 +43,12 @@ Result<void> write_all(int fd, std::string_view bytes, std::string_view name);
 // whichever comes first. Errors name `name`.
 Result<std::string> read_all(int fd, std::size_t limit, std::string_view name);
 
+// Everything `fd` holds from its current offset, handed to `sink` one
+// chunk of `buf` at a time (streaming copies of files of any size). Stops
+// at the first error, the sink's or the read's (naming `name`).
+template <class Sink>
+Result<void> read_chunks(int fd, std::string& buf, std::string_view name, Sink&& sink);
+
 // Up to `len` bytes at `offset` (fewer at the end of the file); nullopt
 // when the read fails.
 std::optional<std::string> pread_some(int fd, std::uint64_t offset, std::size_t len);
@@ -82,5 +88,19 @@ class PreadFile {
 // hangs the caller. Errors name `display`: "is a directory", "not a
 // regular file", or the errno text.
 Result<PreadFile> open_regular_file(const char* host_path, std::string_view display, int flags = 0);
+
+// One read(2), EINTR retried: the bytes read, 0 at the end, -1 on error.
+long read_some(int fd, char* buf, std::size_t size);
+
+template <class Sink>
+Result<void> read_chunks(int fd, std::string& buf, std::string_view name, Sink&& sink) {
+  if (buf.empty()) buf.resize(128u << 10);
+  for (;;) {
+    const long n = read_some(fd, buf.data(), buf.size());
+    if (n < 0) return errno_error(std::string(name), errno);
+    if (n == 0) return {};
+    ELFPRUNE_TRY(sink(std::string_view(buf.data(), static_cast<std::size_t>(n))));
+  }
+}
 
 }  // namespace elfprune
