@@ -15,6 +15,11 @@
 #   (s) scaling: elfprune prune R --entry E --dry-run and --out D for entries
 #       with closures of different sizes (/bin/true, perl, python3, node):
 #       files and bytes kept, time, time per MB and per file
+#   (i) an image: the root as a one-layer OCI image (made once with umoci
+#       and cached in the test cache, with /usr/bin/node as its entrypoint),
+#       elfprune prune oci:IMG --out oci:D (config entries, gzip, squashed)
+#       against umoci unpack of the same image (which only reads it):
+#       goal <= 1.0x
 #   (l) a large tree: SYNTH, about a million entries made of hardlinked
 #       copies of R side by side (cp -al; made once in the test cache and
 #       reused), elfprune prune SYNTH --entry /copy0/usr/bin/python3
@@ -52,7 +57,7 @@ Environment:
   BENCH_ROOT      the root, when no argument is given
   BENCH_RUNS      timed runs of each command (default 3, at least 1)
   BENCH_WARMUP    untimed warm-up rounds before the timed ones (default 1)
-  BENCH_PARTS     which parts to run, of "a", "b", "s" and "l" (default "a b s l")
+  BENCH_PARTS     which parts to run, of "a", "b", "s", "i" and "l" (default "a b s i l")
   BENCH_ENTRIES   entries for part s (default "/bin/true /usr/bin/perl
                   /usr/bin/python3 /usr/bin/node"; those missing are skipped)
   BENCH_XARGS     1: always batch the file list with xargs (default: only
@@ -104,7 +109,7 @@ build_dir=${BUILD_DIR:-build}
 elfprune=${ELFPRUNE:-$build_dir/src/elfprune}
 runs=${BENCH_RUNS:-3}
 warmup=${BENCH_WARMUP:-1}
-parts=${BENCH_PARTS:-a b s l}
+parts=${BENCH_PARTS:-a b s i l}
 if ! [[ $runs =~ ^[0-9]+$ ]] || ((runs < 1)); then
   echo "bench: BENCH_RUNS must be a positive integer, not '$runs'" >&2; exit 2
 fi
@@ -302,6 +307,34 @@ elif [[ " $parts " == *" l "* ]]; then
     synth=
   fi
 fi
+# Part i's image: the root as one layer, made with umoci once under a key
+# of the root's path and reused.
+image=
+if [[ " $parts " == *" i "* ]]; then
+  if ! command -v umoci >/dev/null 2>&1; then
+    echo "bench: part i skipped: no umoci (apt-get install umoci)" >&2
+  else
+    key=$(printf '%s\n' "$root" | sha256sum | cut -c1-12)
+    image=$test_cache/bench-image-$key
+    if [[ ! -f $image/index.json ]]; then
+      echo "bench: part i: making the image $image from $root (once)" >&2
+      partial=$image.partial
+      rm -rf "$partial" "$tmp/bundle"
+      if umoci init --layout "$partial" && umoci new --image "$partial:bench" &&
+        umoci unpack --image "$partial:bench" "$tmp/bundle" >/dev/null &&
+        cp -a "$root/." "$tmp/bundle/rootfs/" && umoci repack --image "$partial:bench" "$tmp/bundle" &&
+        umoci config --image "$partial:bench" --config.entrypoint /usr/bin/node; then
+        mv "$partial" "$image"
+      else
+        echo "bench: part i skipped: umoci could not make the image" >&2
+        rm -rf "$partial"
+        image=
+      fi
+      rm -rf "$tmp/bundle"
+    fi
+  fi
+fi
+
 live_entry=${BENCH_LIVE_ENTRY:-/usr/bin/python3}
 live_exclude=()
 live_prune=()
@@ -387,6 +420,12 @@ run_one() {
     scale_out_*)
       dest=$tmp/tree.$label.$round
       cmd=("$elfprune" prune "$root" --entry "${scale_entry[${label#scale_out_}]}" --out "$dest") ;;
+    image_elfprune)
+      dest=$tmp/image.$label.$round
+      cmd=("$elfprune" prune "oci:$image:bench" --out "oci:$dest:slim") ;;
+    image_umoci)
+      dest=$tmp/bundle.$label.$round
+      cmd=(umoci unpack --image "$image:bench" "$dest") ;;
     synth_elfprune) cmd=("$elfprune" prune "$synth" --entry /copy0/usr/bin/python3 --dry-run) ;;
     synth_find) cmd=(find "$synth" -xdev -ls) ;;
     live_elfprune) cmd=("$elfprune" prune / --entry "$live_entry" "${live_exclude[@]}" --dry-run) ;;
@@ -401,7 +440,7 @@ run_one() {
       b=$(du -sb "$dest" 2>/dev/null | cut -f1)
       echo "$label $n ${b:-0}" >>"$tmp/trees.txt"
     fi
-    if [[ $label == mem_* ]]; then rm -rf "$dest"; fi
+    if [[ $label == mem_* || $label == image_* ]]; then rm -rf "$dest"; fi
   fi
 }
 
@@ -420,9 +459,10 @@ if [[ " $parts " == *" s "* ]]; then
     labels+=("scale_dry_$n" "scale_out_$n")
   done
 fi
+[[ -n $image ]] && labels+=(image_elfprune image_umoci)
 [[ -n $synth ]] && labels+=(synth_elfprune synth_find)
 [[ ${BENCH_LIVE:-0} == 1 ]] && labels+=(live_elfprune live_find)
-((${#labels[@]})) || { echo "bench: BENCH_PARTS='$parts' selects nothing (use a, b, s, l)" >&2; exit 2; }
+((${#labels[@]})) || { echo "bench: BENCH_PARTS='$parts' selects nothing (use a, b, s, i, l)" >&2; exit 2; }
 
 cpu_model=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 echo "bench: $nfiles dynamic ELF files; ${files_how}" >&2
@@ -481,6 +521,8 @@ names = {
     "mem_prune_elfprune": "(b) elfprune prune ... --out D     [tmpfs]",
     "mem_prune_lddtree": "(b) lddtree ... --copy-to-tree D   [tmpfs]",
     "mem_copy_ref": "(b) reference: cp -a ...          [tmpfs]",
+    "image_elfprune": "(i) elfprune prune oci:IMG --out oci:D",
+    "image_umoci": "(i) umoci unpack --image IMG (only reads)",
     "synth_elfprune": "(l) elfprune prune SYNTH ... --dry-run",
     "synth_find": "(l) find SYNTH -xdev -ls",
     "live_elfprune": "(l) elfprune prune / ... --dry-run  [live]",
@@ -527,7 +569,7 @@ print()
 def ratio(a, b, what, target):
     if a in med and b in med and med[b] > 0:
         print(f"  {what:<46} {med[a] / med[b]:>8.3f}x   {target}")
-small = any(k in rows for k in ("deps_elfprune", "prune_elfprune", "mem_prune_elfprune"))
+small = any(k in rows for k in ("deps_elfprune", "prune_elfprune", "mem_prune_elfprune", "image_elfprune"))
 if small:
     print("ratios of medians (wall time):")
 ratio("deps_elfprune", "deps_lddtree", "(a) elfprune deps / lddtree", "target <= 0.05x")
@@ -538,6 +580,7 @@ for d, c, where in (("prune_elfprune", "copy_ref", ""), ("mem_prune_elfprune", "
     if d in med and c in med:
         print(f"  {'(b) elfprune prune - cp -a of its tree' + where:<46} {med[d] - med[c]:>8.3f} s  (what is"
               " not writing the files)")
+ratio("image_elfprune", "image_umoci", "(i) elfprune prune image / umoci unpack", "goal <= 1.0x")
 for a, b, what in (("deps_elfprune", "deps_lddtree", "(c) peak RSS elfprune deps / lddtree"),
                    ("prune_elfprune", "prune_lddtree", "(c) peak RSS elfprune prune / lddtree")):
     if a in peak and b in peak and peak[b] > 0:

@@ -1,10 +1,15 @@
 #include "prune/image_prune.hpp"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 
 #include "image/reference.hpp"
@@ -13,15 +18,53 @@
 
 namespace elfprune {
 
+namespace {
+
+// The bytes an image's files take as given: an archive's size, or a
+// layout's blobs.
+std::uint64_t input_bytes(const ImageReference& ref) {
+  struct stat st {};
+  if (ref.transport != ImageTransport::Oci) {
+    return ::stat(ref.path.c_str(), &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
+  }
+  std::uint64_t total = 0;
+  const std::string blobs = ref.path + "/blobs/sha256";
+  if (DIR* d = ::opendir(blobs.c_str())) {
+    while (dirent* de = ::readdir(d)) {
+      if (::fstatat(::dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
+        total += static_cast<std::uint64_t>(st.st_size);
+      }
+    }
+    ::closedir(d);
+  }
+  return total;
+}
+
+// Where the staging tree goes: $TMPDIR when set; otherwise memory
+// (/dev/shm) when it has room for four times the input (unpacked layers
+// are commonly 2-3 times their gzip blobs) plus 1 GiB to spare, as a disk
+// costs the writes and, mounted with discard, seconds to delete them;
+// otherwise /var/tmp.
+std::string staging_parent(const ImageReference& ref) {
+  if (const char* tmp = std::getenv("TMPDIR"); tmp != nullptr && *tmp != '\0') return tmp;
+  struct statfs fs {};
+  if (::statfs("/dev/shm", &fs) == 0 && fs.f_type == TMPFS_MAGIC &&
+      ::access("/dev/shm", W_OK) == 0) {
+    const auto free_bytes =
+        static_cast<std::uint64_t>(fs.f_bavail) * static_cast<std::uint64_t>(fs.f_bsize);
+    if (free_bytes > 4 * input_bytes(ref) + (std::uint64_t{1} << 30)) return "/dev/shm";
+  }
+  return "/var/tmp";
+}
+
+}  // namespace
+
 Result<std::unique_ptr<ImageWorkspace>> ImageWorkspace::open(
     const std::string& reference, const std::string& platform, const std::string& near,
     const std::function<void(std::string_view, std::size_t, std::size_t)>& progress) {
   ELFPRUNE_TRY_ASSIGN(ImageReference ref, parse_image_reference(reference));
   std::string base = near;
-  if (base.empty()) {
-    const char* tmp = std::getenv("TMPDIR");
-    base = tmp != nullptr && *tmp != '\0' ? tmp : "/var/tmp";
-  }
+  if (base.empty()) base = staging_parent(ref);
   std::string tmpl = path_join(base, "elfprune-image-XXXXXX");
   if (::mkdtemp(tmpl.data()) == nullptr) return errno_error(tmpl, errno, ErrorKind::Failed);
   std::unique_ptr<ImageWorkspace> ws(new ImageWorkspace());
@@ -95,12 +138,13 @@ Result<ImagePrune> prune_image(PruneOptions options, const ImageOptions& image, 
   if (!image.out.empty()) {
     ELFPRUNE_TRY_ASSIGN(ImageReference o, parse_image_reference(image.out));
     ELFPRUNE_TRY(check_image_output(o));
-    near = std::string(path_parent(o.path));
     out = std::move(o);
   }
   ImagePrune result;
+  const auto read_start = std::chrono::steady_clock::now();
   ELFPRUNE_TRY_ASSIGN(result.workspace,
                       ImageWorkspace::open(reference, image.platform, near, options.progress));
+  const std::chrono::duration<double> read_took = std::chrono::steady_clock::now() - read_start;
   const ImageWorkspace& ws = *result.workspace;
   auto report = std::make_shared<ImageReport>();
   report->input = reference;
@@ -137,6 +181,7 @@ Result<ImagePrune> prune_image(PruneOptions options, const ImageOptions& image, 
     ELFPRUNE_TRY_ASSIGN(result.context, prune(std::move(options)));
   }
   PruneContext& ctx = *result.context;
+  ctx.timings.insert(ctx.timings.begin(), PassTiming{"read image", read_took.count()});
   std::unordered_set<std::string> removed;
   for (std::size_t i = 0; i < ctx.inventory.entries.size() && i < ctx.plan.decisions.size(); ++i) {
     if (!ctx.plan.decisions[i].keep) removed.insert(relative(ctx.inventory.entries[i].path));
@@ -160,8 +205,12 @@ Result<ImagePrune> prune_image(PruneOptions options, const ImageOptions& image, 
       wo.source_date_epoch = image.source_date_epoch;
       wo.created_by = image.created_by;
       if (ctx.options.progress) ctx.options.progress("write image", 0, 0);
+      const auto write_start = std::chrono::steady_clock::now();
       ELFPRUNE_TRY_ASSIGN(WrittenImage written,
                           write_image(ws.source(), ws.tree(), removed, edited, wo));
+      const std::chrono::duration<double> write_took =
+          std::chrono::steady_clock::now() - write_start;
+      ctx.timings.push_back(PassTiming{"write image", write_took.count()});
       report->output_manifest = written.manifest_digest;
       report->output_bytes = written.bytes;
       for (const auto& l : written.layers)

@@ -17,8 +17,8 @@ namespace elfprune {
 // An image's layers applied into a temporary directory, removed with this.
 class ImageWorkspace {
  public:
-  // `near`: a directory on the filesystem the staging tree should use
-  // (beside an --out); empty: $TMPDIR, or /var/tmp.
+  // `near`: the directory to make the staging tree in; empty: $TMPDIR when
+  // set, else /dev/shm when it has room, else /var/tmp.
   static Result<std::unique_ptr<ImageWorkspace>> open(
       const std::string& reference, const std::string& platform, const std::string& near,
       const std::function<void(std::string_view, std::size_t, std::size_t)>& progress);
