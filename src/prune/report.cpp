@@ -138,21 +138,20 @@ static void render_image(const ImageReport& image, const char* verb, std::string
                      image.output.empty()
                          ? ""
                          : fmt::format(" -> {} ({} layers)", image.output, image.layer_mode));
-  for (const auto& e : image.entries)
-    out += fmt::format("  entry {}  <- config {}\n", e.path, e.from);
+  for (const auto& e : image.entries) out += fmt::format("  entry {}  <- {}\n", e.path, e.from);
   for (const auto& n : image.notes) out += fmt::format("  note: {}\n", n);
-  out += fmt::format("  {:<5} {:<19} {:>10} {:>10} {:>10}  largest {}\n", "layer", "digest", "blob",
-                     "files", verb, verb);
+  // As dive shows layers: what each had, and what it lost.
+  out +=
+      fmt::format("  {:<5} {:<19} {:>9} {:>9} {:>9}\n", "layer", "digest", "blob", "content", verb);
   for (std::size_t i = 0; i < image.layers.size(); ++i) {
     const auto& l = image.layers[i];
-    std::string largest;
-    for (const auto& x : l.largest) {
-      largest += fmt::format("{}{} {}", largest.empty() ? "" : ", ", x.path, human_bytes(x.bytes));
+    out +=
+        fmt::format("  {:<5} {:<19} {:>9} {:>9} {:>9}\n", i + 1,
+                    l.digest.substr(0, std::min<std::size_t>(l.digest.size(), 19)),
+                    human_bytes(l.blob_size), human_bytes(l.bytes), human_bytes(l.removed_bytes));
+    for (std::size_t k = 0; k < l.largest.size() && k < 3; ++k) {
+      out += fmt::format("  {:>45}  {}\n", human_bytes(l.largest[k].bytes), l.largest[k].path);
     }
-    out += fmt::format("  {:<5} {:<19} {:>10} {:>10} {:>10}  {}\n", i + 1,
-                       l.digest.substr(0, std::min<std::size_t>(l.digest.size(), 19)),
-                       human_bytes(l.blob_size), human_bytes(l.bytes), human_bytes(l.removed_bytes),
-                       largest);
   }
   if (!image.output.empty()) {
     out += fmt::format("  image: {} in, {} out ({} of the bytes)", human_bytes(image.input_bytes),
@@ -160,9 +159,10 @@ static void render_image(const ImageReport& image, const char* verb, std::string
                        percent(image.output_bytes, image.input_bytes));
     std::size_t reused = 0;
     for (const auto& l : image.output_layers) reused += l.reused ? 1 : 0;
-    if (image.layer_mode == "keep")
+    if (image.layer_mode == "keep") {
       out +=
           fmt::format("; {} of {} layers reused as they were", reused, image.output_layers.size());
+    }
     out += "\n";
   }
 }
