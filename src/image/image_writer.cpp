@@ -542,9 +542,12 @@ Result<WrittenImage> write_image(const ImageSource& src, const ImageTree& tree,
   const bool docker = o.out.transport == ImageTransport::DockerArchive;
   // docker-archive layers are plain tars, as `docker save` writes them.
   const Compression compression = docker ? Compression::None : o.compression;
-  // Beside the output, so that the last step is a rename.
-  std::string tmpl =
-      fmt::format("{}/.{}.elfprune-XXXXXX", path_parent(o.out.path), path_base(o.out.path));
+  // Beside the output, so that the last step is a rename; what a killed
+  // run left there goes first.
+  const std::string out_dir(path_parent(o.out.path));
+  const std::string prefix = fmt::format(".{}.elfprune-", path_base(o.out.path));
+  remove_stale(out_dir, prefix);
+  std::string tmpl = temp_template(out_dir, prefix);
   if (::mkdtemp(tmpl.data()) == nullptr) return errno_error(tmpl, errno, ErrorKind::Failed);
   TempPath layout(tmpl);
   const std::string blob_dir = layout.path() + "/blobs/sha256";

@@ -65,7 +65,8 @@ Result<std::unique_ptr<ImageWorkspace>> ImageWorkspace::open(
   ELFPRUNE_TRY_ASSIGN(ImageReference ref, parse_image_reference(reference));
   std::string base = near;
   if (base.empty()) base = staging_parent(ref);
-  std::string tmpl = path_join(base, "elfprune-image-XXXXXX");
+  remove_stale(base, "elfprune-image-");
+  std::string tmpl = temp_template(base, "elfprune-image-");
   if (::mkdtemp(tmpl.data()) == nullptr) return errno_error(tmpl, errno, ErrorKind::Failed);
   std::unique_ptr<ImageWorkspace> ws(new ImageWorkspace());
   ws->dir_ = tmpl;
