@@ -189,7 +189,56 @@ for path in /var/task/node_modules/lodash/lodash.js /var/task/node_modules/types
   head -n 8 "$log/why.txt"
 done
 
-# --- 7. summary ----------------------------------------------------------------
+# --- 7. the same as a container image ----------------------------------------
+# The original root as a one-layer OCI image made by umoci (cached, keyed by
+# the packages and the app), with the app in its config; elfprune prunes it
+# into a new image with the entries the config gives, and podman runs it
+# where podman can.
+image_note=
+if command -v umoci >/dev/null 2>&1; then
+  image_key=$(printf '%s\n' "$key" "$app_key" "$index_js" | sha256sum | cut -c1-12)
+  image=$cache/image-$image_key
+  if [[ ! -f $image/index.json ]]; then
+    echo
+    echo "== umoci: the root as an OCI image (once)"
+    rm -rf "$image.tmp" "$demo/bundle"
+    { umoci init --layout "$image.tmp" && umoci new --image "$image.tmp:demo" &&
+      umoci unpack --image "$image.tmp:demo" "$demo/bundle" &&
+      cp -a "$root/." "$demo/bundle/rootfs/" &&
+      umoci repack --image "$image.tmp:demo" "$demo/bundle" &&
+      umoci config --image "$image.tmp:demo" --config.entrypoint /usr/bin/node \
+        --config.cmd /var/task/index.js --config.workingdir /var/task; } >"$log/umoci.log" 2>&1 ||
+      die "umoci could not make the image: $(tail -n 3 "$log/umoci.log")"
+    rm -rf "$demo/bundle"
+    mv "$image.tmp" "$image"
+  fi
+  slim=$demo/image-slim
+  rm -rf "$slim"
+  echo
+  echo "== elfprune prune oci:${image#$repo/}:demo --out oci:${slim#$repo/}:demo"
+  "$elfprune" prune "oci:$image:demo" --out "oci:$slim:demo" >"$log/prune-image.txt" 2>&1 ||
+    die "elfprune prune of the image failed: $(tail -n 5 "$log/prune-image.txt")"
+  sed -n '/^image /,/^  image:/p' "$log/prune-image.txt" | grep -v '^                 '
+  podman_run=(podman --runtime runc run --rm --network none --ulimit nofile=1024:1024
+              --ulimit nproc=1024:1024 "oci:$slim:demo")
+  if command -v podman >/dev/null 2>&1 && command -v runc >/dev/null 2>&1; then
+    echo "== ${podman_run[*]/$repo\//}"
+    if "${podman_run[@]}" >"$log/podman.txt" 2>&1; then
+      grep '^orders-handler:' "$log/podman.txt" || die "the image ran but printed: $(tail -n 3 "$log/podman.txt")"
+    else
+      image_note="podman could not run the image here: $(tail -n 1 "$log/podman.txt")"
+      echo "   $image_note"
+    fi
+  else
+    image_note="podman or runc is missing: the image was written but not run"
+    echo "   $image_note"
+  fi
+else
+  echo
+  echo "== the image step is skipped: umoci is missing (scripts/setup.sh installs it)"
+fi
+
+# --- 8. summary ----------------------------------------------------------------
 before=$(sed -n 's/^before: *//p' "$log/prune.txt")
 after=$(sed -n 's/^after: *//p' "$log/prune.txt")
 echo
