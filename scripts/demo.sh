@@ -153,8 +153,9 @@ rc=0
 awk -v full="${log#$repo/}/prune.txt" '
   /^[a-z]/ { sec = $0; n = 0; skip = 0
              limit = 1000
-             if (sec ~ /^kept by package/) limit = 8
-             if (sec ~ /^removed by package/) limit = 10
+             if (sec ~ /^kept by package/) limit = 5
+             if (sec ~ /^removed by package/) limit = 6
+             if (sec ~ /npm packages/) limit = 5
              if (sec ~ /^largest/) limit = 5
              if (sec ~ /^(hints|kept whole|warnings)/) limit = 0 }
   /^(hints|kept whole|warnings)/ { hidden = hidden (hidden ? ", " : "") $0; next }
