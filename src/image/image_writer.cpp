@@ -369,15 +369,25 @@ Result<WrittenLayer> reuse_layer(const LayerBlob& blob, const std::string& blob_
   out.size = stats.blob_size;
   out.reused = true;
   const std::string dest = fmt::format("{}/{}", blob_dir, digest_hex(out.digest));
-  if (::link(blob.file.c_str(), dest.c_str()) == 0 || errno == EEXIST) return out;
-  // Another filesystem: a copy.
+  // A copy, not a hardlink: the output owns its files (their mode, and no
+  // inode shared with the input). copy_file_range lets the kernel share
+  // extents where the filesystem can.
   Fd in(::open(blob.file.c_str(), O_RDONLY | O_CLOEXEC));
   Fd outfd(::open(dest.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
   if (!in.ok() || !outfd.ok()) return errno_error(dest, errno, ErrorKind::Failed);
-  std::string buf;
-  ELFPRUNE_TRY(read_chunks(in.get(), buf, blob.file, [&](std::string_view chunk) {
-    return write_all(outfd.get(), chunk, dest);
-  }));
+  for (;;) {
+    const ssize_t n = ::copy_file_range(in.get(), nullptr, outfd.get(), nullptr, 1u << 30, 0);
+    if (n > 0) continue;
+    if (n == 0) break;
+    if (errno == EINTR) continue;
+    // Not between these files (EXDEV on old kernels, EINVAL on some
+    // filesystems): the bytes by hand, from where the kernel stopped.
+    std::string buf;
+    ELFPRUNE_TRY(read_chunks(in.get(), buf, blob.file, [&](std::string_view chunk) {
+      return write_all(outfd.get(), chunk, dest);
+    }));
+    break;
+  }
   if (::fsync(outfd.get()) != 0) return errno_error(dest, errno, ErrorKind::Failed);
   return out;
 }

@@ -158,15 +158,21 @@ class LayerApplier {
     return step.fd;
   }
 
+  // What lies below `dir`: the keys from "dir/" up to "dir0" ('0' follows
+  // '/'). Not from "dir" itself: "dir-x" and "dir.y" sort between the two.
+  std::pair<std::map<std::string, TreeNode>::iterator, std::map<std::string, TreeNode>::iterator>
+  descendants(const std::string& dir) {
+    return {tree_.nodes.lower_bound(dir + "/"), tree_.nodes.lower_bound(subtree_end(dir))};
+  }
+
   void remove_subtree(const std::string& path) {
-    auto first = tree_.nodes.find(path);
-    if (first == tree_.nodes.end()) return;
-    auto last = tree_.nodes.lower_bound(subtree_end(path));
-    if (first->second.meta.type == TarType::Directory) {
+    auto node = tree_.nodes.find(path);
+    if (node == tree_.nodes.end()) return;
+    if (node->second.meta.type == TarType::Directory) {
+      auto [first, last] = descendants(path);
       tree_.nodes.erase(first, last);
-    } else {
-      tree_.nodes.erase(first);
     }
+    tree_.nodes.erase(path);
     const int parent = open_parent(path);
     if (parent >= 0) remove_tree_at(parent, std::string(path_base(path)).c_str());
     // The chain must not hand out a directory that is gone: a new one of
@@ -217,8 +223,8 @@ class LayerApplier {
       auto it = tree_.nodes.find(*p);
       if (it == tree_.nodes.end()) continue;
       if (it->second.meta.type == TarType::Directory) {
-        auto next = std::next(it);
-        if (next != tree_.nodes.end() && path_under(next->first, *p) && next->first != *p) {
+        auto [first, last] = descendants(*p);
+        if (first != last) {
           it->second.layer = layer_;  // holds this layer's entries: stays
           it->second.implied = true;
           continue;
