@@ -75,6 +75,12 @@ Result<int> run_deps(const DepsOptions& options, std::ostream& out, std::ostream
       print_error(err, make_error(res->file,
                                   fmt::format("{} not found (needed by {})", m.name, m.needed_by)));
     }
+    // As the loader words it: the object is refused, as for a missing library.
+    for (const auto& v : res->missing_versions) {
+      any_missing = true;
+      print_error(err, make_error(res->file, fmt::format("version `{}' not found in {} (required by {})",
+                                                         v.version, v.library, v.needed_by)));
+    }
     report.objects.push_back(std::move(*res));
   }
   out << (options.json ? render_deps_json(report) : render_deps_text(report));

@@ -52,6 +52,18 @@ struct ElfStringSlot {
   std::uint64_t capacity = 0;
 };
 
+// One DT_VERNEED entry: the versions an object needs of the library it
+// names (vn_file, matched against the loaded objects' names), as glibc's
+// _dl_check_map_versions checks them at load time.
+struct VersionNeed {
+  std::string file;
+  struct Version {
+    std::string name;
+    bool weak = false;  // VER_FLG_WEAK: a warning, not a load failure
+  };
+  std::vector<Version> versions;
+};
+
 struct ElfInfo {
   ElfHeader header;
   bool dynamic = false;  // has a PT_DYNAMIC segment
@@ -63,6 +75,12 @@ struct ElfInfo {
   std::uint64_t flags = 0;               // DT_FLAGS
   std::uint64_t flags_1 = 0;             // DT_FLAGS_1
   std::vector<DlopenDependency> dlopen;  // from FDO .note.dlopen notes
+  std::vector<VersionNeed> version_needs;  // DT_VERNEED, in table order
+  // DT_VERDEF: the version names this object defines (the base one, its
+  // soname, included); has_version_defs is false without the table, which
+  // glibc treats as "no version information", not as a failure.
+  std::vector<std::string> version_defs;
+  bool has_version_defs = false;
   std::vector<std::string> warnings;     // recoverable oddities (bad dlopen JSON, ...)
   // Set by read_elf only (the fast reader), for editing.
   std::optional<ElfStringSlot> interpreter_slot, rpath_slot, runpath_slot;

@@ -35,6 +35,14 @@ constexpr std::int64_t kDtRpath = 15;
 constexpr std::int64_t kDtRunpath = 29;
 constexpr std::int64_t kDtFlags = 30;
 constexpr std::int64_t kDtFlags1 = 0x6ffffffb;
+constexpr std::int64_t kDtVerdef = 0x6ffffffc;
+constexpr std::int64_t kDtVerdefnum = 0x6ffffffd;
+constexpr std::int64_t kDtVerneed = 0x6ffffffe;
+constexpr std::int64_t kDtVerneednum = 0x6fffffff;
+constexpr std::uint16_t kVerFlagWeak = 0x2;
+// More entries than any real object has (libc defines ~45 versions): a
+// bound on loops in a hostile chain of vn_next/vd_next offsets.
+constexpr std::uint64_t kMaxVersionEntries = 4096;
 constexpr std::int64_t kDtAuxiliary = 0x7ffffffd;
 constexpr std::int64_t kDtFilter = 0x7fffffff;
 constexpr std::uint32_t kShtDynsym = 11;
@@ -103,6 +111,112 @@ class StringTable {
 
 std::uint64_t align_up(std::uint64_t v, std::uint64_t a) {
   return (v + a - 1) / a * a;
+}
+
+}  // namespace
+
+namespace {
+
+// DT_VERNEED and DT_VERDEF, as the loader reads them: chains of entries
+// linked by byte offsets, each naming strings of the dynamic string table.
+// A table that does not fit the file, or loops, is a warning naming it: the
+// rest of what the loader reads still counts.
+template <class ToOffset, class Strings>
+void read_versions(const PreadFile& file, bool le,
+                   const std::vector<std::pair<std::int64_t, std::uint64_t>>& entries,
+                   const ToOffset& to_offset, const Strings& strings, ElfInfo& info) {
+  std::uint64_t need = 0, need_num = 0, def = 0, def_num = 0;
+  bool have_need = false, have_def = false;
+  for (const auto& [tag, val] : entries) {
+    if (tag == kDtVerneed) {
+      need = val;
+      have_need = true;
+    } else if (tag == kDtVerneednum) {
+      need_num = val;
+    } else if (tag == kDtVerdef) {
+      def = val;
+      have_def = true;
+    } else if (tag == kDtVerdefnum) {
+      def_num = val;
+    }
+  }
+  auto read_at = [&](std::uint64_t off, std::size_t len) -> std::optional<std::string> {
+    return file.read(off, len);
+  };
+  auto string_at = [&](std::uint64_t off) -> std::optional<std::string> {
+    auto s = strings.at(off);
+    if (s) info.dynstr_refs.push_back(off);
+    return s;
+  };
+  if (have_need) {
+    auto off = to_offset(need);
+    bool bad = !off;
+    for (std::uint64_t n = 0; !bad && n < std::min(need_num, kMaxVersionEntries); ++n) {
+      auto e = read_at(*off, 16);
+      if (!e) {
+        bad = true;
+        break;
+      }
+      const Reader r(*e, le);
+      const auto cnt = r.u(2, 2);
+      auto file_name = string_at(r.u(4, 4));
+      if (!file_name) {
+        bad = true;
+        break;
+      }
+      VersionNeed vn;
+      vn.file = std::move(*file_name);
+      std::uint64_t aux = *off + r.u(8, 4);
+      for (std::uint64_t k = 0; k < std::min<std::uint64_t>(cnt, kMaxVersionEntries); ++k) {
+        auto a = read_at(aux, 16);
+        if (!a) {
+          bad = true;
+          break;
+        }
+        const Reader ar(*a, le);
+        auto name = string_at(ar.u(8, 4));
+        if (!name) {
+          bad = true;
+          break;
+        }
+        vn.versions.push_back({std::move(*name), (ar.u(4, 2) & kVerFlagWeak) != 0});
+        const auto next = ar.u(12, 4);
+        if (next == 0) break;
+        aux += next;
+      }
+      info.version_needs.push_back(std::move(vn));
+      const auto next = r.u(12, 4);
+      if (next == 0) break;
+      *off += next;
+    }
+    if (bad) info.warnings.push_back("DT_VERNEED lies outside the file or its string table");
+  }
+  if (have_def) {
+    info.has_version_defs = true;
+    auto off = to_offset(def);
+    bool bad = !off;
+    for (std::uint64_t n = 0; !bad && n < std::min(def_num, kMaxVersionEntries); ++n) {
+      auto e = read_at(*off, 20);
+      if (!e) {
+        bad = true;
+        break;
+      }
+      const Reader r(*e, le);
+      if (r.u(6, 2) > 0) {  // vd_cnt: the first auxiliary entry names the version
+        auto a = read_at(*off + r.u(12, 4), 8);
+        auto name = a ? string_at(Reader(*a, le).u(0, 4)) : std::nullopt;
+        if (!name) {
+          bad = true;
+          break;
+        }
+        info.version_defs.push_back(std::move(*name));
+      }
+      const auto next = r.u(16, 4);
+      if (next == 0) break;
+      *off += next;
+    }
+    if (bad) info.warnings.push_back("DT_VERDEF lies outside the file or its string table");
+  }
 }
 
 }  // namespace
@@ -280,6 +394,7 @@ Result<ElfInfo> read_elf(const std::filesystem::path& host_path, std::string_vie
         break;
     }
   }
+  read_versions(file, le, entries, to_offset, strings, info);
   return info;
 }
 

@@ -164,6 +164,22 @@ Result<ElfInfo> read_elf_with_lief(const std::filesystem::path& host_path,
           break;
       }
     }
+    // The version tables, as LIEF parses them from DT_VERNEED / DT_VERDEF.
+    for (const LIEF::ELF::SymbolVersionRequirement& req : bin->symbols_version_requirement()) {
+      VersionNeed vn;
+      vn.file = req.name();
+      for (const LIEF::ELF::SymbolVersionAuxRequirement& aux : req.auxiliary_symbols()) {
+        vn.versions.push_back({aux.name(), (aux.flags() & 0x2) != 0});
+      }
+      info.version_needs.push_back(std::move(vn));
+    }
+    for (const LIEF::ELF::SymbolVersionDefinition& def : bin->symbols_version_definition()) {
+      info.has_version_defs = true;
+      for (const LIEF::ELF::SymbolVersionAux& aux : def.symbols_aux()) {
+        info.version_defs.push_back(aux.name());
+        break;  // the first auxiliary entry names the version; others name its parents
+      }
+    }
     for (const LIEF::ELF::Note& note : bin->notes()) {
       if (note.name() != kNoteOwnerFdo ||
           static_cast<std::uint32_t>(note.type()) != kNoteTypeFdoDlopen) {

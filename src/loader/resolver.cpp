@@ -104,6 +104,40 @@ class Session {
     process_queue();
   }
 
+  // glibc's _dl_check_map_versions, once everything is loaded: each
+  // object's DT_VERNEED entries against the DT_VERDEF of the object its
+  // vn_file names (matched as _dl_name_match_p does: any name the object
+  // was loaded under, its SONAME among them). A library without DT_VERDEF
+  // satisfies everything ("no version information available" is a
+  // warning); a weak version that is missing is a warning too.
+  void check_versions() {
+    if (cfg_.flavor != LoaderFlavor::Glibc) return;
+    for (const Object& o : objects_) {
+      if (!o.info) continue;
+      for (const VersionNeed& vn : o.info->version_needs) {
+        const Object* lib = nullptr;
+        for (const Object& c : objects_) {
+          const bool named = std::find(c.names.begin(), c.names.end(), vn.file) != c.names.end() ||
+                             (c.info && c.info->soname == vn.file);
+          if (named) {
+            lib = &c;
+            break;
+          }
+        }
+        if (lib == nullptr || !lib->info || !lib->info->has_version_defs) continue;
+        for (const auto& v : vn.versions) {
+          const auto& defs = lib->info->version_defs;
+          if (std::find(defs.begin(), defs.end(), v.name) != defs.end()) continue;
+          if (v.weak) {
+            out_.warnings.push_back(fmt::format("{}: weak version {} of {} not found", o.path, v.name, vn.file));
+            continue;
+          }
+          out_.missing_versions.push_back({v.name, vn.file, o.path, lib->path});
+        }
+      }
+    }
+  }
+
   // dlopen() after start-up: requested by the main object, then the new
   // objects' own dependencies, breadth-first.
   void dlopen(const std::vector<std::string>& names) {
@@ -588,6 +622,7 @@ Result<Resolution> Resolver::resolve(const std::string& file,
   }
   session.run();
   if (!dlopen_names.empty()) session.dlopen(dlopen_names);
+  session.check_versions();
   return out;
 }
 

@@ -41,6 +41,16 @@ struct MissingLibrary {
   bool dlopen = false;
 };
 
+// A version an object needs (DT_VERNEED) that the library it names, as
+// loaded, does not define (DT_VERDEF): glibc refuses to load the object
+// ("version `GLIBC_2.38' not found (required by ...)").
+struct MissingVersion {
+  std::string version;
+  std::string library;    // the vn_file name, as the needing object writes it
+  std::string needed_by;  // the needing object, as loaded
+  std::string found_at;   // the library's path as loaded
+};
+
 struct Resolution {
   std::string file;                        // as given, absolute inside the root
   std::string realpath;                    // canonical
@@ -53,6 +63,7 @@ struct Resolution {
   // Edges to the file itself and to the interpreter are left out.
   std::vector<LoadedLibrary> libraries;
   std::vector<MissingLibrary> missing;
+  std::vector<MissingVersion> missing_versions;  // glibc only: musl does not check versions
   std::vector<std::string> warnings;
 };
 

@@ -67,6 +67,7 @@ image it stores for a run is removed afterwards (by the config's digest,
 unless an image of that ID was there before).
 """
 import argparse
+import atexit
 import concurrent.futures
 import gzip
 import hashlib
@@ -426,12 +427,29 @@ class Podman:
         """`podman run REF`: (exit, stdout, stderr); the stored image
         (its ID is the config's digest) is removed unless it was there."""
         had = self._exists(config_id)
+        ref = self._lowercase(ref)
         try:
             p = run(PODMAN_RUN + [ref], timeout=600)
             return p.returncode, p.stdout.strip(), p.stderr.strip()
         finally:
             if not had and self._exists(config_id):
                 subprocess.run(["podman", "rmi", "--force", config_id], capture_output=True)
+
+    def _lowercase(self, ref):
+        """podman names an oci: image after its path, and a name must be
+        lower case: a path under `mktemp -d` (CI's clone) is not. The same
+        layout through a symlink whose path is."""
+        transport, _, rest = ref.partition(":")
+        path, sep, tag = rest.partition(":")
+        if path == path.lower():
+            return ref
+        alias_dir = f"/tmp/elfprune-podman-{os.getpid()}"
+        if not os.path.isdir(alias_dir):
+            os.makedirs(alias_dir)
+            atexit.register(shutil.rmtree, alias_dir, True)
+        alias = os.path.join(alias_dir, f"image{len(os.listdir(alias_dir))}")
+        os.symlink(path, alias)
+        return f"{transport}:{alias}{sep}{tag}"
 
     def load_and_run(self, archive, name):
         """`podman load -i ARCHIVE`, then run the image it names; removed after."""

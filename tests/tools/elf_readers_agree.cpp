@@ -30,6 +30,16 @@ std::vector<std::string> differences(const elfprune::ElfInfo& a, const elfprune:
   check(a.soname == b.soname, "soname", show(a.soname), show(b.soname));
   check(a.flags == b.flags, "flags", fmt::to_string(a.flags), fmt::to_string(b.flags));
   check(a.flags_1 == b.flags_1, "flags_1", fmt::to_string(a.flags_1), fmt::to_string(b.flags_1));
+  auto needs = [](const elfprune::ElfInfo& i) {
+    std::vector<std::string> out;
+    for (const auto& vn : i.version_needs) {
+      for (const auto& v : vn.versions) out.push_back(fmt::format("{}:{}{}", vn.file, v.name, v.weak ? " (weak)" : ""));
+    }
+    return out;
+  };
+  check(needs(a) == needs(b), "version needs", fmt::format("{}", needs(a)), fmt::format("{}", needs(b)));
+  check(a.version_defs == b.version_defs, "version definitions", fmt::format("{}", a.version_defs),
+        fmt::format("{}", b.version_defs));
   check(a.dlopen.size() == b.dlopen.size(), "dlopen notes", fmt::to_string(a.dlopen.size()),
         fmt::to_string(b.dlopen.size()));
   return out;
