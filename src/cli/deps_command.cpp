@@ -78,8 +78,9 @@ Result<int> run_deps(const DepsOptions& options, std::ostream& out, std::ostream
     // As the loader words it: the object is refused, as for a missing library.
     for (const auto& v : res->missing_versions) {
       any_missing = true;
-      print_error(err, make_error(res->file, fmt::format("version `{}' not found in {} (required by {})",
-                                                         v.version, v.library, v.needed_by)));
+      print_error(err,
+                  make_error(res->file, fmt::format("version `{}' not found in {} (required by {})",
+                                                    v.version, v.library, v.needed_by)));
     }
     report.objects.push_back(std::move(*res));
   }

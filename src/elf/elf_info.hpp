@@ -72,16 +72,16 @@ struct ElfInfo {
   std::optional<std::string> rpath;    // DT_RPATH, raw (may be empty)
   std::optional<std::string> runpath;  // DT_RUNPATH, raw
   std::optional<std::string> soname;
-  std::uint64_t flags = 0;               // DT_FLAGS
-  std::uint64_t flags_1 = 0;             // DT_FLAGS_1
-  std::vector<DlopenDependency> dlopen;  // from FDO .note.dlopen notes
+  std::uint64_t flags = 0;                 // DT_FLAGS
+  std::uint64_t flags_1 = 0;               // DT_FLAGS_1
+  std::vector<DlopenDependency> dlopen;    // from FDO .note.dlopen notes
   std::vector<VersionNeed> version_needs;  // DT_VERNEED, in table order
   // DT_VERDEF: the version names this object defines (the base one, its
   // soname, included); has_version_defs is false without the table, which
   // glibc treats as "no version information", not as a failure.
   std::vector<std::string> version_defs;
   bool has_version_defs = false;
-  std::vector<std::string> warnings;     // recoverable oddities (bad dlopen JSON, ...)
+  std::vector<std::string> warnings;  // recoverable oddities (bad dlopen JSON, ...)
   // Set by read_elf only (the fast reader), for editing.
   std::optional<ElfStringSlot> interpreter_slot, rpath_slot, runpath_slot;
   std::uint64_t dynstr_offset = 0;         // file offset of DT_STRTAB

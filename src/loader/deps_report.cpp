@@ -35,7 +35,8 @@ std::string render_deps_json(const DepsReport& report) {
     }
     auto& versions = obj["missing_versions"] = nlohmann::ordered_json::array();
     for (const MissingVersion& v : r.missing_versions) {
-      versions.push_back({{"version", v.version}, {"library", v.library}, {"needed_by", v.needed_by}});
+      versions.push_back(
+          {{"version", v.version}, {"library", v.library}, {"needed_by", v.needed_by}});
     }
     obj["warnings"] = r.warnings;
     doc["objects"].push_back(std::move(obj));
@@ -82,8 +83,8 @@ std::string render_deps_text(const DepsReport& report) {
     std::map<std::string, bool> shown;
     render_children(out, r, r.file, 1, shown);
     for (const auto& v : r.missing_versions) {
-      out += fmt::format("    version {} not found in {} ({}), required by {}\n", v.version, v.library,
-                         v.found_at, v.needed_by);
+      out += fmt::format("    version {} not found in {} ({}), required by {}\n", v.version,
+                         v.library, v.found_at, v.needed_by);
     }
     for (const auto& w : r.warnings) out += fmt::format("    warning: {}\n", w);
   }

@@ -124,12 +124,19 @@ class Session {
             break;
           }
         }
-        if (lib == nullptr || !lib->info || !lib->info->has_version_defs) continue;
+        if (lib == nullptr || !lib->info) continue;
+        if (!lib->info->has_version_defs) {
+          // As glibc says it, and goes on: such a library loads.
+          out_.warnings.push_back(fmt::format(
+              "{}: no version information available (required by {})", lib->path, o.path));
+          continue;
+        }
         for (const auto& v : vn.versions) {
           const auto& defs = lib->info->version_defs;
           if (std::find(defs.begin(), defs.end(), v.name) != defs.end()) continue;
           if (v.weak) {
-            out_.warnings.push_back(fmt::format("{}: weak version {} of {} not found", o.path, v.name, vn.file));
+            out_.warnings.push_back(
+                fmt::format("{}: weak version {} of {} not found", o.path, v.name, vn.file));
             continue;
           }
           out_.missing_versions.push_back({v.name, vn.file, o.path, lib->path});

@@ -68,6 +68,24 @@ VerifyResult verify(const Root& before, const Root& after, const Inventory& inve
               {e.path, fmt::format("{} not found (needed by {})", m.name, m.needed_by)});
         }
       }
+      // A version the result no longer provides (a library replaced by an
+      // older one, a --rewrite-ref to a build without it): the loader
+      // refuses the object.
+      std::set<std::string> versions_before;
+      if (old_res) {
+        for (const auto& v : old_res->missing_versions)
+          versions_before.insert(v.library + " " + v.version);
+      }
+      for (const auto& v : new_res->missing_versions) {
+        if (versions_before.count(v.library + " " + v.version) != 0) {
+          result.notes.push_back(fmt::format("{}: version {} of {} was missing already", e.path,
+                                             v.version, v.library));
+        } else {
+          result.problems.push_back(
+              {e.path, fmt::format("version `{}' not found in {} ({}), required by {}", v.version,
+                                   v.library, v.found_at, v.needed_by)});
+        }
+      }
       // Removing a library can make the loader find another one later in
       // its search path: that is a change, not a pass.
       if (old_res && new_res->missing.size() == old_res->missing.size()) {
