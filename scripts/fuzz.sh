@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 build_dir=${FUZZ_BUILD_DIR:-build-fuzz}
 seconds=${FUZZ_SECONDS:-30}
 jobs=${FUZZ_JOBS:-$(nproc)}
-targets=(${FUZZ_TARGETS:-elf ldcache ldconf dlopen_note shebang pathrefs rewrite})
+targets=(${FUZZ_TARGETS:-elf ldcache ldconf dlopen_note shebang pathrefs rewrite image_config layer})
 BUILD_DIR=$build_dir ./scripts/build.sh --sanitize fuzz_targets fuzz_seeds
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}

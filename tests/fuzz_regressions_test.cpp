@@ -72,10 +72,22 @@ INSTANTIATE_TEST_SUITE_P(Targets, FuzzRegressions, testing::ValuesIn(targets_wit
                            return std::string(param.param.name);
                          });
 
+// The targets of src/image/, which a build without ELFPRUNE_IMAGES does not
+// have: their inputs wait for a build that does.
+bool image_target(std::string_view name) {
+#ifdef ELFPRUNE_IMAGES
+  (void)name;
+  return false;
+#else
+  return name == "image_config" || name == "layer";
+#endif
+}
+
 // A directory named after no target would be silently skipped above.
 TEST(FuzzRegressionsLayout, EveryDirectoryNamesATarget) {
   for (const auto& entry : fs::directory_iterator(regressions_dir())) {
     const std::string name = entry.path().filename().string();
+    if (image_target(name)) continue;
     EXPECT_TRUE(std::any_of(kTargets.begin(), kTargets.end(),
                             [&](const Target& t) { return t.name == name; }))
         << entry.path() << " is not the directory of a fuzz target";

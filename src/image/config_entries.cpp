@@ -75,9 +75,32 @@ class Collector {
     }
     if (found) {
       add(*found, from);
+    } else if (handler_module(word, from)) {
+      // A Lambda image whose base's entrypoint runs the handler named in
+      // Cmd: `index.handler` is a module, not a program.
     } else {
       out_.notes.push_back(fmt::format("{} '{}' is not in the image (PATH {})", from, word, path_));
     }
+  }
+
+  // `index.handler` names index.js, .mjs, .cjs or index.py in
+  // LAMBDA_TASK_ROOT (or WorkingDir): that module is an entry.
+  bool handler_module(const std::string& word, const std::string& from) {
+    const auto dot = word.rfind('.');
+    if (dot == std::string::npos || dot == 0 || word.find('/') != std::string::npos) return false;
+    const std::string module = word.substr(0, dot);
+    const std::string task_root = env_value(run_.env, "LAMBDA_TASK_ROOT");
+    const std::string base = task_root.empty() ? workdir_ : lexically_absolute(task_root);
+    for (const char* ext : {".js", ".mjs", ".cjs", ".py"}) {
+      const std::string file = path_join(base, module + ext);
+      if (root_.exists(file)) {
+        out_.notes.push_back(
+            fmt::format("{} '{}' is a handler name: its module {} is an entry", from, word, file));
+        add(file, fmt::format("{} (handler '{}')", from, word));
+        return true;
+      }
+    }
+    return false;
   }
 
   // An argument that names a file of the image (absolute, or relative to
@@ -92,18 +115,7 @@ class Collector {
     }
     const auto dot = word.rfind('.');
     if (dot == std::string::npos || dot == 0 || word.find('/') != std::string::npos) return;
-    const std::string module = word.substr(0, dot);
-    std::string task_root = env_value(run_.env, "LAMBDA_TASK_ROOT");
-    const std::string base = task_root.empty() ? workdir_ : lexically_absolute(task_root);
-    for (const char* ext : {".js", ".mjs", ".cjs", ".py"}) {
-      const std::string file = path_join(base, module + ext);
-      if (root_.exists(file)) {
-        out_.notes.push_back(
-            fmt::format("{} '{}' is a handler name: its module {} is an entry", from, word, file));
-        add(file, fmt::format("{} (handler '{}')", from, word));
-        return;
-      }
-    }
+    if (handler_module(word, from)) return;
     out_.notes.push_back(
         fmt::format("{} '{}' is a handler or a name, not a file of the image", from, word));
   }

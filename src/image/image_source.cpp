@@ -321,8 +321,11 @@ class UnpackedArchive {
       }
       if (type == AE_IFLNK) {
         const char* t = archive_entry_symlink(e);
-        if (t != nullptr)
-          links_[*name] = lexically_absolute(t, "/" + std::string(path_parent(*name)));
+        if (t != nullptr) {
+          std::string dir = "/";
+          dir += path_parent(*name);
+          links_[*name] = lexically_absolute(t, dir);
+        }
         continue;
       }
       if (type != AE_IFREG) continue;

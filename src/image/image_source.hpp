@@ -46,8 +46,10 @@ struct ImageSource {
   std::vector<std::string> warnings;
 };
 
-// `platform` is "os/arch[/variant]"; empty means linux/amd64, with a
-// single-manifest image taken whatever it says (a warning when it differs).
+// `platform` is "os/arch[/variant]"; empty means linux/amd64. A manifest
+// whose index descriptor names another platform is not taken (an index
+// without a usable platform is an error listing those it has); one whose
+// descriptor names none is, with a warning when its config says another.
 // `scratch` is an empty directory for unpacking archives.
 Result<ImageSource> open_image(const ImageReference& ref, const std::string& platform,
                                const std::string& scratch);

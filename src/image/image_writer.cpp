@@ -335,6 +335,10 @@ Result<WrittenLayer> rewrite_layer(const ImageSource& src, const ImageTree& tree
         node != tree.nodes.end() && node->second.layer == layer &&
         node->second.meta.type == TarType::Regular &&
         (edited.count(key) != 0 || (hl != nullptr && removed.count(hl_key) != 0));
+    // A hardlink to a name this layer no longer holds cannot be extracted:
+    // the path it names is replaced or whited out by a later layer (its
+    // final version is not this one), so nothing in the image needs it.
+    if (!from_staging && hl != nullptr && removed.count(hl_key) != 0) continue;
     if (from_staging) {
       archive_entry_set_hardlink(e, nullptr);
       const std::string host = path_join(tree.staging, key);
@@ -423,7 +427,9 @@ Result<std::string> new_config(const ImageSource& src, const std::vector<Written
                                const ImageWriteOptions& o, std::size_t removed) {
   ojson doc = ojson::parse(src.config, nullptr, false);
   if (doc.is_discarded() || !doc.is_object()) return make_error("config", "not a JSON object");
-  std::string created = doc.value("created", std::string());
+  std::string created;
+  if (auto c = doc.find("created"); c != doc.end() && c->is_string())
+    created = c->get<std::string>();
   if (o.source_date_epoch) {
     created = rfc3339(*o.source_date_epoch);
     doc["created"] = created;
@@ -653,6 +659,11 @@ Result<WrittenImage> write_image(const ImageSource& src, const ImageTree& tree,
       image.bytes += static_cast<std::uint64_t>(st.st_size);
   }
   if (o.out.transport == ImageTransport::Oci) {
+    // mkdtemp made it 0700: the layout is for others to read too (rootless
+    // podman, a registry push), as its blobs are.
+    const mode_t mask = ::umask(0);
+    ::umask(mask);
+    ::chmod(layout.path().c_str(), 0755 & ~mask);
     ::rmdir(o.out.path.c_str());  // an empty directory given as --out
     if (::rename(layout.path().c_str(), o.out.path.c_str()) != 0) {
       return errno_error(o.out.path, errno, ErrorKind::Failed);

@@ -70,7 +70,16 @@ TarMeta meta_of(archive_entry* e) {
   const void* value = nullptr;
   std::size_t size = 0;
   while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK) {
-    m.xattrs.emplace_back(name, std::string(static_cast<const char*>(value), size));
+    // libarchive reads a pax header's LIBARCHIVE.xattr and SCHILY.xattr
+    // records both (its writer writes both): one value per name, the last.
+    std::string value_bytes(static_cast<const char*>(value), size);
+    auto same = std::find_if(m.xattrs.begin(), m.xattrs.end(),
+                             [&](const auto& x) { return x.first == name; });
+    if (same != m.xattrs.end()) {
+      same->second = std::move(value_bytes);
+    } else {
+      m.xattrs.emplace_back(name, std::move(value_bytes));
+    }
   }
   return m;
 }
@@ -223,8 +232,8 @@ class LayerApplier {
       auto it = tree_.nodes.find(*p);
       if (it == tree_.nodes.end()) continue;
       if (it->second.meta.type == TarType::Directory) {
-        auto [first, last] = descendants(*p);
-        if (first != last) {
+        auto [below, end] = descendants(*p);
+        if (below != end) {
           it->second.layer = layer_;  // holds this layer's entries: stays
           it->second.implied = true;
           continue;

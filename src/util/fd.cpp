@@ -75,7 +75,7 @@ std::optional<std::string> pread_exact(int fd, std::uint64_t size, std::uint64_t
 
 Result<PreadFile> open_regular_file(const char* host_path, std::string_view display, int flags) {
   Fd fd(::open(host_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | flags));
-  if (!fd.ok()) return make_error(std::string(display), errno_text(errno));
+  if (!fd.ok()) return errno_error(std::string(display), errno);
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) return make_error(std::string(display), "cannot stat");
   if (S_ISDIR(st.st_mode)) return make_error(std::string(display), "is a directory");

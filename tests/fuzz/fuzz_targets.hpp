@@ -26,21 +26,33 @@ void shebang(std::string_view bytes);
 void pathrefs(std::string_view bytes);
 // --rewrite-ref and --shrink-rpath edits of a file's bytes.
 void rewrite(std::string_view bytes);
+#ifdef ELFPRUNE_IMAGES
+// An image config, index or manifest (see image_config_fuzz.cpp).
+void image_config(std::string_view bytes);
+// A layer blob applied into a staging directory (see layer_fuzz.cpp).
+void layer(std::string_view bytes);
+#endif
 
 struct Target {
   std::string_view name;  // also the directory of its seeds and regression inputs
   void (*run)(std::string_view bytes);
 };
 
-inline constexpr std::array<Target, 7> kTargets{{
-    {"elf", elf},
-    {"ldcache", ldcache},
-    {"ldconf", ldconf},
-    {"dlopen_note", dlopen_note},
-    {"shebang", shebang},
-    {"pathrefs", pathrefs},
-    {"rewrite", rewrite},
-}};
+// The image targets exist only in a build with ELFPRUNE_IMAGES (the
+// tests' CMake lists define the macro there).
+inline constexpr std::array kTargets{
+    Target{"elf", elf},
+    Target{"ldcache", ldcache},
+    Target{"ldconf", ldconf},
+    Target{"dlopen_note", dlopen_note},
+    Target{"shebang", shebang},
+    Target{"pathrefs", pathrefs},
+    Target{"rewrite", rewrite},
+#ifdef ELFPRUNE_IMAGES
+    Target{"image_config", image_config},
+    Target{"layer", layer},
+#endif
+};
 
 // An invariant that must hold for every input is broken: say which and
 // abort, which libFuzzer reports as a crash with its reproducer and the
