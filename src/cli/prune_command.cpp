@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -285,8 +286,10 @@ Result<int> run_prune(const PruneCommandOptions& o, std::ostream& out, std::ostr
                                                : Compression::Gzip;
     if (const char* epoch = std::getenv("SOURCE_DATE_EPOCH"); epoch != nullptr && *epoch != '\0') {
       char* end = nullptr;
+      errno = 0;
       const long long value = std::strtoll(epoch, &end, 10);
-      if (*end != '\0' || value < 0) {
+      // Up to the last second of year 9999: RFC 3339 has four-digit years.
+      if (*end != '\0' || value < 0 || errno == ERANGE || value > 253402300799LL) {
         return make_error("SOURCE_DATE_EPOCH",
                           fmt::format("'{}' is not a number of seconds", epoch), ErrorKind::Usage);
       }

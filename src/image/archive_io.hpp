@@ -23,6 +23,14 @@ using ArchiveReader = std::unique_ptr<archive, ArchiveReadFree>;
 using ArchiveWriter = std::unique_ptr<archive, ArchiveWriteFree>;
 using ArchiveEntry = std::unique_ptr<archive_entry, ArchiveEntryFree>;
 
+// The compressions an image's tars come in (the image spec's gzip and
+// zstd, and none), and no other: libarchive's other filters may run an
+// external program (lrzip, grzip) on the image's bytes.
+inline void support_image_filters(archive* a) {
+  archive_read_support_filter_gzip(a);
+  archive_read_support_filter_zstd(a);
+}
+
 inline std::string archive_message(archive* a) {
   const char* s = archive_error_string(a);
   return s != nullptr && *s != '\0' ? std::string(s) : std::string("unknown archive error");

@@ -35,8 +35,22 @@ Result<std::string> read_small(const std::string& host, const std::string& displ
   return std::move(*bytes);
 }
 
+// Deeper than any index, manifest or config: nlohmann parses and frees
+// without recursion, but dump() and copies recurse, and a hostile config a
+// million arrays deep would overflow the stack when written back.
+constexpr int kMaxJsonDepth = 256;
+
 Result<json> parse_json(const std::string& bytes, const std::string& where) {
-  json doc = json::parse(bytes, nullptr, /*allow_exceptions=*/false);
+  bool too_deep = false;
+  json doc = json::parse(
+      bytes,
+      [&too_deep](int depth, json::parse_event_t /*event*/, json& /*value*/) {
+        if (depth > kMaxJsonDepth) too_deep = true;
+        return !too_deep;
+      },
+      /*allow_exceptions=*/false);
+  if (too_deep)
+    return make_error(where, fmt::format("nested deeper than {} levels", kMaxJsonDepth));
   if (doc.is_discarded()) return make_error(where, "not valid JSON");
   if (!doc.is_object() && !doc.is_array()) return make_error(where, "not a JSON object");
   return doc;
@@ -295,7 +309,7 @@ class UnpackedArchive {
     scratch_ = scratch;
     ArchiveReader a(archive_read_new());
     archive_read_support_format_tar(a.get());
-    archive_read_support_filter_all(a.get());
+    support_image_filters(a.get());
     if (archive_read_open_filename(a.get(), file.c_str(), 1 << 16) != ARCHIVE_OK) {
       int err = archive_errno(a.get());
       if (err == ENOENT) return errno_error(file, err, ErrorKind::Usage);

@@ -290,6 +290,14 @@ bool layer_changed(const ImageTree& tree, std::size_t layer,
       if (it != tree.nodes.end() && (it->second.listed_in & bit) != 0) return true;
     }
   }
+  // A hardlink this layer makes to a name the prune removed (from a lower
+  // layer): kept as it is, the layer would not extract.
+  for (const auto& [path, node] : tree.nodes) {
+    if ((node.listed_in & bit) != 0 && !node.hardlink.empty() &&
+        removed.count(node.hardlink) != 0) {
+      return true;
+    }
+  }
   return false;
 }
 
@@ -302,7 +310,7 @@ Result<WrittenLayer> rewrite_layer(const ImageSource& src, const ImageTree& tree
   const LayerBlob& blob = src.layers[layer];
   const std::string name = fmt::format("{}: layer {} ({})", src.ref.text, layer + 1, blob.name);
   ArchiveReader in(archive_read_new());
-  archive_read_support_filter_all(in.get());
+  support_image_filters(in.get());
   archive_read_support_format_tar(in.get());
   if (archive_read_open_filename(in.get(), blob.file.c_str(), kBuffer) != ARCHIVE_OK) {
     return make_error(name, archive_message(in.get()));
@@ -340,7 +348,9 @@ Result<WrittenLayer> rewrite_layer(const ImageSource& src, const ImageTree& tree
     // final version is not this one), so nothing in the image needs it.
     if (!from_staging && hl != nullptr && removed.count(hl_key) != 0) continue;
     if (from_staging) {
+      // A hardlink entry as read may carry no file type: it becomes the file.
       archive_entry_set_hardlink(e, nullptr);
+      archive_entry_set_filetype(e, AE_IFREG);
       const std::string host = path_join(tree.staging, key);
       Fd fd(::open(host.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
       struct stat st {};
@@ -673,7 +683,9 @@ Result<WrittenImage> write_image(const ImageSource& src, const ImageTree& tree,
   }
   TempPath archive_file(layout.path() + ".tar");
   ELFPRUNE_TRY(tar_directory(layout.path(), members, archive_file.path(), mtime));
-  if (::rename(archive_file.path().c_str(), o.out.path.c_str()) != 0) {
+  // Never over a file that appeared at --out since it was checked.
+  if (::renameat2(AT_FDCWD, archive_file.path().c_str(), AT_FDCWD, o.out.path.c_str(),
+                  RENAME_NOREPLACE) != 0) {
     return errno_error(o.out.path, errno, ErrorKind::Failed);
   }
   archive_file.release();

@@ -15,6 +15,7 @@
 #include "util/fd.hpp"
 #include "util/path.hpp"
 #include "util/remove_tree.hpp"
+#include "write/in_place.hpp"
 
 namespace elfprune {
 namespace {
@@ -190,7 +191,9 @@ class LayerApplier {
   }
 
   void whiteout(const std::string& path, const std::string& base) {
-    const std::string dir(path_parent(path));
+    // ".wh.x" at the top: its directory is the top itself.
+    const std::string dir =
+        path.find('/') == std::string::npos ? "" : std::string(path_parent(path));
     auto real_dir = dir.empty() ? std::optional<std::string>("") : resolve_parents(tree_, dir);
     if (real_dir && !real_dir->empty()) {
       auto d = tree_.nodes.find(*real_dir);
@@ -204,7 +207,8 @@ class LayerApplier {
       opaque(*real_dir);
       return;
     }
-    const std::string target = path_join(*real_dir, base.substr(kWhiteout.size()));
+    const std::string name = base.substr(kWhiteout.size());
+    const std::string target = real_dir->empty() ? name : path_join(*real_dir, name);
     auto it = tree_.nodes.find(target);
     if (it == tree_.nodes.end()) {
       warn(fmt::format("whiteout '{}' of '{}', which no lower layer has", path, target));
@@ -252,6 +256,12 @@ class LayerApplier {
     }
     const std::string& path = *real;
     if (path.empty()) return {};
+    // The names an interrupted --in-place run leaves at a root's top are
+    // elfprune's own: in an image they would pass for one.
+    if (path == kJournalName || path == kJournalTempName) {
+      warn(fmt::format("'{}' skipped: elfprune's own journal name", raw));
+      return {};
+    }
     auto existing = tree_.nodes.find(path);
     const bool is_dir = meta.type == TarType::Directory;
     std::uint64_t listed_in = layer_bit(layer_);
@@ -403,14 +413,15 @@ struct TarStream {
 Result<void> apply_blob(ImageTree& tree, const std::string& file, std::uint32_t layer,
                         const std::string& name, LayerStats& stats) {
   BlobStream blob;
-  Fd fd(::open(file.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-  if (!fd.ok()) {
-    if (errno == ENOENT) return make_error(name, "blob missing from the image");
-    return errno_error(name, errno);
+  // Only a regular file: a FIFO in its place would block for ever.
+  auto opened = open_regular_file(file.c_str(), name, O_NOFOLLOW);
+  if (!opened) {
+    if (opened.error().errnum == ENOENT) return make_error(name, "blob missing from the image");
+    return make_error(name, opened.error().message);
   }
-  blob.fd = fd.get();
+  blob.fd = opened->fd();  // O_NONBLOCK: a regular file reads the same
   ArchiveReader filtered(archive_read_new());
-  archive_read_support_filter_all(filtered.get());
+  support_image_filters(filtered.get());
   archive_read_support_format_raw(filtered.get());
   if (archive_read_open(filtered.get(), &blob, nullptr, &BlobStream::read, nullptr) != ARCHIVE_OK) {
     return make_error(name,

@@ -502,5 +502,16 @@ TEST(ImageConfig, NotAnObjectOrNoRootfsIsAnError) {
   EXPECT_TRUE(parse_image_config("{}", nullptr, nullptr, "config").ok());
 }
 
+// A config nested a million arrays deep parses without recursion but would
+// overflow the stack when written back: refused while reading.
+TEST(ImageConfigParse, JsonNestedTooDeepIsAnError) {
+  const std::string deep = "{\"config\":{},\"rootfs\":{\"diff_ids\":[]},\"x\":" +
+                           std::string(1000000, '[') + std::string(1000000, ']') + "}";
+  std::vector<std::string> diff_ids;
+  auto r = parse_image_config(deep, &diff_ids, nullptr, "config");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("nested deeper"), std::string::npos) << r.error().message;
+}
+
 }  // namespace
 }  // namespace elfprune

@@ -379,6 +379,38 @@ TEST(ImageWriterKeep, AHardlinkToARemovedFileStaysExtractableWhenALaterLayerRepl
   expect_hardlinks_resolve(members);
 }
 
+// Layer 2 hardlinks to a file of layer 1 that the prune removes, and keeps
+// the link: layer 2 is rewritten with the content (its hardlink would name
+// nothing), not reused as it was.
+TEST(ImageWriterKeep, ALayerLinkingToAFileRemovedFromALowerLayerIsNotReused) {
+  TempDir dir, out;
+  const std::string l1 = make_tar({tar_file("usr/lib/libfoo.so.1", "foo"), tar_file("etc/x", "x")});
+  const std::string l2 = make_tar({tar_hardlink("app/libfoo.so", "usr/lib/libfoo.so.1")});
+  OciLayout layout(dir / "in");
+  layout.write_index(json::array({layout.add_image({l1, l2}, json::object())}));
+  auto ref = parse_image_reference("oci:" + layout.dir().string());
+  ASSERT_TRUE(ref.ok());
+  auto src = open_image(*ref, "", (dir / "scratch").string());
+  ASSERT_TRUE(src.ok()) << text_of(src.error());
+  fs::create_directories(dir / "staging");
+  auto tree = apply_layers(*src, (dir / "staging").string());
+  ASSERT_TRUE(tree.ok()) << text_of(tree.error());
+  ImageWriteOptions o;
+  o.out = *parse_image_reference("oci:" + (out / "o").string());
+  o.layers = LayerMode::Keep;
+  auto w = write_image(*src, *tree, {"usr/lib/libfoo.so.1"}, {}, o);
+  ASSERT_TRUE(w.ok()) << text_of(w.error());
+  ASSERT_EQ(w->layers.size(), 2u);
+  EXPECT_FALSE(w->layers[1].reused);
+  ReadLayout l = read_layout(out / "o");
+  ASSERT_EQ(l.layer_blobs.size(), 2u);
+  const auto members = read_tar(l.layer_blobs[1]);
+  const ReadMember* lib = member(members, "app/libfoo.so");
+  ASSERT_NE(lib, nullptr) << listing(members);
+  EXPECT_EQ(lib->data, "foo");
+  expect_hardlinks_resolve(members);
+}
+
 // ---------------------------------------------------------------------------
 // Other outputs
 

@@ -513,5 +513,34 @@ TEST_F(LayerTree, ListedInHasABitForEachLayerThatListsThePath) {
   EXPECT_EQ(layer_bit(70), layer_bit(63));
 }
 
+// A whiteout at the top of the tree (".wh.app", "./.wh.app") removes the
+// top-level entry, as one in a directory does.
+TEST_F(LayerTree, AWhiteoutAtTheTopRemovesTheTopLevelEntry) {
+  apply_ok({tar_dir("app/"), tar_file("app/main.js", "x"), tar_file("keep", "k")});
+  apply_ok({tar_file("./.wh.app", "")});
+  EXPECT_FALSE(has("app"));
+  EXPECT_FALSE(has("app/main.js"));
+  EXPECT_FALSE(on_disk("app"));
+  EXPECT_TRUE(has("keep"));
+  EXPECT_EQ(warnings(), "");
+}
+
+TEST_F(LayerTree, AnOpaqueWhiteoutAtTheTopHidesEveryLowerEntry) {
+  apply_ok({tar_dir("etc/"), tar_file("etc/a", "a"), tar_file("b", "b")});
+  apply_ok({tar_file("c", "c"), tar_file(".wh..wh..opq", "")});
+  EXPECT_FALSE(has("etc"));
+  EXPECT_FALSE(has("b"));
+  EXPECT_TRUE(has("c"));
+}
+
+// The names an interrupted --in-place run leaves are elfprune's own: an
+// image holding one must not pass for a half-pruned tree.
+TEST_F(LayerTree, TheInPlaceJournalNameIsSkippedWithAWarning) {
+  apply_ok({tar_file(".elfprune-in-place", "etc/passwd\n"), tar_file("etc", "x")});
+  EXPECT_FALSE(has(".elfprune-in-place"));
+  EXPECT_FALSE(on_disk(".elfprune-in-place"));
+  EXPECT_NE(warnings().find("journal"), std::string::npos) << warnings();
+}
+
 }  // namespace
 }  // namespace elfprune
