@@ -141,16 +141,16 @@ static void render_image(const ImageReport& image, const char* verb, std::string
   for (const auto& e : image.entries) out += fmt::format("  entry {}  <- {}\n", e.path, e.from);
   for (const auto& n : image.notes) out += fmt::format("  note: {}\n", n);
   // As dive shows layers: what each had, and what it lost.
-  out +=
-      fmt::format("  {:<5} {:<19} {:>9} {:>9} {:>9}\n", "layer", "digest", "blob", "content", verb);
+  out += fmt::format("  {:<5} {:<19} {:>9} {:>9} {:>12}\n", "layer", "digest", "blob", "content",
+                     verb);
   for (std::size_t i = 0; i < image.layers.size(); ++i) {
     const auto& l = image.layers[i];
     out +=
-        fmt::format("  {:<5} {:<19} {:>9} {:>9} {:>9}\n", i + 1,
+        fmt::format("  {:<5} {:<19} {:>9} {:>9} {:>12}\n", i + 1,
                     l.digest.substr(0, std::min<std::size_t>(l.digest.size(), 19)),
                     human_bytes(l.blob_size), human_bytes(l.bytes), human_bytes(l.removed_bytes));
     for (std::size_t k = 0; k < l.largest.size() && k < 3; ++k) {
-      out += fmt::format("  {:>45}  {}\n", human_bytes(l.largest[k].bytes), l.largest[k].path);
+      out += fmt::format("  {:>58}  {}\n", human_bytes(l.largest[k].bytes), l.largest[k].path);
     }
   }
   if (!image.output.empty()) {
