@@ -220,9 +220,19 @@ if command -v umoci >/dev/null 2>&1; then
   "$elfprune" prune "oci:$image:demo" --out "oci:$slim:demo" >"$log/prune-image.txt" 2>&1 ||
     die "elfprune prune of the image failed: $(tail -n 5 "$log/prune-image.txt")"
   sed -n '/^image /,/^  image:/p' "$log/prune-image.txt" | grep -v '^                 '
+  # podman names an oci: image after its path, and a name must be lower
+  # case: a clone under `mktemp -d` is not. The layout through a symlink
+  # whose path is, removed afterwards with the image podman stored.
+  alias_dir=/tmp/elfprune-demo-$$
+  rm -rf "$alias_dir" && mkdir -p "$alias_dir" && ln -s "$slim" "$alias_dir/image"
+  image_id=$(python3 -c 'import json,sys; d=sys.argv[1]
+m=json.load(open(d+"/index.json"))["manifests"][0]["digest"][7:]
+print(json.load(open(d+"/blobs/sha256/"+m))["config"]["digest"][7:])' "$slim")
   podman_run=(podman --runtime runc run --rm --network none --ulimit nofile=1024:1024
-              --ulimit nproc=1024:1024 "oci:$slim:demo")
+              --ulimit nproc=1024:1024 "oci:$alias_dir/image:demo")
   if command -v podman >/dev/null 2>&1 && command -v runc >/dev/null 2>&1; then
+    had_image=0
+    podman image exists "$image_id" 2>/dev/null && had_image=1
     echo "== ${podman_run[*]/$repo\//}"
     if "${podman_run[@]}" >"$log/podman.txt" 2>&1; then
       grep '^orders-handler:' "$log/podman.txt" || die "the image ran but printed: $(tail -n 3 "$log/podman.txt")"
@@ -230,10 +240,12 @@ if command -v umoci >/dev/null 2>&1; then
       image_note="podman could not run the image here: $(tail -n 1 "$log/podman.txt")"
       echo "   $image_note"
     fi
+    ((had_image)) || podman rmi -f "$image_id" >/dev/null 2>&1 || true
   else
     image_note="podman or runc is missing: the image was written but not run"
     echo "   $image_note"
   fi
+  rm -rf "$alias_dir"
 else
   echo
   echo "== the image step is skipped: umoci is missing (scripts/setup.sh installs it)"
