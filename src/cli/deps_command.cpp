@@ -52,7 +52,7 @@ Result<int> run_deps(const DepsOptions& options, std::ostream& out, std::ostream
   }
   std::unique_ptr<ImageWorkspace> image;
   if (is_image_reference(options.root)) {
-    ELFPRUNE_TRY_ASSIGN(image, ImageWorkspace::open(options.root, options.platform, "", {}));
+    ELFPRUNE_TRY_ASSIGN(image, ImageWorkspace::open(options.root, options.platform, {}));
   }
   Root root(image ? image->root() : options.root);
   ResolveOptions ropts;

@@ -7,6 +7,10 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
+
+#include "util/path.hpp"
+#include "util/result.hpp"
 
 namespace elfprune {
 
@@ -29,6 +33,20 @@ using ArchiveEntry = std::unique_ptr<archive_entry, ArchiveEntryFree>;
 inline void support_image_filters(archive* a) {
   archive_read_support_filter_gzip(a);
   archive_read_support_filter_zstd(a);
+}
+
+// A tar member's name as a relative path: "./" prefixes and "." dropped;
+// an absolute name or a ".." is an escape, refused (a runtime would have
+// to guess what it means). For layers and for the archives around them.
+inline Result<std::string> member_path(std::string_view raw) {
+  if (!raw.empty() && raw.front() == '/') return make_error("", "absolute path");
+  std::string out;
+  for (const auto& c : path_components(raw)) {
+    if (c == "..") return make_error("", "path escapes the image ('..')");
+    if (c == ".") continue;
+    out += out.empty() ? c : "/" + c;
+  }
+  return out;
 }
 
 inline std::string archive_message(archive* a) {

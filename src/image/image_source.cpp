@@ -306,7 +306,6 @@ class UnpackedArchive {
  public:
   Result<void> unpack(const std::string& file, const std::string& scratch,
                       const std::string& what) {
-    scratch_ = scratch;
     ArchiveReader a(archive_read_new());
     archive_read_support_format_tar(a.get());
     support_image_filters(a.get());
@@ -323,13 +322,13 @@ class UnpackedArchive {
     std::string buf(1 << 16, '\0');
     while ((r = archive_read_next_header(a.get(), &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
       const std::string raw = archive_entry_pathname(e) != nullptr ? archive_entry_pathname(e) : "";
-      auto name = member_name(raw);
+      auto name = member_path(raw);
       if (!name)
         return make_error(file, fmt::format("{} member '{}': {}", what, raw, name.error().message));
       if (name->empty()) continue;
       const auto type = archive_entry_filetype(e);
       if (archive_entry_hardlink(e) != nullptr) {
-        auto target = member_name(archive_entry_hardlink(e));
+        auto target = member_path(archive_entry_hardlink(e));
         if (target && !target->empty()) links_[*name] = "/" + *target;
         continue;
       }
@@ -385,22 +384,7 @@ class UnpackedArchive {
     return std::nullopt;
   }
 
-  bool has(const std::string& member) const { return find(member).has_value(); }
-
  private:
-  // A member's name as a relative path: "./" and "/" prefixes dropped,
-  // ".." refused.
-  static Result<std::string> member_name(const std::string& raw) {
-    std::string out;
-    for (const auto& c : path_components(raw)) {
-      if (c == "..") return make_error("", "escapes the archive ('..')");
-      if (c == ".") continue;
-      out += out.empty() ? c : "/" + c;
-    }
-    return out;
-  }
-
-  std::string scratch_;
   std::vector<std::size_t> created_;
   std::unordered_map<std::string, std::string> files_;  // member → host path
   std::unordered_map<std::string, std::string> links_;  // member → "/target"

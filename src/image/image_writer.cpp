@@ -321,11 +321,10 @@ Result<WrittenLayer> rewrite_layer(const ImageSource& src, const ImageTree& tree
   archive_entry* e = nullptr;
   int r = 0;
   while ((r = archive_read_next_header(in.get(), &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
-    std::string path;
-    for (const auto& comp :
-         path_components(archive_entry_pathname(e) ? archive_entry_pathname(e) : "")) {
-      if (comp != ".") path += path.empty() ? comp : "/" + comp;
-    }
+    // The names were checked when the layer was applied.
+    const char* raw = archive_entry_pathname(e);
+    auto checked = member_path(raw != nullptr ? raw : "");
+    const std::string path = checked ? *checked : std::string();
     const std::string base(path_base(path));
     const bool whiteout = base.rfind(".wh.", 0) == 0;
     auto real = whiteout ? std::optional<std::string>(path) : resolve_parents(tree, path);
@@ -334,8 +333,8 @@ Result<WrittenLayer> rewrite_layer(const ImageSource& src, const ImageTree& tree
     const char* hl = archive_entry_hardlink(e);
     std::string hl_key;
     if (hl != nullptr) {
-      auto t = resolve_parents(
-          tree, std::string(hl).substr(std::string_view(hl).rfind("./", 0) == 0 ? 2 : 0));
+      auto target = member_path(hl);
+      auto t = target ? resolve_parents(tree, *target) : std::nullopt;
       hl_key = t ? *t : hl;
     }
     auto node = tree.nodes.find(key);
@@ -531,7 +530,9 @@ class TempPath {
   std::string path_;
 };
 
-Result<void> check_output(const ImageReference& out) {
+}  // namespace
+
+Result<void> check_image_output(const ImageReference& out) {
   struct stat st {};
   if (::lstat(out.path.c_str(), &st) != 0) {
     if (errno != ENOENT) return errno_error(out.path, errno, ErrorKind::Usage);
@@ -554,17 +555,11 @@ Result<void> check_output(const ImageReference& out) {
                     ErrorKind::Usage);
 }
 
-}  // namespace
-
-Result<void> check_image_output(const ImageReference& out) {
-  return check_output(out);
-}
-
 Result<WrittenImage> write_image(const ImageSource& src, const ImageTree& tree,
                                  const std::unordered_set<std::string>& removed,
                                  const std::unordered_set<std::string>& edited,
                                  const ImageWriteOptions& o) {
-  ELFPRUNE_TRY(check_output(o.out));
+  ELFPRUNE_TRY(check_image_output(o.out));
   const bool docker = o.out.transport == ImageTransport::DockerArchive;
   // docker-archive layers are plain tars, as `docker save` writes them.
   const Compression compression = docker ? Compression::None : o.compression;

@@ -85,20 +85,6 @@ TarMeta meta_of(archive_entry* e) {
   return m;
 }
 
-// A member name as a relative path of the tree: "./" and "/" prefixes of
-// the same tree dropped... except that an absolute name or a ".." is an
-// escape, refused: a runtime would have to guess what it means.
-Result<std::string> tree_path(std::string_view raw) {
-  if (!raw.empty() && raw.front() == '/') return make_error("", "absolute path");
-  std::string out;
-  for (const auto& c : path_components(raw)) {
-    if (c == "..") return make_error("", "path escapes the image ('..')");
-    if (c == ".") continue;
-    out += out.empty() ? c : "/" + c;
-  }
-  return out;
-}
-
 class LayerApplier {
  public:
   LayerApplier(ImageTree& tree, std::uint32_t layer, std::string name)
@@ -117,7 +103,7 @@ class LayerApplier {
     while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
       const char* raw_c = archive_entry_pathname(e);
       const std::string raw = raw_c != nullptr ? raw_c : "";
-      auto path = tree_path(raw);
+      auto path = member_path(raw);
       if (!path) return make_error(where(raw), path.error().message);
       ++stats.entries;
       if (path->empty()) continue;  // the top directory itself
@@ -282,7 +268,7 @@ class LayerApplier {
     TreeNode node;
     node.layer = layer_;
     if (const char* hl = archive_entry_hardlink(e)) {
-      auto target = tree_path(hl);
+      auto target = member_path(hl);
       if (!target)
         return make_error(where(raw),
                           fmt::format("hardlink target '{}': {}", hl, target.error().message));

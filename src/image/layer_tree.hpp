@@ -57,8 +57,8 @@ struct LayerStats {
   std::uint64_t entries = 0;
   std::uint64_t file_bytes = 0;  // regular file content in the layer
   std::uint64_t whiteouts = 0;
-  std::string digest;   // of the blob, as computed
-  std::string diff_id;  // of the tar, as computed
+  std::string digest;            // of the blob, as computed
+  std::string diff_id;           // of the tar, as computed
   std::uint64_t blob_size = 0;
 };
 

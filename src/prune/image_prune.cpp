@@ -60,11 +60,10 @@ std::string staging_parent(const ImageReference& ref) {
 }  // namespace
 
 Result<std::unique_ptr<ImageWorkspace>> ImageWorkspace::open(
-    const std::string& reference, const std::string& platform, const std::string& near,
+    const std::string& reference, const std::string& platform,
     const std::function<void(std::string_view, std::size_t, std::size_t)>& progress) {
   ELFPRUNE_TRY_ASSIGN(ImageReference ref, parse_image_reference(reference));
-  std::string base = near;
-  if (base.empty()) base = staging_parent(ref);
+  const std::string base = staging_parent(ref);
   remove_stale(base, "elfprune-image-");
   std::string tmpl = temp_template(base, "elfprune-image-");
   if (::mkdtemp(tmpl.data()) == nullptr) return errno_error(tmpl, errno, ErrorKind::Failed);
@@ -135,7 +134,6 @@ void fill_layers(ImageReport& r, const ImageWorkspace& ws,
 Result<ImagePrune> prune_image(PruneOptions options, const ImageOptions& image, bool plan_only) {
   const std::string reference = options.root;
   std::optional<ImageReference> out;
-  std::string near;
   if (!image.out.empty()) {
     ELFPRUNE_TRY_ASSIGN(ImageReference o, parse_image_reference(image.out));
     ELFPRUNE_TRY(check_image_output(o));
@@ -144,7 +142,7 @@ Result<ImagePrune> prune_image(PruneOptions options, const ImageOptions& image, 
   ImagePrune result;
   const auto read_start = std::chrono::steady_clock::now();
   ELFPRUNE_TRY_ASSIGN(result.workspace,
-                      ImageWorkspace::open(reference, image.platform, near, options.progress));
+                      ImageWorkspace::open(reference, image.platform, options.progress));
   const std::chrono::duration<double> read_took = std::chrono::steady_clock::now() - read_start;
   const ImageWorkspace& ws = *result.workspace;
   auto report = std::make_shared<ImageReport>();

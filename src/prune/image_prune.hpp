@@ -17,10 +17,10 @@ namespace elfprune {
 // An image's layers applied into a temporary directory, removed with this.
 class ImageWorkspace {
  public:
-  // `near`: the directory to make the staging tree in; empty: $TMPDIR when
-  // set, else /dev/shm when it has room, else /var/tmp.
+  // The staging tree goes to $TMPDIR when set, else /dev/shm when it has
+  // room, else /var/tmp.
   static Result<std::unique_ptr<ImageWorkspace>> open(
-      const std::string& reference, const std::string& platform, const std::string& near,
+      const std::string& reference, const std::string& platform,
       const std::function<void(std::string_view, std::size_t, std::size_t)>& progress);
   ~ImageWorkspace();
   ImageWorkspace(const ImageWorkspace&) = delete;

@@ -14,7 +14,7 @@ Error no_images(const std::string& reference) {
 }  // namespace
 
 Result<std::unique_ptr<ImageWorkspace>> ImageWorkspace::open(
-    const std::string& reference, const std::string& /*platform*/, const std::string& /*near*/,
+    const std::string& reference, const std::string& /*platform*/,
     const std::function<void(std::string_view, std::size_t, std::size_t)>& /*progress*/) {
   return no_images(reference);
 }

@@ -353,24 +353,29 @@ TEST_F(ImageWriterTest, ARewrittenLayerKeepsItsHardlinks) {
 
 // A hardlink of layer 1 whose path a later layer replaces, to a file the
 // prune removes: rewritten, layer 1 must not name a target it lost.
+// Two layers written as a layout, applied, and written back with
+// --layers keep without `removed`.
+Result<WrittenImage> keep_layers(const fs::path& dir, const fs::path& out, const std::string& l1,
+                                 const std::string& l2,
+                                 const std::unordered_set<std::string>& removed) {
+  OciLayout layout(dir / "in");
+  layout.write_index(json::array({layout.add_image({l1, l2}, json::object())}));
+  ELFPRUNE_TRY_ASSIGN(auto ref, parse_image_reference("oci:" + layout.dir().string()));
+  ELFPRUNE_TRY_ASSIGN(auto src, open_image(ref, "", (dir / "scratch").string()));
+  fs::create_directories(dir / "staging");
+  ELFPRUNE_TRY_ASSIGN(auto tree, apply_layers(src, (dir / "staging").string()));
+  ImageWriteOptions o;
+  o.out = *parse_image_reference("oci:" + (out / "o").string());
+  o.layers = LayerMode::Keep;
+  return write_image(src, tree, removed, {}, o);
+}
+
 TEST(ImageWriterKeep, AHardlinkToARemovedFileStaysExtractableWhenALaterLayerReplacesIt) {
   TempDir dir, out;
   const std::string l1 =
       make_tar({tar_file("bin/a", "a"), tar_hardlink("bin/b", "bin/a"), tar_file("bin/c", "c")});
   const std::string l2 = make_tar({tar_file("bin/b", "new b")});
-  OciLayout layout(dir / "in");
-  layout.write_index(json::array({layout.add_image({l1, l2}, json::object())}));
-  auto ref = parse_image_reference("oci:" + layout.dir().string());
-  ASSERT_TRUE(ref.ok());
-  auto src = open_image(*ref, "", (dir / "scratch").string());
-  ASSERT_TRUE(src.ok()) << text_of(src.error());
-  fs::create_directories(dir / "staging");
-  auto tree = apply_layers(*src, (dir / "staging").string());
-  ASSERT_TRUE(tree.ok()) << text_of(tree.error());
-  ImageWriteOptions o;
-  o.out = *parse_image_reference("oci:" + (out / "o").string());
-  o.layers = LayerMode::Keep;
-  auto w = write_image(*src, *tree, {"bin/a"}, {}, o);
+  auto w = keep_layers(dir.path(), out.path(), l1, l2, {"bin/a"});
   ASSERT_TRUE(w.ok()) << text_of(w.error());
   ReadLayout l = read_layout(out / "o");
   ASSERT_EQ(l.layer_blobs.size(), 2u);
@@ -386,19 +391,7 @@ TEST(ImageWriterKeep, ALayerLinkingToAFileRemovedFromALowerLayerIsNotReused) {
   TempDir dir, out;
   const std::string l1 = make_tar({tar_file("usr/lib/libfoo.so.1", "foo"), tar_file("etc/x", "x")});
   const std::string l2 = make_tar({tar_hardlink("app/libfoo.so", "usr/lib/libfoo.so.1")});
-  OciLayout layout(dir / "in");
-  layout.write_index(json::array({layout.add_image({l1, l2}, json::object())}));
-  auto ref = parse_image_reference("oci:" + layout.dir().string());
-  ASSERT_TRUE(ref.ok());
-  auto src = open_image(*ref, "", (dir / "scratch").string());
-  ASSERT_TRUE(src.ok()) << text_of(src.error());
-  fs::create_directories(dir / "staging");
-  auto tree = apply_layers(*src, (dir / "staging").string());
-  ASSERT_TRUE(tree.ok()) << text_of(tree.error());
-  ImageWriteOptions o;
-  o.out = *parse_image_reference("oci:" + (out / "o").string());
-  o.layers = LayerMode::Keep;
-  auto w = write_image(*src, *tree, {"usr/lib/libfoo.so.1"}, {}, o);
+  auto w = keep_layers(dir.path(), out.path(), l1, l2, {"usr/lib/libfoo.so.1"});
   ASSERT_TRUE(w.ok()) << text_of(w.error());
   ASSERT_EQ(w->layers.size(), 2u);
   EXPECT_FALSE(w->layers[1].reused);
