@@ -22,6 +22,8 @@ struct DepsOptions {
   std::string ld_library_path;
   std::string hwcaps = "host";
   std::string platform;  // an image ROOT's platform
+  bool bind = false;
+  std::string host;  // --host PROG: the FILEs are its plugins
   std::vector<std::string> files;
 };
 

@@ -17,8 +17,10 @@ void add_deps_command(CLI::App& app, DepsOptions& options) {
       "deps",
       "Show what the dynamic loader would load for each FILE, found inside ROOT exactly as "
       "glibc's or musl's ld.so would (RPATH/RUNPATH, LD_LIBRARY_PATH, ld.so.cache, default "
-      "directories, $ORIGIN, glibc-hwcaps). Nothing is executed. Exit status: 0 all found, "
-      "1 a library is missing, 2 bad usage or a FILE that cannot be inspected.");
+      "directories, $ORIGIN, glibc-hwcaps), and whether it would accept them (symbol "
+      "versions; with --bind, every symbol bound as with LD_BIND_NOW). Nothing is executed. "
+      "Exit status: 0 all found, 1 a library, a version or (--bind) a symbol is missing, 2 bad "
+      "usage or a FILE that cannot be inspected.");
   cmd->add_option("--root", options.root,
                   "Directory holding the root filesystem, or an image (oci:DIR[:TAG], "
                   "oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG]); FILE and every "
@@ -39,6 +41,15 @@ void add_deps_command(CLI::App& app, DepsOptions& options) {
   cmd->add_option("--hwcaps", options.hwcaps,
                   "x86-64 level for glibc-hwcaps subdirectories: host (default), baseline, "
                   "v2, v3, v4");
+  cmd->add_flag("--bind", options.bind,
+                "Also bind every undefined symbol of every loaded object in its lookup scope, as "
+                "glibc's loader does with LD_BIND_NOW (versioned lookup, copy relocations), and "
+                "list those no object defines, as `ldd -r` would, without running anything");
+  cmd->add_option("--host", options.host,
+                  "With --bind: each FILE is a plugin (a Python extension, a Node addon, a Perl "
+                  "XS module) that PROG dlopens: its symbols are looked up in PROG's global "
+                  "scope first, then in its own")
+      ->type_name("PROG");
   cmd->add_option("FILE", options.files, "ELF executables or libraries, paths inside ROOT")
       ->required();
 }
@@ -58,6 +69,12 @@ Result<int> run_deps(const DepsOptions& options, std::ostream& out, std::ostream
   ResolveOptions ropts;
   ropts.ld_library_path = options.ld_library_path;
   ropts.loader.hwcaps = *level;
+  if (!options.host.empty() && !options.bind) {
+    return make_error("--host", "needs --bind: a host only changes how symbols bind",
+                      ErrorKind::Usage);
+  }
+  ropts.bind = options.bind;
+  ropts.host = options.host;
   Resolver resolver(root, ropts);
 
   DepsReport report;
@@ -81,6 +98,20 @@ Result<int> run_deps(const DepsOptions& options, std::ostream& out, std::ostream
       print_error(err,
                   make_error(res->file, fmt::format("version `{}' not found in {} (required by {})",
                                                     v.version, v.library, v.needed_by)));
+    }
+    // One line per object holding such references: a Perl XS module alone
+    // has a hundred (its host supplies them: --host).
+    for (std::size_t i = 0; i < res->undefined.size();) {
+      std::size_t j = i;
+      while (j < res->undefined.size() &&
+             res->undefined[j].needed_by == res->undefined[i].needed_by)
+        ++j;
+      any_missing = true;
+      std::string line = describe_undefined(res->undefined[i]);
+      if (j - i > 1)
+        line += fmt::format(", and {} more undefined symbol{}", j - i - 1, j - i > 2 ? "s" : "");
+      print_error(err, make_error(res->file, line));
+      i = j;
     }
     report.objects.push_back(std::move(*res));
   }

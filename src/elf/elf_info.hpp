@@ -59,9 +59,40 @@ struct VersionNeed {
   std::string file;
   struct Version {
     std::string name;
-    bool weak = false;  // VER_FLG_WEAK: a warning, not a load failure
+    bool weak = false;        // VER_FLG_WEAK: a warning, not a load failure
+    std::uint16_t index = 0;  // vna_other: the .gnu.version value of its symbols (bit 15: hidden)
+    std::uint32_t hash = 0;   // vna_hash, as written (glibc compares it, not a recomputed one)
   };
   std::vector<Version> versions;
+};
+
+// One DT_VERDEF entry: a version this object defines.
+struct VersionDef {
+  std::string name;         // its first auxiliary entry's name
+  std::uint16_t index = 0;  // vd_ndx
+  bool base = false;        // VER_FLG_BASE: the object's own name, never matched by a symbol
+  std::uint32_t hash = 0;   // vd_hash, as written
+};
+
+// Where the tables of the loader's symbol lookup lie in the file (file
+// offsets; none when the object has no such table). Found by the fast
+// reader from the dynamic section, as the loader finds them.
+struct SymbolTables {
+  std::optional<std::uint64_t> symtab;    // DT_SYMTAB
+  std::uint64_t syment = 0;               // DT_SYMENT (0: not given)
+  std::optional<std::uint64_t> hash;      // DT_HASH
+  std::optional<std::uint64_t> gnu_hash;  // DT_GNU_HASH
+  std::optional<std::uint64_t> versym;    // DT_VERSYM
+  std::uint64_t strsz = 0;                // DT_STRSZ, bounded by the file
+  // DT_RELA/DT_RELASZ, DT_REL/DT_RELSZ, DT_JMPREL/DT_PLTRELSZ: the
+  // relocations whose symbols the loader looks up. offset: none when the
+  // address is in no loaded segment.
+  struct Relocations {
+    std::optional<std::uint64_t> offset;
+    std::uint64_t size = 0;
+    bool rela = true;
+  };
+  std::vector<Relocations> relocations;
 };
 
 struct ElfInfo {
@@ -79,12 +110,19 @@ struct ElfInfo {
   // DT_VERDEF: the version names this object defines (the base one, its
   // soname, included); has_version_defs is false without the table, which
   // glibc treats as "no version information", not as a failure.
-  std::vector<std::string> version_defs;
+  std::vector<VersionDef> version_defs;
   bool has_version_defs = false;
+  bool defines_version(std::string_view name) const {
+    for (const auto& d : version_defs) {
+      if (d.name == name) return true;
+    }
+    return false;
+  }
   std::vector<std::string> warnings;  // recoverable oddities (bad dlopen JSON, ...)
   // Set by read_elf only (the fast reader), for editing.
   std::optional<ElfStringSlot> interpreter_slot, rpath_slot, runpath_slot;
-  std::uint64_t dynstr_offset = 0;         // file offset of DT_STRTAB
+  std::uint64_t dynstr_offset = 0;  // file offset of DT_STRTAB
+  SymbolTables symbol_tables;
   std::vector<std::uint64_t> dynstr_refs;  // string-table offsets the dynamic entries name
 
   bool nodeflib() const { return (flags_1 & elfconst::kDf1Nodeflib) != 0; }

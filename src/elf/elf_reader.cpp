@@ -39,7 +39,20 @@ constexpr std::int64_t kDtVerdef = 0x6ffffffc;
 constexpr std::int64_t kDtVerdefnum = 0x6ffffffd;
 constexpr std::int64_t kDtVerneed = 0x6ffffffe;
 constexpr std::int64_t kDtVerneednum = 0x6fffffff;
+constexpr std::uint16_t kVerFlagBase = 0x1;
 constexpr std::uint16_t kVerFlagWeak = 0x2;
+constexpr std::int64_t kDtHash = 4;
+constexpr std::int64_t kDtSymtab = 6;
+constexpr std::int64_t kDtSyment = 11;
+constexpr std::int64_t kDtGnuHash = 0x6ffffef5;
+constexpr std::int64_t kDtVersym = 0x6ffffff0;
+constexpr std::int64_t kDtPltrelsz = 2;
+constexpr std::int64_t kDtRela = 7;
+constexpr std::int64_t kDtRelasz = 8;
+constexpr std::int64_t kDtRel = 17;
+constexpr std::int64_t kDtRelsz = 18;
+constexpr std::int64_t kDtPltrel = 20;
+constexpr std::int64_t kDtJmprel = 23;
 // More entries than any real object has (libc defines ~45 versions): a
 // bound on loops in a hostile chain of vn_next/vd_next offsets.
 constexpr std::uint64_t kMaxVersionEntries = 4096;
@@ -179,7 +192,9 @@ void read_versions(const PreadFile& file, bool le,
           bad = true;
           break;
         }
-        vn.versions.push_back({std::move(*name), (ar.u(4, 2) & kVerFlagWeak) != 0});
+        vn.versions.push_back({std::move(*name), (ar.u(4, 2) & kVerFlagWeak) != 0,
+                               static_cast<std::uint16_t>(ar.u(6, 2)),
+                               static_cast<std::uint32_t>(ar.u(0, 4))});
         const auto next = ar.u(12, 4);
         if (next == 0) break;
         aux += next;
@@ -209,7 +224,9 @@ void read_versions(const PreadFile& file, bool le,
           bad = true;
           break;
         }
-        info.version_defs.push_back(std::move(*name));
+        info.version_defs.push_back({std::move(*name), static_cast<std::uint16_t>(r.u(4, 2)),
+                                     (r.u(2, 2) & kVerFlagBase) != 0,
+                                     static_cast<std::uint32_t>(r.u(8, 4))});
       }
       const auto next = r.u(16, 4);
       if (next == 0) break;
@@ -217,6 +234,46 @@ void read_versions(const PreadFile& file, bool le,
     }
     if (bad) info.warnings.push_back("DT_VERDEF lies outside the file or its string table");
   }
+}
+
+// Where the relocation tables lie (read later, by read_dynamic_symbols,
+// only when symbols are bound). The last entry of a tag wins, as in glibc.
+template <class ToOffset>
+void read_relocation_tables(const std::vector<std::pair<std::int64_t, std::uint64_t>>& entries,
+                            const ToOffset& to_offset, ElfInfo& info) {
+  std::optional<std::uint64_t> rela, rel, jmprel;
+  std::uint64_t relasz = 0, relsz = 0, pltrelsz = 0, pltrel = kDtRela;
+  for (const auto& [tag, val] : entries) {
+    switch (tag) {
+      case kDtRela:
+        rela = val;
+        break;
+      case kDtRelasz:
+        relasz = val;
+        break;
+      case kDtRel:
+        rel = val;
+        break;
+      case kDtRelsz:
+        relsz = val;
+        break;
+      case kDtJmprel:
+        jmprel = val;
+        break;
+      case kDtPltrelsz:
+        pltrelsz = val;
+        break;
+      case kDtPltrel:
+        pltrel = val;
+        break;
+      default:
+        break;
+    }
+  }
+  auto& out = info.symbol_tables.relocations;
+  if (rela && relasz > 0) out.push_back({to_offset(*rela), relasz, true});
+  if (rel && relsz > 0) out.push_back({to_offset(*rel), relsz, false});
+  if (jmprel && pltrelsz > 0) out.push_back({to_offset(*jmprel), pltrelsz, pltrel == kDtRela});
 }
 
 }  // namespace
@@ -348,6 +405,7 @@ Result<ElfInfo> read_elf(const std::filesystem::path& host_path, std::string_vie
         strsz > 0 ? std::min(strsz, file.size() - std::min(*off, file.size())) : 0;
     if (!strings.place(*off, len)) return make_error(shown, "string table lies outside the file");
     info.dynstr_offset = *off;
+    info.symbol_tables.strsz = len;
   }
   auto str = [&](std::uint64_t off, const char* what) -> Result<std::string> {
     auto s = strings.at(off);
@@ -383,6 +441,21 @@ Result<ElfInfo> read_elf(const std::filesystem::path& host_path, std::string_vie
       case kDtFlags:
         info.flags = val;
         break;
+      case kDtSymtab:
+        info.symbol_tables.symtab = to_offset(val);
+        break;
+      case kDtSyment:
+        info.symbol_tables.syment = val;
+        break;
+      case kDtHash:
+        info.symbol_tables.hash = to_offset(val);
+        break;
+      case kDtGnuHash:
+        info.symbol_tables.gnu_hash = to_offset(val);
+        break;
+      case kDtVersym:
+        info.symbol_tables.versym = to_offset(val);
+        break;
       case kDtFlags1:
         info.flags_1 = val;
         break;
@@ -395,6 +468,7 @@ Result<ElfInfo> read_elf(const std::filesystem::path& host_path, std::string_vie
     }
   }
   read_versions(file, le, entries, to_offset, strings, info);
+  read_relocation_tables(entries, to_offset, info);
   return info;
 }
 

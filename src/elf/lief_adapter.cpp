@@ -16,6 +16,7 @@
 #include <optional>
 #include <utility>
 
+#include "elf/dynamic_symbols.hpp"
 #include "elf/elf_header.hpp"
 #include "elf/elf_info.hpp"
 
@@ -25,6 +26,9 @@ namespace {
 using elf_detail::OpenedHead;
 using elf_detail::read_head;
 using elf_detail::read_uint;
+
+constexpr std::uint16_t kVerFlagBase = 0x1;  // VER_FLG_BASE
+constexpr std::uint16_t kVerFlagWeak = 0x2;  // VER_FLG_WEAK
 
 // Fields of the header that locate the program headers, for the sanity
 // check that keeps truncated files away from LIEF.
@@ -105,15 +109,18 @@ void quiet_lief() {
 
 }  // namespace
 
-Result<ElfInfo> read_elf_with_lief(const std::filesystem::path& host_path,
-                                   std::string_view display) {
+namespace {
+
+// A guarded LIEF parse of the whole file.
+Result<std::unique_ptr<LIEF::ELF::Binary>> parse_with_lief(const std::filesystem::path& host_path,
+                                                           std::string_view display,
+                                                           ElfHeader* header_out) {
   const std::string shown(display);
   ELFPRUNE_TRY_ASSIGN(const OpenedHead head, read_head(host_path, display));
   auto header = parse_elf_header(head.bytes);
   if (!header) return make_error(shown, header.error().message);
-
   if (auto choke = lief_would_choke(head, *header)) return make_error(shown, *choke);
-
+  if (header_out != nullptr) *header_out = *header;
   quiet_lief();
   std::unique_ptr<LIEF::ELF::Binary> bin;
   try {
@@ -124,9 +131,39 @@ Result<ElfInfo> read_elf_with_lief(const std::filesystem::path& host_path,
     return make_error(shown, "malformed ELF file");
   }
   if (!bin) return make_error(shown, "malformed ELF file");
+  return bin;
+}
+
+}  // namespace
+
+Result<std::vector<SymbolRow>> read_symbol_rows_with_lief(const std::filesystem::path& host_path,
+                                                          std::string_view display) {
+  ELFPRUNE_TRY_ASSIGN(auto bin, parse_with_lief(host_path, display, nullptr));
+  std::vector<SymbolRow> out;
+  try {
+    for (const LIEF::ELF::Symbol& s : bin->dynamic_symbols()) {
+      SymbolRow row;
+      row.name = s.name();
+      row.bind = static_cast<std::uint8_t>(s.binding());
+      row.type = static_cast<std::uint8_t>(s.type());
+      row.undefined = s.shndx() == 0;
+      if (s.has_version()) row.versym = s.symbol_version().value();
+      out.push_back(std::move(row));
+    }
+  } catch (const std::exception& e) {
+    return make_error(std::string(display), fmt::format("malformed ELF file ({})", e.what()));
+  }
+  return out;
+}
+
+Result<ElfInfo> read_elf_with_lief(const std::filesystem::path& host_path,
+                                   std::string_view display) {
+  const std::string shown(display);
+  ElfHeader parsed_header;
+  ELFPRUNE_TRY_ASSIGN(auto bin, parse_with_lief(host_path, display, &parsed_header));
 
   ElfInfo info;
-  info.header = *header;
+  info.header = parsed_header;
   try {
     for (const LIEF::ELF::Segment& seg : bin->segments()) {
       if (seg.type() == LIEF::ELF::SEGMENT_TYPES::PT_DYNAMIC) info.dynamic = true;
@@ -169,14 +206,18 @@ Result<ElfInfo> read_elf_with_lief(const std::filesystem::path& host_path,
       VersionNeed vn;
       vn.file = req.name();
       for (const LIEF::ELF::SymbolVersionAuxRequirement& aux : req.auxiliary_symbols()) {
-        vn.versions.push_back({aux.name(), (aux.flags() & 0x2) != 0});
+        vn.versions.push_back({aux.name(), (aux.flags() & kVerFlagWeak) != 0,
+                               static_cast<std::uint16_t>(aux.other()),
+                               static_cast<std::uint32_t>(aux.hash())});
       }
       info.version_needs.push_back(std::move(vn));
     }
     for (const LIEF::ELF::SymbolVersionDefinition& def : bin->symbols_version_definition()) {
       info.has_version_defs = true;
       for (const LIEF::ELF::SymbolVersionAux& aux : def.symbols_aux()) {
-        info.version_defs.push_back(aux.name());
+        info.version_defs.push_back({aux.name(), static_cast<std::uint16_t>(def.ndx()),
+                                     (def.flags() & kVerFlagBase) != 0,
+                                     static_cast<std::uint32_t>(def.hash())});
         break;  // the first auxiliary entry names the version; others name its parents
       }
     }

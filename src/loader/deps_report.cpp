@@ -38,6 +38,18 @@ std::string render_deps_json(const DepsReport& report) {
       versions.push_back(
           {{"version", v.version}, {"library", v.library}, {"needed_by", v.needed_by}});
     }
+    if (r.bound) {
+      auto& undefined = obj["undefined"] = nlohmann::ordered_json::array();
+      for (const UndefinedSymbol& u : r.undefined) {
+        undefined.push_back({{"symbol", u.symbol},
+                             {"version", u.version.empty() ? nlohmann::ordered_json(nullptr)
+                                                           : nlohmann::ordered_json(u.version)},
+                             {"library", u.library.empty() ? nlohmann::ordered_json(nullptr)
+                                                           : nlohmann::ordered_json(u.library)},
+                             {"needed_by", u.needed_by},
+                             {"not_in_library", u.not_in_library}});
+      }
+    }
     obj["warnings"] = r.warnings;
     doc["objects"].push_back(std::move(obj));
   }
@@ -85,6 +97,21 @@ std::string render_deps_text(const DepsReport& report) {
     for (const auto& v : r.missing_versions) {
       out += fmt::format("    version {} not found in {} ({}), required by {}\n", v.version,
                          v.library, v.found_at, v.needed_by);
+    }
+    if (r.bound && !r.undefined.empty()) {
+      out += fmt::format("    {} undefined symbol{}:\n", r.undefined.size(),
+                         r.undefined.size() == 1 ? "" : "s");
+      std::string last;
+      for (const auto& u : r.undefined) {
+        if (u.needed_by != last) out += fmt::format("      in {}:\n", u.needed_by);
+        last = u.needed_by;
+        std::string what = u.symbol;
+        if (!u.version.empty()) what += fmt::format("@{} ({})", u.version, u.library);
+        if (u.not_in_library) what += ": not defined in that library";
+        out += fmt::format("        {}\n", what);
+      }
+    } else if (r.bound) {
+      out += "    every symbol binds\n";
     }
     for (const auto& w : r.warnings) out += fmt::format("    warning: {}\n", w);
   }

@@ -62,6 +62,9 @@ struct Resolver::Impl {
   ResolveOptions options;
   std::map<std::string, Result<std::shared_ptr<const ElfInfo>>> elf_cache;
   std::map<std::string, LoaderConfig> loader_cache;
+  std::map<std::string, Result<std::shared_ptr<const DynamicSymbols>>> symbol_cache;
+  // The host's global scope (ResolveOptions::host), worked out once.
+  std::optional<Result<std::vector<ScopeObject>>> host_scope;
 
   Impl(const Root& r, ResolveOptions o) : root(r), options(std::move(o)) {}
 
@@ -84,6 +87,20 @@ struct Resolver::Impl {
       return std::make_shared<const ElfInfo>(std::move(parsed));
     }();
     elf_cache.emplace(canonical, res);
+    return res;
+  }
+
+  Result<std::shared_ptr<const DynamicSymbols>> symbols(const std::string& canonical,
+                                                        const ElfInfo& parsed) {
+    auto it = symbol_cache.find(canonical);
+    if (it != symbol_cache.end()) return it->second;
+    Result<std::shared_ptr<const DynamicSymbols>> res =
+        [&]() -> Result<std::shared_ptr<const DynamicSymbols>> {
+      ELFPRUNE_TRY_ASSIGN(DynamicSymbols read,
+                          read_dynamic_symbols(root.host(canonical), canonical, parsed));
+      return std::make_shared<const DynamicSymbols>(std::move(read));
+    }();
+    symbol_cache.emplace(canonical, res);
     return res;
   }
 };
@@ -132,8 +149,7 @@ class Session {
           continue;
         }
         for (const auto& v : vn.versions) {
-          const auto& defs = lib->info->version_defs;
-          if (std::find(defs.begin(), defs.end(), v.name) != defs.end()) continue;
+          if (lib->info->defines_version(v.name)) continue;
           if (v.weak) {
             out_.warnings.push_back(
                 fmt::format("{}: weak version {} of {} not found", o.path, v.name, vn.file));
@@ -153,6 +169,62 @@ class Session {
     process_queue();
   }
 
+  // The objects of the main program's global scope as ScopeObjects: what a
+  // plugin's host contributes (ResolveOptions::host).
+  std::vector<ScopeObject> global_scope_objects() {
+    std::vector<ScopeObject> out;
+    for (std::size_t i : scope_from(0, false)) out.push_back(scope_object(i));
+    return out;
+  }
+
+  // glibc's relocation with LD_BIND_NOW, checked: every object's strong
+  // undefined references looked up in its scope. The objects loaded at
+  // start-up share the global scope (the main program's, breadth-first);
+  // a dlopen'ed one looks there, then in its own breadth-first scope.
+  // With a host, the file itself was dlopen'ed by it: the host's global
+  // scope comes first and the host's objects are not checked.
+  void bind(const std::vector<ScopeObject>* host) {
+    if (cfg_.flavor != LoaderFlavor::Glibc) return;
+    out_.bound = true;
+    std::vector<ScopeObject> objects;
+    objects.reserve(objects_.size());
+    for (std::size_t i = 0; i < objects_.size(); ++i) objects.push_back(scope_object(i));
+    // A plugin is not the program: only its host is.
+    if (host != nullptr) objects.front().executable = false;
+    std::vector<const ScopeObject*> base;
+    std::set<std::string> in_host;
+    if (host != nullptr) {
+      for (const ScopeObject& h : *host) {
+        base.push_back(&h);
+        in_host.insert(h.realpath);
+      }
+    }
+    auto add_scope = [&](std::vector<const ScopeObject*>& scope,
+                         std::vector<const ScopeObject*>& from,
+                         const std::vector<std::size_t>& order) {
+      for (std::size_t i : order) {
+        if (in_host.count(objects[i].realpath) != 0) continue;
+        scope.push_back(&objects[i]);
+        from.push_back(&objects[i]);
+      }
+    };
+    const std::vector<std::size_t> main_scope = scope_from(0, false);
+    std::vector<const ScopeObject*> global = base, global_from;
+    add_scope(global, global_from, main_scope);
+    bind_references(global_from, global, out_.undefined);
+    std::set<std::size_t> done(main_scope.begin(), main_scope.end());
+    for (const Edge& e : edges_) {
+      if (!e.dlopen || e.from != 0 || done.count(static_cast<std::size_t>(e.to)) != 0) continue;
+      std::vector<const ScopeObject*> scope = global, from;
+      std::vector<std::size_t> order;
+      for (std::size_t i : scope_from(static_cast<std::size_t>(e.to), true)) {
+        if (done.insert(i).second) order.push_back(i);
+      }
+      add_scope(scope, from, order);
+      bind_references(from, scope, out_.undefined);
+    }
+  }
+
  private:
   // Breadth-first: objects_ grows while we walk it (glibc _dl_map_object_deps).
   void process_queue() {
@@ -169,7 +241,13 @@ class Session {
   Resolution& out_;
   std::vector<Object> objects_;
   std::vector<std::string> ld_library_path_;
+  struct Edge {
+    int from = 0, to = 0;
+    bool dlopen = false;
+  };
+  std::vector<Edge> edges_;  // DT_NEEDED edges as mapped, in order
   bool warned_emulated_ = false;
+  std::set<std::string> warned_symbols_;
   bool dlopen_mode_ = false;
   std::size_t next_ = 0;
 
@@ -178,6 +256,53 @@ class Session {
   }
 
   const Object& main() const { return objects_.front(); }
+
+  // The search list glibc's _dl_map_object_deps builds from `start`:
+  // breadth-first over the DT_NEEDED edges, each object once, the
+  // interpreter where an edge first reaches it. `dlopen_edges`: follow the
+  // edges mapped after start-up too.
+  std::vector<std::size_t> scope_from(std::size_t start, bool dlopen_edges) const {
+    std::vector<std::vector<int>> next(objects_.size());
+    for (const Edge& e : edges_) {
+      if (e.dlopen && (!dlopen_edges || e.from == 0)) continue;
+      next[static_cast<std::size_t>(e.from)].push_back(e.to);
+    }
+    std::vector<std::size_t> order{start};
+    std::vector<bool> seen(objects_.size(), false);
+    seen[start] = true;
+    for (std::size_t k = 0; k < order.size(); ++k) {
+      for (int to : next[order[k]]) {
+        if (seen[static_cast<std::size_t>(to)]) continue;
+        seen[static_cast<std::size_t>(to)] = true;
+        order.push_back(static_cast<std::size_t>(to));
+      }
+    }
+    return order;
+  }
+
+  ScopeObject scope_object(std::size_t i) {
+    const Object& o = objects_[i];
+    ScopeObject s;
+    s.path = o.path;
+    s.realpath = o.realpath;
+    s.names = o.names;
+    s.executable = o.is_main;
+    if (o.info && o.info->soname) s.names.push_back(*o.info->soname);
+    if (o.info) {
+      auto syms = impl_.symbols(o.realpath, *o.info);
+      const bool first = warned_symbols_.insert(o.realpath).second;
+      if (syms) {
+        s.symbols = *syms;
+        if (first) {
+          for (const auto& w : (*syms)->warnings)
+            out_.warnings.push_back(fmt::format("{}: {}", o.path, w));
+        }
+      } else if (first) {
+        out_.warnings.push_back(fmt::format("cannot bind: {}", syms.error().message));
+      }
+    }
+    return s;
+  }
 
   std::vector<std::string> split_ld_library_path() {
     if (options().ld_library_path.empty()) return {};
@@ -456,6 +581,7 @@ class Session {
   // via "loaded" so that every edge is visible, except edges to the file
   // itself and to the interpreter, which `libraries` leaves out.
   void note_loaded(int idx, const std::string& raw, int loader_idx) {
+    edges_.push_back({loader_idx, idx, dlopen_mode_});
     const Object& o = objects_[idx];
     if (o.is_main || o.is_interp) return;
     out_.libraries.push_back(LoadedLibrary{raw, o.path, o.realpath, objects_[loader_idx].path,
@@ -540,6 +666,7 @@ class Session {
     out_.libraries.push_back(LoadedLibrary{raw, found->path, found->st.path, loader.path,
                                            found->via, dlopen_mode_, found->list_owner,
                                            found->list_entry});
+    edges_.push_back({loader_idx, static_cast<int>(objects_.size()), dlopen_mode_});
     objects_.push_back(std::move(o));
   }
 };
@@ -559,14 +686,18 @@ Result<Resolution> Resolver::resolve(const std::string& file) {
   return resolve(file, {});
 }
 
-Result<Resolution> Resolver::resolve(const std::string& file,
-                                     const std::vector<std::string>& dlopen_names) {
-  const Root& root = impl_->root;
+namespace {
+
+// One resolution of `file`: the main object, the interpreter, the
+// breadth-first search; then `then` with the session (dlopen, checks).
+template <class Then>
+Result<Resolution> run_session(Resolver::Impl& impl, const std::string& file, Then&& then) {
+  const Root& root = impl.root;
   const std::string abs = lexically_absolute(file);
   auto st = root.resolve(abs);
   if (!st) return make_error(abs, st.error().message);
   if (st->type != FileType::Regular) return make_error(abs, "not a regular file");
-  auto info = impl_->info(st->path);
+  auto info = impl.info(st->path);
   if (!info) return make_error(abs, info.error().message);
   if (!(*info)->dynamic) return make_error(abs, "not a dynamic ELF object (statically linked?)");
 
@@ -583,10 +714,10 @@ Result<Resolution> Resolver::resolve(const std::string& file,
     out.interpreter_implied = true;
   }
   out.interpreter = interp;
-  const LoaderConfig& cfg = impl_->loader_for(interp, h.elf_class, h.machine);
+  const LoaderConfig& cfg = impl.loader_for(interp, h.elf_class, h.machine);
   out.flavor = cfg.flavor;
 
-  Session session(*impl_, cfg, out);
+  Session session(impl, cfg, out);
   Object main;
   main.path = abs;
   main.realpath = st->path;
@@ -610,7 +741,7 @@ Result<Resolution> Resolver::resolve(const std::string& file,
     io.names = {interp};
     io.is_interp = true;
     io.origin = path_parent(interp);
-    if (auto iinfo = impl_->info(ist->path); iinfo) {
+    if (auto iinfo = impl.info(ist->path); iinfo) {
       io.info = *iinfo;
       if (cfg.flavor == LoaderFlavor::Glibc && io.info->soname)
         io.names.push_back(*io.info->soname);
@@ -628,9 +759,36 @@ Result<Resolution> Resolver::resolve(const std::string& file,
     out.missing.push_back(std::move(miss));
   }
   session.run();
-  if (!dlopen_names.empty()) session.dlopen(dlopen_names);
-  session.check_versions();
+  then(session);
   return out;
+}
+
+}  // namespace
+
+Result<Resolution> Resolver::resolve(const std::string& file,
+                                     const std::vector<std::string>& dlopen_names) {
+  const ResolveOptions& o = impl_->options;
+  const std::vector<ScopeObject>* host = nullptr;
+  if (o.bind && !o.host.empty()) {
+    if (!impl_->host_scope) {
+      std::vector<ScopeObject> scope;
+      auto hres =
+          run_session(*impl_, o.host, [&](Session& s) { scope = s.global_scope_objects(); });
+      if (hres) {
+        impl_->host_scope.emplace(std::move(scope));
+      } else {
+        impl_->host_scope.emplace(
+            make_error(lexically_absolute(o.host), fmt::format("host: {}", hres.error().message)));
+      }
+    }
+    if (!*impl_->host_scope) return impl_->host_scope->error();
+    host = &**impl_->host_scope;
+  }
+  return run_session(*impl_, file, [&](Session& s) {
+    if (!dlopen_names.empty()) s.dlopen(dlopen_names);
+    s.check_versions();
+    if (o.bind) s.bind(host);
+  });
 }
 
 }  // namespace elfprune

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "elf/elf_info.hpp"
+#include "loader/binder.hpp"
 #include "loader/loader_config.hpp"
 #include "tree/root.hpp"
 
@@ -64,12 +65,22 @@ struct Resolution {
   std::vector<LoadedLibrary> libraries;
   std::vector<MissingLibrary> missing;
   std::vector<MissingVersion> missing_versions;  // glibc only: musl does not check versions
+  // With ResolveOptions::bind: the strong undefined references that no
+  // object of their scope defines, in scope order.
+  std::vector<UndefinedSymbol> undefined;
+  bool bound = false;  // binding was checked (glibc rules; not for musl)
   std::vector<std::string> warnings;
 };
 
 struct ResolveOptions {
   std::string ld_library_path;  // as LD_LIBRARY_PATH would be given
   LoaderOptions loader;
+  // Bind every loaded object's undefined symbols (`deps --bind`).
+  bool bind = false;
+  // With bind: the file is a plugin that `host` (an inside path of a
+  // program) dlopens. Its references look in the host's global scope
+  // first, then in its own; the host's own references are not checked.
+  std::string host;
 };
 
 // Parses each file at most once and remembers loader configurations, so a

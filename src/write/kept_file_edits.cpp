@@ -186,7 +186,7 @@ class Editor {
 
   // Every kept dynamic ELF object, resolved in the tree as it is now.
   std::map<std::string, Resolved> resolve_all(const std::vector<std::string>& dlopen_names) {
-    Resolver resolver(tree_, ResolveOptions{"", o_.loader});
+    Resolver resolver(tree_, ResolveOptions{"", o_.loader, false, ""});
     std::map<std::string, Resolved> out;
     usage_.clear();
     unresolved_.clear();

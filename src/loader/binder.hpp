@@ -1,0 +1,48 @@
+// Symbol binding, emulated (docs/loader-resolution.md, "Binding"): every
+// strong undefined symbol of the objects a program loads looked up in its
+// scope as glibc's _dl_lookup_symbol_x does, executing nothing.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "elf/dynamic_symbols.hpp"
+
+namespace elfprune {
+
+// A reference no object of its scope satisfies: with LD_BIND_NOW the
+// loader refuses the program ("symbol lookup error: undefined symbol"),
+// lazily it fails when the function is first called.
+struct UndefinedSymbol {
+  std::string symbol;
+  std::string version;    // the version asked for; empty for an unversioned reference
+  std::string library;    // the library that version belongs to (vn_file); empty if none
+  std::string needed_by;  // the object holding the reference, as loaded
+  // The version's library is loaded and does not define the symbol in it:
+  // glibc stops there ("symbol X version V not defined in file L with link
+  // time reference") rather than looking further.
+  bool not_in_library = false;
+};
+
+// As the loader says it: "undefined symbol: S, version V (needed by F)",
+// or "symbol S version V not defined in file L with link time reference".
+std::string describe_undefined(const UndefinedSymbol& u);
+
+// One object of a lookup scope.
+struct ScopeObject {
+  std::string path;                // as loaded
+  std::string realpath;            // canonical inside the root
+  std::vector<std::string> names;  // every name it answers to (its SONAME among them)
+  std::shared_ptr<const DynamicSymbols> symbols;  // null: unreadable, defines nothing
+  bool executable = false;                        // the main program: copy relocations look past it
+};
+
+// The strong undefined references of each object of `from`, looked up in
+// `scope` (in order: the first definition wins, and a versioned lookup
+// stops at the library its version names). Appends to `out`.
+void bind_references(const std::vector<const ScopeObject*>& from,
+                     const std::vector<const ScopeObject*>& scope,
+                     std::vector<UndefinedSymbol>& out);
+
+}  // namespace elfprune
