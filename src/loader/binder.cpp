@@ -28,7 +28,9 @@ std::string describe_undefined(const UndefinedSymbol& u) {
 
 void bind_references(const std::vector<const ScopeObject*>& from,
                      const std::vector<const ScopeObject*>& scope,
-                     std::vector<UndefinedSymbol>& out) {
+                     std::vector<UndefinedSymbol>& out,
+                     const std::set<std::pair<std::string, std::string>>* explain,
+                     std::vector<SymbolBinding>* bound) {
   for (const ScopeObject* ref : from) {
     if (!ref->symbols) continue;
     const DynamicSymbols& syms = *ref->symbols;
@@ -43,6 +45,10 @@ void bind_references(const std::vector<const ScopeObject*>& from,
         const SymbolLookup hit = def->symbols->find(s.name, gnu, elf, version);
         if (hit.index) {
           found = true;
+          if (explain != nullptr && bound != nullptr &&
+              explain->count({ref->path, std::string(s.name)}) != 0) {
+            bound->push_back({std::string(s.name), ref->path, def->path});
+          }
           break;
         }
         if (!hit.chain_matched && version != nullptr && !version->file.empty() &&

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -38,11 +39,21 @@ struct ScopeObject {
   bool executable = false;                        // the main program: copy relocations look past it
 };
 
+// Where a reference bound: for messages about a definition that went away.
+struct SymbolBinding {
+  std::string symbol;
+  std::string needed_by;
+  std::string defined_by;  // the defining object, as loaded
+};
+
 // The strong undefined references of each object of `from`, looked up in
 // `scope` (in order: the first definition wins, and a versioned lookup
-// stops at the library its version names). Appends to `out`.
+// stops at the library its version names). Appends to `out`; the
+// definitions of the references (needed_by, symbol) in `explain` to `bound`.
 void bind_references(const std::vector<const ScopeObject*>& from,
                      const std::vector<const ScopeObject*>& scope,
-                     std::vector<UndefinedSymbol>& out);
+                     std::vector<UndefinedSymbol>& out,
+                     const std::set<std::pair<std::string, std::string>>* explain = nullptr,
+                     std::vector<SymbolBinding>* bound = nullptr);
 
 }  // namespace elfprune

@@ -64,7 +64,7 @@ struct Resolver::Impl {
   std::map<std::string, LoaderConfig> loader_cache;
   std::map<std::string, Result<std::shared_ptr<const DynamicSymbols>>> symbol_cache;
   // The host's global scope (ResolveOptions::host), worked out once.
-  std::optional<Result<std::vector<ScopeObject>>> host_scope;
+  std::map<std::string, Result<std::vector<ScopeObject>>> host_scopes;
 
   Impl(const Root& r, ResolveOptions o) : root(r), options(std::move(o)) {}
 
@@ -183,7 +183,8 @@ class Session {
   // a dlopen'ed one looks there, then in its own breadth-first scope.
   // With a host, the file itself was dlopen'ed by it: the host's global
   // scope comes first and the host's objects are not checked.
-  void bind(const std::vector<ScopeObject>* host) {
+  void bind(const std::vector<ScopeObject>* host,
+            const std::set<std::pair<std::string, std::string>>* explain) {
     if (cfg_.flavor != LoaderFlavor::Glibc) return;
     out_.bound = true;
     std::vector<ScopeObject> objects;
@@ -211,7 +212,7 @@ class Session {
     const std::vector<std::size_t> main_scope = scope_from(0, false);
     std::vector<const ScopeObject*> global = base, global_from;
     add_scope(global, global_from, main_scope);
-    bind_references(global_from, global, out_.undefined);
+    bind_references(global_from, global, out_.undefined, explain, &out_.bindings);
     std::set<std::size_t> done(main_scope.begin(), main_scope.end());
     for (const Edge& e : edges_) {
       if (!e.dlopen || e.from != 0 || done.count(static_cast<std::size_t>(e.to)) != 0) continue;
@@ -221,7 +222,7 @@ class Session {
         if (done.insert(i).second) order.push_back(i);
       }
       add_scope(scope, from, order);
-      bind_references(from, scope, out_.undefined);
+      bind_references(from, scope, out_.undefined, explain, &out_.bindings);
     }
   }
 
@@ -683,7 +684,7 @@ Result<std::shared_ptr<const ElfInfo>> Resolver::elf_info(const std::string& can
 }
 
 Result<Resolution> Resolver::resolve(const std::string& file) {
-  return resolve(file, {});
+  return resolve(file, std::vector<std::string>{});
 }
 
 namespace {
@@ -767,27 +768,35 @@ Result<Resolution> run_session(Resolver::Impl& impl, const std::string& file, Th
 
 Result<Resolution> Resolver::resolve(const std::string& file,
                                      const std::vector<std::string>& dlopen_names) {
-  const ResolveOptions& o = impl_->options;
+  ResolveRequest request;
+  request.dlopen_names = dlopen_names;
+  request.bind = impl_->options.bind;
+  request.host = impl_->options.host;
+  return resolve(file, request);
+}
+
+Result<Resolution> Resolver::resolve(const std::string& file, const ResolveRequest& request) {
   const std::vector<ScopeObject>* host = nullptr;
-  if (o.bind && !o.host.empty()) {
-    if (!impl_->host_scope) {
+  if (request.bind && !request.host.empty()) {
+    auto it = impl_->host_scopes.find(request.host);
+    if (it == impl_->host_scopes.end()) {
       std::vector<ScopeObject> scope;
       auto hres =
-          run_session(*impl_, o.host, [&](Session& s) { scope = s.global_scope_objects(); });
-      if (hres) {
-        impl_->host_scope.emplace(std::move(scope));
-      } else {
-        impl_->host_scope.emplace(
-            make_error(lexically_absolute(o.host), fmt::format("host: {}", hres.error().message)));
+          run_session(*impl_, request.host, [&](Session& s) { scope = s.global_scope_objects(); });
+      Result<std::vector<ScopeObject>> entry = std::move(scope);
+      if (!hres) {
+        entry = make_error(lexically_absolute(request.host),
+                           fmt::format("host: {}", hres.error().message));
       }
+      it = impl_->host_scopes.emplace(request.host, std::move(entry)).first;
     }
-    if (!*impl_->host_scope) return impl_->host_scope->error();
-    host = &**impl_->host_scope;
+    if (!it->second) return it->second.error();
+    host = &*it->second;
   }
   return run_session(*impl_, file, [&](Session& s) {
-    if (!dlopen_names.empty()) s.dlopen(dlopen_names);
+    if (!request.dlopen_names.empty()) s.dlopen(request.dlopen_names);
     s.check_versions();
-    if (o.bind) s.bind(host);
+    if (request.bind) s.bind(host, request.explain);
   });
 }
 

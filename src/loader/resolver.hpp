@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -68,7 +69,8 @@ struct Resolution {
   // With ResolveOptions::bind: the strong undefined references that no
   // object of their scope defines, in scope order.
   std::vector<UndefinedSymbol> undefined;
-  bool bound = false;  // binding was checked (glibc rules; not for musl)
+  bool bound = false;                   // binding was checked (glibc rules; not for musl)
+  std::vector<SymbolBinding> bindings;  // the definitions ResolveRequest::explain asked for
   std::vector<std::string> warnings;
 };
 
@@ -81,6 +83,17 @@ struct ResolveOptions {
   // program) dlopens. Its references look in the host's global scope
   // first, then in its own; the host's own references are not checked.
   std::string host;
+};
+
+// One resolution's questions (the options give the defaults of the calls
+// that do not say).
+struct ResolveRequest {
+  std::vector<std::string> dlopen_names;  // as for resolve(file, dlopen_names)
+  bool bind = false;                      // as ResolveOptions::bind
+  std::string host;                       // as ResolveOptions::host, with bind
+  // With bind: references (needed_by path, symbol) whose definition is to
+  // be recorded in Resolution::bindings (what defined them, for messages).
+  const std::set<std::pair<std::string, std::string>>* explain = nullptr;
 };
 
 // Parses each file at most once and remembers loader configurations, so a
@@ -96,6 +109,9 @@ class Resolver {
   // not exist, is not ELF, or is not dynamically linked. Missing libraries
   // are not errors: they are listed in the result.
   Result<Resolution> resolve(const std::string& file);
+
+  // With what a call asks beyond the options: dlopen names, binding, a host.
+  Result<Resolution> resolve(const std::string& file, const ResolveRequest& request);
 
   // The same, then `dlopen_names` requested by `file` after start-up, as a
   // dlopen() call from it would search (its RPATH/RUNPATH apply). Libraries

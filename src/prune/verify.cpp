@@ -4,10 +4,12 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <map>
 #include <optional>
 #include <set>
 
 #include "elf/elf_info.hpp"
+#include "facts/plugin_host.hpp"
 #include "facts/shebang.hpp"
 
 namespace elfprune {
@@ -17,6 +19,72 @@ std::set<std::string> realpaths(const Resolution& r) {
   std::set<std::string> out;
   for (const auto& l : r.libraries) out.insert(l.realpath);
   return out;
+}
+
+// "symbol@version needed_by": what tells two unbound references apart.
+std::string reference_key(const UndefinedSymbol& u) {
+  return fmt::format("{}@{} {}", u.symbol, u.version, u.needed_by);
+}
+
+// The objects a resolution loads, in order, as the binding sees them.
+std::vector<std::string> loaded(const Resolution& r) {
+  std::vector<std::string> out{r.realpath, r.interpreter_realpath};
+  for (const auto& l : r.libraries) out.push_back(l.realpath);
+  return out;
+}
+
+// Binding in the result: every strong reference of the objects `path`
+// loads (a plugin's against its host, as dlopen binds it). Binding is a
+// function of the bytes of the objects loaded and of their order: where
+// the result loads the same files in the same order (and a plugin has the
+// same host) as the root did, it binds as the root did, and nothing is
+// looked up again; pruning only removes files, so that is the usual case.
+// Otherwise (another library found, --rewrite-ref) every reference is
+// bound in the result: one that bound before and does not now is a
+// problem naming what defined it before; one unbound before too is a note.
+void check_binding(const Root& before, const Root& after, Resolver& was, Resolver& now,
+                   const std::string& path, const Resolution& old_res, const Resolution& new_res,
+                   VerifyResult& result) {
+  ResolveRequest now_request;
+  now_request.bind = true;
+  if (auto host = plugin_host(after, path)) now_request.host = *host;
+  const auto old_host = plugin_host(before, path);
+  if (loaded(old_res) == loaded(new_res) && old_host.value_or("") == now_request.host) return;
+  ++result.bindings_checked;
+  auto now_res = now.resolve(path, now_request);
+  if (!now_res || now_res->undefined.empty()) return;  // a resolution error is reported above
+  ResolveRequest was_request;
+  was_request.bind = true;
+  was_request.host = old_host.value_or("");
+  std::set<std::pair<std::string, std::string>> explain;
+  for (const auto& u : now_res->undefined) explain.insert({u.needed_by, u.symbol});
+  was_request.explain = &explain;
+  auto was_res = was.resolve(path, was_request);
+  std::set<std::string> unbound_before;
+  std::map<std::pair<std::string, std::string>, std::string> defined_by;
+  if (was_res) {
+    for (const auto& u : was_res->undefined) unbound_before.insert(reference_key(u));
+    for (const auto& b : was_res->bindings) defined_by[{b.needed_by, b.symbol}] = b.defined_by;
+  }
+  std::size_t already = 0;
+  for (const auto& u : now_res->undefined) {
+    if (unbound_before.count(reference_key(u)) != 0) {
+      ++already;
+      continue;
+    }
+    auto d = defined_by.find({u.needed_by, u.symbol});
+    result.problems.push_back(
+        {path,
+         fmt::format("{}{}", describe_undefined(u),
+                     d == defined_by.end() ? std::string()
+                                           : fmt::format("; {} defined it before", d->second))});
+  }
+  if (already > 0) {
+    result.notes.push_back(
+        fmt::format("{}: {} symbol reference{} did not bind before either{}", path, already,
+                    already == 1 ? "" : "s",
+                    now_request.host.empty() ? "" : fmt::format(" (host {})", now_request.host)));
+  }
 }
 
 }  // namespace
@@ -85,6 +153,12 @@ VerifyResult verify(const Root& before, const Root& after, const Inventory& inve
               {e.path, fmt::format("version `{}' not found in {} ({}), required by {}", v.version,
                                    v.library, v.found_at, v.needed_by)});
         }
+      }
+      // (An object that lost a library or a version does not load: its
+      // symbols are beside the point.)
+      if (old_res && new_res->missing.size() <= old_res->missing.size() &&
+          new_res->missing_versions.size() <= old_res->missing_versions.size()) {
+        check_binding(before, after, was, now, e.path, *old_res, *new_res, result);
       }
       // Removing a library can make the loader find another one later in
       // its search path: that is a change, not a pass.

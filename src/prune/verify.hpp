@@ -22,6 +22,7 @@ struct VerifyResult {
   std::size_t elf_checked = 0;
   std::size_t symlinks_checked = 0;
   std::size_t scripts_checked = 0;
+  std::size_t bindings_checked = 0;     // objects bound again: what they load changed
   std::vector<VerifyProblem> problems;  // the result is broken: exit status 1
   std::vector<std::string> notes;       // already broken before pruning: not our doing
 };

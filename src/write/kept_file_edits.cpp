@@ -8,6 +8,7 @@
 #include <map>
 #include <set>
 
+#include "facts/plugin_host.hpp"
 #include "facts/shebang.hpp"
 #include "loader/resolver.hpp"
 #include "util/dir_chain.hpp"
@@ -101,7 +102,10 @@ class Editor {
     }
     collect_kept_files();
     auto before = resolve_all(o_.dlopen_names);
-    if (!o_.rewrites.empty()) rewrite_references_pass();
+    if (!o_.rewrites.empty()) {
+      rewrite_references_pass();
+      check_plugin_hosts();
+    }
     if (o_.shrink_rpath) shrink_pass();
     if (base_.ok() && !result_.edits.empty()) verify_after(before);
     return std::move(result_);
@@ -181,6 +185,60 @@ class Editor {
                                      rewrite_method_name(f.method));
       if (!f.fields.empty()) what += fmt::format(": {}", fmt::join(f.fields, ", "));
       if (write(e->path, f.bytes)) result_.edits.push_back({e->path, std::move(what)});
+    }
+  }
+
+  // A plugin (a Python extension, a Node addon, a Perl XS module) binds
+  // against the program that loads it. When --rewrite-ref moves that
+  // program (every kept reference to FROM then names TO, so scripts and
+  // wrappers run TO's build), the plugin must bind against the new one:
+  // each symbol its old host defined and the new one does not is a
+  // problem, found on the plan's view before anything is written.
+  void check_plugin_hosts() {
+    ResolveOptions ropts;
+    ropts.loader = o_.loader;
+    Resolver resolver(tree_, ropts);
+    for (const InventoryEntry* e : files_) {
+      if (e->size < 64 || !has_elf_magic(tree_.read_head(e->path, 4))) continue;
+      auto host = plugin_host(tree_, e->path);
+      if (!host) continue;
+      auto moved = rewrite_references(*host, nullptr, o_.rewrites, *host);
+      if (!moved || !*moved || (*moved)->bytes == *host) continue;
+      const std::string& new_host = (*moved)->bytes;
+      ResolveRequest now;
+      now.bind = true;
+      now.host = new_host;
+      auto after = resolver.resolve(e->path, now);
+      if (!after) {
+        result_.problems.push_back(
+            edit_failure(e->path, fmt::format("its host would be {} (--rewrite-ref): {}", new_host,
+                                              after.error().message)));
+        continue;
+      }
+      if (after->undefined.empty()) continue;
+      std::set<std::pair<std::string, std::string>> explain;
+      for (const auto& u : after->undefined) explain.insert({u.needed_by, u.symbol});
+      ResolveRequest was;
+      was.bind = true;
+      was.host = *host;
+      was.explain = &explain;
+      auto before = resolver.resolve(e->path, was);
+      std::set<std::pair<std::string, std::string>> unbound_before;
+      std::map<std::pair<std::string, std::string>, std::string> defined_by;
+      if (before) {
+        for (const auto& u : before->undefined) unbound_before.insert({u.needed_by, u.symbol});
+        for (const auto& b : before->bindings) defined_by[{b.needed_by, b.symbol}] = b.defined_by;
+      }
+      for (const auto& u : after->undefined) {
+        if (unbound_before.count({u.needed_by, u.symbol}) != 0) continue;
+        auto d = defined_by.find({u.needed_by, u.symbol});
+        result_.problems.push_back(edit_failure(
+            e->path,
+            fmt::format("its host would be {} (--rewrite-ref), and there {}{}", new_host,
+                        describe_undefined(u),
+                        d == defined_by.end() ? std::string()
+                                              : fmt::format("; {} defines it", d->second))));
+      }
     }
   }
 

@@ -7,6 +7,7 @@
 #include <initializer_list>
 #include <string>
 
+#include "elf/dynamic_symbols.hpp"
 #include "elf/elf_info.hpp"
 #include "fuzz_support.hpp"
 #include "fuzz_targets.hpp"
@@ -35,6 +36,31 @@ void check_strings(const ElfInfo& info) {
   for (const auto* s : {&info.rpath, &info.runpath, &info.soname}) FUZZ_CHECK(!*s || !has_nul(**s));
 }
 
+// The symbol tables the binder reads: read or refused with the file's name,
+// and every lookup the binder makes stays inside them (ASan checks).
+void check_symbols(const MemFile& file, const ElfInfo& info) {
+  const auto symbols = read_dynamic_symbols(file.path(), kShown, info);
+  if (!symbols) {
+    FUZZ_CHECK(symbols.error().path == kShown && !symbols.error().message.empty());
+    return;
+  }
+  for (const auto& r : symbols->strong_references()) {
+    FUZZ_CHECK(r.index < symbols->size());
+    const DynamicSymbol s = symbols->symbol(r.index);
+    const VersionSlot* version = symbols->wanted_version(r.index);
+    const SymbolLookup hit =
+        symbols->find(s.name, gnu_hash_of(s.name), elf_hash_of(s.name), version);
+    FUZZ_CHECK(!hit.index || *hit.index < symbols->size());
+  }
+  // Defined names too: the hash chains are walked for each.
+  for (std::size_t i = 0; i < symbols->size() && i < 256; ++i) {
+    const DynamicSymbol s = symbols->symbol(i);
+    const SymbolLookup hit =
+        symbols->find(s.name, gnu_hash_of(s.name), elf_hash_of(s.name), nullptr);
+    FUZZ_CHECK(!hit.index || *hit.index < symbols->size());
+  }
+}
+
 }  // namespace
 
 void elf(std::string_view bytes) {
@@ -60,6 +86,7 @@ void elf(std::string_view bytes) {
   if (fast) {
     FUZZ_CHECK(header.ok() && same_header(fast->header, *header));
     check_strings(*fast);
+    check_symbols(file, *fast);
   }
   if (full) {
     FUZZ_CHECK(header.ok() && same_header(full->header, *header));

@@ -68,6 +68,37 @@ TEST_F(VerifyTest, AnotherLibraryFoundLaterIsAProblem) {
   EXPECT_EQ(r.problems[0].message, "now loads /opt/b/libf.so, which it did not load before");
 }
 
+// The library found instead lacks a symbol the program binds to: the
+// loader would refuse it (LD_BIND_NOW) or fail at the call. The problem
+// names the symbol and the library that defined it before.
+TEST_F(VerifyTest, ASymbolTheOtherLibraryLacksIsAProblem) {
+  compile_c("int f(void) { return 0; } int g(void) { return 1; }", host("/opt/a/libf.so"),
+            "-shared -fPIC -Wl,-soname,libf.so");
+  compile_c("int f(void) { return 0; }", host("/opt/b/libf.so"),
+            "-shared -fPIC -Wl,-soname,libf.so");
+  compile_c(
+      "int f(void); int g(void); int main(void) { return f() + g(); }", host("/usr/bin/prog"),
+      "-Wl,--enable-new-dtags -Wl,-rpath,/opt/a:/opt/b '" + host("/opt/a/libf.so").string() + "'");
+  VerifyResult r = check({"/opt/a/libf.so"});
+  ASSERT_EQ(r.problems.size(), 2u);
+  EXPECT_EQ(r.problems[0].message,
+            "undefined symbol: g (needed by /usr/bin/prog); /opt/a/libf.so defined it before");
+  EXPECT_EQ(r.problems[1].message, "now loads /opt/b/libf.so, which it did not load before");
+  EXPECT_EQ(r.bindings_checked, 1u);
+}
+
+// A plan that changes nothing a program loads changes none of its
+// bindings: nothing is bound again, and a reference unbound already (a
+// plugin without its host) is no problem.
+TEST_F(VerifyTest, UnchangedLoadsAreNotBoundAgain) {
+  compile_c("int host_fn(void); int f(void) { return host_fn(); }", host("/opt/plugin.so"),
+            "-shared -fPIC");
+  compile_c("int main(void) { return 0; }", host("/usr/bin/prog"), "");
+  VerifyResult r = check({});
+  EXPECT_TRUE(r.problems.empty());
+  EXPECT_EQ(r.bindings_checked, 0u);
+}
+
 TEST_F(VerifyTest, DanglingSymlinkIsAProblemUnlessItDangledBefore) {
   write_file(host("/data/target"), "x");
   make_symlink(host("/data/link"), "target");
