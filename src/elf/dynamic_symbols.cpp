@@ -171,7 +171,6 @@ SymbolLookup DynamicSymbols::find(std::string_view name, std::uint32_t gnu_hash,
       }
     }
   }
-  out.chain_matched = hit.has_value();
   if (!hit && versions == 1) hit = versioned;
   if (!hit) return out;
   const DynamicSymbol s = symbol(*hit);

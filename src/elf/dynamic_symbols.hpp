@@ -52,13 +52,9 @@ struct DynamicSymbol {
   bool undefined() const { return shndx == symconst::kShnUndef; }
 };
 
-// What a lookup in one object found: the definition's index, if any, and
-// whether the hash chain held a match at all (glibc's symidx): a versioned
-// lookup that reaches the library its version names and finds nothing
-// there stops ("not defined in file ... with link time reference").
+// What a lookup in one object found: the definition's index, if any.
 struct SymbolLookup {
   std::optional<std::size_t> index;
-  bool chain_matched = false;
 };
 
 class DynamicSymbols {

@@ -14,10 +14,10 @@ bool answers_to(const ScopeObject& o, const std::string& name) {
 }  // namespace
 
 std::string describe_undefined(const UndefinedSymbol& u) {
-  if (u.not_in_library) {
+  if (u.library_unversioned) {
     return fmt::format(
-        "symbol {} version {} not defined in file {} with link time reference "
-        "(needed by {})",
+        "symbol {} asks version {} of {}, which has no version information: the loader stops "
+        "(an assertion in dl-lookup.c) (needed by {})",
         u.symbol, u.version, u.library, u.needed_by);
   }
   if (u.version.empty())
@@ -39,21 +39,23 @@ void bind_references(const std::vector<const ScopeObject*>& from,
       const VersionSlot* version = syms.wanted_version(r.index);
       const std::uint32_t gnu = gnu_hash_of(s.name);
       const std::uint32_t elf = elf_hash_of(s.name);
-      bool found = false, stopped = false;
+      bool found = false, aborted = false;
       for (const ScopeObject* def : scope) {
         if (!def->symbols || (r.copy && def->executable)) continue;
         const SymbolLookup hit = def->symbols->find(s.name, gnu, elf, version);
         if (hit.index) {
+          // The library a version names must have version information:
+          // finding the symbol there without it is glibc's assertion.
+          if (version != nullptr && !version->file.empty() && !def->symbols->has_versym() &&
+              answers_to(*def, version->file)) {
+            aborted = true;
+            break;
+          }
           found = true;
           if (explain != nullptr && bound != nullptr &&
               explain->count({ref->path, std::string(s.name)}) != 0) {
             bound->push_back({std::string(s.name), ref->path, def->path});
           }
-          break;
-        }
-        if (!hit.chain_matched && version != nullptr && !version->file.empty() &&
-            answers_to(*def, version->file)) {
-          stopped = true;
           break;
         }
       }
@@ -65,7 +67,7 @@ void bind_references(const std::vector<const ScopeObject*>& from,
         u.library = version->file;
       }
       u.needed_by = ref->path;
-      u.not_in_library = stopped;
+      u.library_unversioned = aborted;
       out.push_back(std::move(u));
     }
   }

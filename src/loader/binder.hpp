@@ -20,14 +20,13 @@ struct UndefinedSymbol {
   std::string version;    // the version asked for; empty for an unversioned reference
   std::string library;    // the library that version belongs to (vn_file); empty if none
   std::string needed_by;  // the object holding the reference, as loaded
-  // The version's library is loaded and does not define the symbol in it:
-  // glibc stops there ("symbol X version V not defined in file L with link
-  // time reference") rather than looking further.
-  bool not_in_library = false;
+  // The version's library defines the symbol but has no version
+  // information at all: glibc 2.36 stops the process there (check_match's
+  // assertion "version->filename == NULL || ! _dl_name_match_p").
+  bool library_unversioned = false;
 };
 
-// As the loader says it: "undefined symbol: S, version V (needed by F)",
-// or "symbol S version V not defined in file L with link time reference".
+// As the loader says it: "undefined symbol: S, version V (needed by F)".
 std::string describe_undefined(const UndefinedSymbol& u);
 
 // One object of a lookup scope.
@@ -48,7 +47,8 @@ struct SymbolBinding {
 
 // The strong undefined references of each object of `from`, looked up in
 // `scope` (in order: the first definition wins, and a versioned lookup
-// stops at the library its version names). Appends to `out`; the
+// aborts at the library its version names when that library has no
+// version information). Appends to `out`; the
 // definitions of the references (needed_by, symbol) in `explain` to `bound`.
 void bind_references(const std::vector<const ScopeObject*>& from,
                      const std::vector<const ScopeObject*>& scope,

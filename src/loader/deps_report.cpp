@@ -47,7 +47,7 @@ std::string render_deps_json(const DepsReport& report) {
                              {"library", u.library.empty() ? nlohmann::ordered_json(nullptr)
                                                            : nlohmann::ordered_json(u.library)},
                              {"needed_by", u.needed_by},
-                             {"not_in_library", u.not_in_library}});
+                             {"library_unversioned", u.library_unversioned}});
       }
     }
     obj["warnings"] = r.warnings;
@@ -107,7 +107,8 @@ std::string render_deps_text(const DepsReport& report) {
         last = u.needed_by;
         std::string what = u.symbol;
         if (!u.version.empty()) what += fmt::format("@{} ({})", u.version, u.library);
-        if (u.not_in_library) what += ": not defined in that library";
+        if (u.library_unversioned)
+          what += ": that library has no version information (the loader stops)";
         out += fmt::format("        {}\n", what);
       }
     } else if (r.bound) {

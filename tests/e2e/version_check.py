@@ -18,6 +18,10 @@ and exits 0. The unversioned one passes the version check with glibc's
 warning "no version information available", which deps repeats (exit 0);
 running it then fails at symbol binding (an assertion in glibc's
 dl-lookup.c), which is binding's business (`deps --bind`), not this check's.
+
+bind_check.py (e2e.deps.bind) builds the same root with make_root and
+build_libs in a fourth state, nosym: libver.so.1 with the good versions
+but without f2, so the version check passes and binding fails.
 """
 import argparse
 import json
@@ -29,11 +33,15 @@ import sys
 from prune_common import Checks
 
 LIB_C = "int f1(void) { return 1; }\nint f2(void) { return 2; }\n"
+# The source of libver.so.1 where it is not LIB_C: nosym lacks f2.
+LIB_SOURCES = {"nosym": "int f1(void) { return 1; }\n"}
 PROG_C = "int f2(void);\nint main(void) { return f2() == 2 ? 0 : 3; }\n"
 MAPS = {
     "good": "VER_1 { global: f1; local: *; };\nVER_2 { global: f2; } VER_1;\n",
     "old": "VER_1 { global: f1; f2; local: *; };\n",
 }
+MAPS["nosym"] = MAPS["good"]  # the same versions (VER_2 kept, now empty)
+STATES = ("good", "old", "unversioned")
 LOADER = "/lib64/ld-linux-x86-64.so.2"
 MULTIARCH = "/usr/lib/x86_64-linux-gnu"
 
@@ -63,17 +71,20 @@ def make_root(work, state):
     return root
 
 
-def build_libs(work):
+def build_libs(work, states=STATES):
+    """Build libver.so.1 for each of `states` into WORK/src/STATE ("good"
+    always: make_root links the program against it)."""
     src = os.path.join(work, "src")
     os.makedirs(src)
-    with open(os.path.join(src, "lib.c"), "w") as f:
-        f.write(LIB_C)
     with open(os.path.join(src, "prog.c"), "w") as f:
         f.write(PROG_C)
-    for state in ("good", "old", "unversioned"):
+    for state in ("good",) + tuple(s for s in states if s != "good"):
         os.makedirs(os.path.join(src, state))
+        source = os.path.join(src, f"{state}.c")
+        with open(source, "w") as f:
+            f.write(LIB_SOURCES.get(state, LIB_C))
         cmd = ["gcc", "-O1", "-shared", "-fPIC", "-Wl,-soname,libver.so.1", "-o",
-               os.path.join(src, state, "libver.so.1"), os.path.join(src, "lib.c")]
+               os.path.join(src, state, "libver.so.1"), source]
         if state in MAPS:
             with open(os.path.join(src, f"{state}.map"), "w") as f:
                 f.write(MAPS[state])
