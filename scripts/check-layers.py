@@ -12,7 +12,7 @@ import sys
 
 # Bottom to top. A folder may include its own headers and those of every
 # folder before it in this list.
-LAYERS = ["util", "elf", "tree", "loader", "facts", "write", "image", "prune", "cli"]
+LAYERS = ["util", "elf", "tree", "loader", "facts", "write", "image", "trace", "prune", "cli"]
 LIEF_ADAPTER = "src/elf/lief_adapter.cpp"
 
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]', re.M)

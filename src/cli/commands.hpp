@@ -56,6 +56,8 @@ struct PruneCommandOptions {
   std::string report_file;
   std::vector<std::string> rewrite_refs;  // FROM=TO
   bool shrink_rpath = false;
+  std::vector<std::string> checks;  // --check CMD
+  unsigned check_timeout = 300;
   bool json = false;
   bool timings = false;
   unsigned jobs = 0;              // 0: not given

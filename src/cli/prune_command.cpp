@@ -14,6 +14,7 @@
 #include "image/reference.hpp"
 #include "prune/image_prune.hpp"
 #include "prune/pipeline.hpp"
+#include "trace/sandbox.hpp"
 
 namespace elfprune::cli {
 namespace {
@@ -210,6 +211,19 @@ void add_prune_command(CLI::App& app, PruneCommandOptions& o) {
   cmd->add_flag("--shrink-rpath", o.shrink_rpath,
                 "Drop RPATH/RUNPATH elements of kept ELF files that find none of their "
                 "libraries, keeping those that serve .note.dlopen sonames and --dlopen names");
+  cmd->add_option("--check", o.checks,
+                  "A command that must succeed in the result (split as a shell would, no shell "
+                  "run), e.g. --check 'python3 -c \"import ssl\"': run chrooted in the result "
+                  "on an overlay (it writes nothing there), in its own mount and PID "
+                  "namespaces; a failing one fails the run. In place and in a dry run it runs "
+                  "on the root with the planned removals hidden, before anything is deleted; "
+                  "repeatable")
+      ->type_name("CMD");
+  cmd->add_option("--check-timeout", o.check_timeout,
+                  "Seconds each --check may run before it is killed, with everything it "
+                  "started (default 300)")
+      ->check(CLI::Range(1u, 86400u))
+      ->type_name("S");
   cmd->add_flag("--json", o.json, "Print the JSON report instead of the summary");
   cmd->add_flag("--timings", o.timings, "Also print how long each pass took (on stderr)");
   cmd->add_option("-j,--jobs", o.jobs,
@@ -252,6 +266,17 @@ Result<int> run_prune(const PruneCommandOptions& o, std::ostream& out, std::ostr
     opts->rewrites.push_back(std::move(r));
   }
   opts->shrink_rpath = o.shrink_rpath;
+  for (const auto& line : o.checks) {
+    ELFPRUNE_TRY_ASSIGN(auto argv, split_command(line, "--check"));
+    opts->checks.push_back({line, std::move(argv)});
+  }
+  opts->check_timeout = o.check_timeout;
+  if (!opts->checks.empty() && !opts->sysroot.empty() && opts->mode == EmitMode::Out) {
+    return make_error("--check",
+                      "with --sysroot, --out holds ROOT's files only: there is no whole tree to "
+                      "run a check in (use --dry-run)",
+                      ErrorKind::Usage);
+  }
   opts->jobs = o.jobs;
   const bool image_root = is_image_reference(o.root);
   if (!image_root && is_image_reference(o.out_dir)) {

@@ -16,6 +16,7 @@
 
 #include "elf/elf_info.hpp"
 #include "facts/shebang.hpp"
+#include "trace/sandbox.hpp"
 #include "util/path.hpp"
 #include "util/text.hpp"
 #include "util/worker_pool.hpp"
@@ -420,12 +421,11 @@ Result<void> pass_emit(PruneContext& ctx) {
 
 namespace {
 
-Root result_view(const PruneContext& ctx) {
-  // Root::resolve checks each component of a path against the hidden set,
-  // so a removed directory hides everything below it: only the topmost
-  // removed paths are needed (on a live system, a few thousand rather than
-  // 440,000 copies of paths). A directory's subtree follows it.
-  auto removed = std::make_shared<std::unordered_set<std::string>>();
+// The topmost removed paths: a removed directory hides everything below it
+// (on a live system, a few thousand paths rather than 440,000). A
+// directory's subtree follows it in the inventory.
+std::vector<std::string> topmost_removed(const PruneContext& ctx) {
+  std::vector<std::string> removed;
   std::string_view hidden_dir;  // the last removed directory, with its subtree next
   for (std::size_t i = 0; i < ctx.inventory.entries.size(); ++i) {
     const InventoryEntry& e = ctx.inventory.entries[i];
@@ -435,10 +435,60 @@ Root result_view(const PruneContext& ctx) {
     }
     hidden_dir = {};
     if (ctx.plan.decisions[i].keep) continue;
-    removed->insert(e.path);
+    removed.push_back(e.path);
     if (e.type == FileType::Directory) hidden_dir = e.path;
   }
+  return removed;
+}
+
+// Root::resolve checks each component of a path against the hidden set, so
+// the topmost removed paths hide the rest.
+Root result_view(const PruneContext& ctx) {
+  auto removed = std::make_shared<std::unordered_set<std::string>>();
+  for (auto& p : topmost_removed(ctx)) removed->insert(std::move(p));
   return ctx.root.without(removed);
+}
+
+}  // namespace
+
+void pass_check(PruneContext& ctx) {
+  if (ctx.options.checks.empty()) return;
+  progress(ctx, "check");
+  SandboxOptions so;
+  // The written tree where it is complete; otherwise the root with the
+  // planned removals hidden (whiteouts in the overlay): in place this runs
+  // before anything is deleted.
+  if (ctx.options.mode == EmitMode::Out) {
+    so.tree = ctx.options.out_dir;
+  } else {
+    so.tree = ctx.root.host_dir();
+    so.hidden = topmost_removed(ctx);
+  }
+  so.timeout_seconds = ctx.options.check_timeout;
+  for (const auto& check : ctx.options.checks) {
+    so.argv = check.argv;
+    CheckRun run;
+    run.command = check.line;
+    auto ran = run_in_sandbox(so);
+    if (ran) {
+      run.status = ran->status;
+      run.timed_out = ran->timed_out;
+      run.output = std::move(ran->output);
+    } else {
+      run.sandbox_failed = true;
+      run.output = fmt::format("{}: {}", ran.error().path, ran.error().message);
+    }
+    ctx.checked.push_back(std::move(run));
+  }
+}
+
+namespace {
+
+bool checks_failed(const PruneContext& ctx) {
+  for (const auto& c : ctx.checked) {
+    if (!c.passed()) return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -676,6 +726,15 @@ void pass_report(PruneContext& ctx) {
   for (const auto& w : ctx.edited.warnings) r.warnings.push_back(w);
   r.store_references = ctx.store_refs.result();
   r.edits_written = ctx.edited.verified;
+  r.checks = ctx.checked;
+  for (const auto& check : ctx.checked) {
+    if (check.passed()) continue;
+    r.problems.push_back(fmt::format("--check '{}' {}", check.command,
+                                     check.sandbox_failed ? "could not run: " + check.output
+                                     : check.timed_out
+                                         ? fmt::format("timed out (--check-timeout)")
+                                         : fmt::format("failed: exit status {}", check.status)));
+  }
   r.verified = true;
 }
 
@@ -719,7 +778,11 @@ Result<std::unique_ptr<PruneContext>> prune(PruneOptions options) {
   if (in_place) timed(c.timings, "verify", [&] { pass_verify(c); });
   // Edits that cannot be made stop the run before anything is written.
   timed(c.timings, "check edits", [&] { pass_edit(c, /*check_only=*/true); });
-  if ((in_place && !c.verified.problems.empty()) || !c.edited.problems.empty()) {
+  if (in_place && c.verified.problems.empty() && c.edited.problems.empty()) {
+    timed(c.timings, "check", [&] { pass_check(c); });
+  }
+  if ((in_place && (!c.verified.problems.empty() || checks_failed(c))) ||
+      !c.edited.problems.empty()) {
     // The result would be broken: nothing is removed or written.
     c.report.warnings.push_back(
         "the plan failed its checks before anything was written: nothing was changed");
@@ -732,6 +795,8 @@ Result<std::unique_ptr<PruneContext>> prune(PruneOptions options) {
   }
   if (!in_place) timed(c.timings, "verify", [&] { pass_verify(c); });
   if (!dry_run) timed(c.timings, "edit", [&] { pass_edit(c, /*check_only=*/false); });
+  // After the edits, on the result as it stays (in place: done above).
+  if (!in_place) timed(c.timings, "check", [&] { pass_check(c); });
   timed(c.timings, "store (kept)", [&] { pass_store_kept(c); });
   timed(c.timings, "report", [&] { pass_report(c); });
   return ctx;

@@ -48,6 +48,13 @@ struct PruneOptions {
   std::string store_dir = "/nix/store";
   std::vector<PathRewrite> rewrites;  // --rewrite-ref
   bool shrink_rpath = false;
+  // --check: commands that must succeed in the result (trace/sandbox.hpp).
+  struct Check {
+    std::string line;               // as given
+    std::vector<std::string> argv;  // split
+  };
+  std::vector<Check> checks;
+  unsigned check_timeout = 300;
   unsigned jobs = 0;  // threads, this one included; 0: usable_cores() (src/util/worker_pool.hpp)
   LoaderOptions loader;
   // Progress callback: (pass name, done, total); total 0 when unknown.
@@ -81,6 +88,7 @@ struct PruneContext {
   EmitStats emitted;
   VerifyResult verified;
   EditResult edited;
+  std::vector<CheckRun> checked;  // --check, in order
   StoreReferences store_refs{"/nix/store"};
   PruneReport report;
   std::vector<PassTiming> timings;  // in the order the passes ran
@@ -107,6 +115,9 @@ void pass_verify(PruneContext& ctx);
 // --rewrite-ref / --shrink-rpath: checked on the plan's view before anything
 // is written (check_only), then applied to the written tree and verified.
 void pass_edit(PruneContext& ctx, bool check_only);
+// --check: each command run in the result, or in place on the root with the
+// planned removals hidden (trace/sandbox.hpp).
+void pass_check(PruneContext& ctx);
 // Store paths named by the files under the store directory: those of the
 // removed files before they go, those of the kept files as written.
 void pass_store_removed(PruneContext& ctx);

@@ -267,6 +267,28 @@ std::string render_report_text(const PruneReport& r) {
     for (const auto& e : r.edits) out += fmt::format("  {}: {}\n", e.path, e.what);
   }
   if (r.image) render_image(*r.image, verb, out);
+  if (!r.checks.empty()) {
+    out += fmt::format("\nchecks ({}):\n", r.checks.size());
+    for (const auto& c : r.checks) {
+      const std::string how = c.passed()         ? "passed"
+                              : c.sandbox_failed ? "could not run"
+                              : c.timed_out      ? "timed out"
+                                                 : fmt::format("FAILED (exit {})", c.status);
+      out += fmt::format("  {}: {}\n", how, c.command);
+      if (c.passed()) continue;
+      // Its last lines: what a person needs to see why.
+      std::vector<std::string_view> lines;
+      std::string_view rest = c.output;
+      while (!rest.empty()) {
+        const auto nl = rest.find('\n');
+        lines.push_back(rest.substr(0, nl));
+        rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+      }
+      for (std::size_t i = lines.size() > 10 ? lines.size() - 10 : 0; i < lines.size(); ++i) {
+        out += fmt::format("    | {}\n", lines[i]);
+      }
+    }
+  }
   if (!r.problems.empty()) {
     out += fmt::format("\nPROBLEMS ({}): the result is broken\n", r.problems.size());
     for (const auto& p : r.problems) out += fmt::format("  {}\n", p);
@@ -330,6 +352,16 @@ std::string render_report_json(const PruneReport& r) {
   doc["warnings"] = r.warnings;
   doc["problems"] = r.problems;
   doc["verified"] = r.verified;
+  auto checks = nlohmann::ordered_json::array();
+  for (const auto& c : r.checks) {
+    checks.push_back({{"command", c.command},
+                      {"passed", c.passed()},
+                      {"status", c.status},
+                      {"timed_out", c.timed_out},
+                      {"sandbox_failed", c.sandbox_failed},
+                      {"output", c.output}});
+  }
+  doc["checks"] = checks;
   auto edits = nlohmann::ordered_json::array();
   for (const auto& e : r.edits) edits.push_back({{"path", e.path}, {"edit", e.what}});
   doc["edits"] = edits;

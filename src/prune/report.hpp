@@ -82,6 +82,16 @@ struct ImageReport {
   std::string layer_mode;  // "squash", "keep"
 };
 
+// One --check: a command run in the result (trace/sandbox.hpp).
+struct CheckRun {
+  std::string command;  // as given
+  int status = 0;       // exit status; 128 + N for signal N
+  bool timed_out = false;
+  std::string output;  // its last output, or why the sandbox could not run it
+  bool sandbox_failed = false;
+  bool passed() const { return status == 0 && !timed_out && !sandbox_failed; }
+};
+
 struct PruneReport {
   std::string root;     // host path of the pruned directory
   std::string sysroot;  // host path of --sysroot, if any
@@ -118,6 +128,8 @@ struct PruneReport {
   std::vector<std::string> warnings;
   std::vector<std::string> problems;  // verification and emit failures
   bool verified = false;
+  // --check: each command, how it ended and its last output.
+  std::vector<CheckRun> checks;
   // --rewrite-ref / --shrink-rpath: each file changed (or, in a dry run,
   // that would be), and whether the written result was checked again.
   struct Edit {
