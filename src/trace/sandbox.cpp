@@ -363,26 +363,23 @@ Result<std::vector<std::string>> split_command(std::string_view line, std::strin
       if (i + 1 < line.size()) word += line[++i];
       in_word = true;
     } else if (c == '\'' || c == '"') {
-      const auto end = line.find(c, i + 1);
-      if (end == std::string_view::npos) {
-        return make_error(
-            std::string(what),
-            fmt::format("unterminated {} quote in '{}'", c == '\'' ? "single" : "double", line),
-            ErrorKind::Usage);
-      }
-      std::string_view quoted = line.substr(i + 1, end - i - 1);
-      if (c == '"') {
-        for (std::size_t k = 0; k < quoted.size(); ++k) {
-          if (quoted[k] == '\\' && k + 1 < quoted.size() &&
-              std::string_view("\"\\$`").find(quoted[k + 1]) != std::string_view::npos) {
-            ++k;
-          }
-          word += quoted[k];
+      // The closing quote; inside double quotes \" \\ \$ \` lose their
+      // backslash (and \" does not close), inside single quotes nothing does.
+      std::size_t k = i + 1;
+      for (; k < line.size() && line[k] != c; ++k) {
+        if (c == '"' && line[k] == '\\' && k + 1 < line.size() &&
+            std::string_view("\"\\$`").find(line[k + 1]) != std::string_view::npos) {
+          ++k;
         }
-      } else {
-        word += quoted;
+        word += line[k];
       }
-      i = end;
+      if (k >= line.size()) {
+        return make_error(std::string(what),
+                          fmt::format("unterminated {} quote in '{}'",
+                                      c == '\'' ? "single" : "double", line),
+                          ErrorKind::Usage);
+      }
+      i = k;
       in_word = true;
     } else {
       word += c;
