@@ -145,8 +145,14 @@ SymbolLookup DynamicSymbols::find(std::string_view name, std::uint32_t gnu_hash,
   if (gnu_) {
     const unsigned bits = is64_ ? 64 : 32;
     const std::uint64_t word = bloom_[(gnu_hash / bits) & (bloom_.size() - 1)];
+    // glibc's hash is a uint_fast32_t: 64 bits wide on a 64-bit loader, so
+    // a shift of 32 or more leaves 0 there; on a 32-bit one the machine
+    // (x86) takes the shift modulo 32.
+    const std::uint64_t wide = gnu_hash;
     const unsigned h1 = gnu_hash & (bits - 1);
-    const unsigned h2 = (gnu_hash >> bloom_shift_) & (bits - 1);
+    const unsigned h2 =
+        is64_ ? static_cast<unsigned>((bloom_shift_ < 64 ? wide >> bloom_shift_ : 0) & (bits - 1))
+              : (gnu_hash >> (bloom_shift_ & 31)) & (bits - 1);
     if (((word >> h1) & (word >> h2) & 1) != 0) {
       std::size_t i = buckets_[gnu_hash % buckets_.size()];
       if (i != 0) {
@@ -216,6 +222,12 @@ Result<DynamicSymbols> read_dynamic_symbols(const std::filesystem::path& host_pa
     if (nbuckets == 0 || nbloom == 0) {
       return make_error(shown,
                         "the GNU hash table (DT_GNU_HASH) has no buckets or no Bloom filter");
+    }
+    // glibc's _dl_setup_hash asserts it: the loader refuses the object.
+    if ((nbloom & (nbloom - 1)) != 0) {
+      return make_error(shown, fmt::format("the GNU hash table (DT_GNU_HASH) has a Bloom filter "
+                                           "of {} words, not a power of two",
+                                           nbloom));
     }
     auto bloom = file.read(*t.gnu_hash + 16, nbloom * word);
     auto buckets = file.read(*t.gnu_hash + 16 + nbloom * word, nbuckets * 4);
@@ -290,8 +302,8 @@ Result<DynamicSymbols> read_dynamic_symbols(const std::filesystem::path& host_pa
     auto bytes =
         table.offset ? file.read(*table.offset, table.size - table.size % entsize) : std::nullopt;
     if (!bytes) {
-      return make_error(shown, fmt::format("a relocation table ({}) lies outside the file",
-                                           table.rela ? "DT_RELA" : "DT_REL"));
+      return make_error(shown,
+                        fmt::format("a relocation table ({}) lies outside the file", table.tag));
     }
     for (std::uint64_t o = 0; o + entsize <= bytes->size(); o += entsize) {
       const std::uint64_t r_info =

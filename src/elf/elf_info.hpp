@@ -91,6 +91,7 @@ struct SymbolTables {
     std::optional<std::uint64_t> offset;
     std::uint64_t size = 0;
     bool rela = true;
+    const char* tag = "DT_RELA";  // the entry that names it, for messages
   };
   std::vector<Relocations> relocations;
 };

@@ -271,9 +271,11 @@ void read_relocation_tables(const std::vector<std::pair<std::int64_t, std::uint6
     }
   }
   auto& out = info.symbol_tables.relocations;
-  if (rela && relasz > 0) out.push_back({to_offset(*rela), relasz, true});
-  if (rel && relsz > 0) out.push_back({to_offset(*rel), relsz, false});
-  if (jmprel && pltrelsz > 0) out.push_back({to_offset(*jmprel), pltrelsz, pltrel == kDtRela});
+  if (rela && relasz > 0) out.push_back({to_offset(*rela), relasz, true, "DT_RELA"});
+  if (rel && relsz > 0) out.push_back({to_offset(*rel), relsz, false, "DT_REL"});
+  if (jmprel && pltrelsz > 0) {
+    out.push_back({to_offset(*jmprel), pltrelsz, pltrel == kDtRela, "DT_JMPREL"});
+  }
 }
 
 }  // namespace
