@@ -18,16 +18,12 @@ std::optional<std::string> first_present(const Root& root,
   return std::nullopt;
 }
 
-bool ends_with(std::string_view s, std::string_view tail) {
-  return s.size() >= tail.size() && s.substr(s.size() - tail.size()) == tail;
-}
-
 }  // namespace
 
 std::optional<std::string> plugin_host(const Root& root, std::string_view path) {
   const std::string_view name = path.substr(path.rfind('/') + 1);
   // Python: PREFIX/lib/pythonX.Y/<anything>/NAME.so
-  if (ends_with(name, ".so")) {
+  if (name.ends_with(".so")) {
     if (auto at = path.find("/lib/python"); at != std::string_view::npos) {
       const std::string_view rest = path.substr(at + 5);  // "pythonX.Y/..."
       const auto slash = rest.find('/');
@@ -51,7 +47,7 @@ std::optional<std::string> plugin_host(const Root& root, std::string_view path) 
       return first_present(root, {fmt::format("{}/bin/perl", prefix), "/usr/bin/perl"});
     }
   }
-  if (ends_with(name, ".node")) {
+  if (name.ends_with(".node")) {
     if (auto at = path.find("/lib/node_modules/"); at != std::string_view::npos) {
       if (auto p = first_present(root, {fmt::format("{}/bin/node", path.substr(0, at))})) return p;
     }

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include "loader/dst.hpp"
 #include "loader/search_path.hpp"
@@ -798,6 +799,38 @@ Result<Resolution> Resolver::resolve(const std::string& file, const ResolveReque
     s.check_versions();
     if (request.bind) s.bind(host, request.explain);
   });
+}
+
+Result<BindingChange> compare_bindings(Resolver& was, ResolveRequest was_request, Resolver& now,
+                                       ResolveRequest now_request, const std::string& path) {
+  now_request.bind = true;
+  ELFPRUNE_TRY_ASSIGN(Resolution after, now.resolve(path, now_request));
+  BindingChange out;
+  if (after.undefined.empty()) return out;
+  // The same reference in both trees: the object holding it, the symbol
+  // and the version it asks.
+  using Key = std::tuple<std::string, std::string, std::string>;
+  auto key = [](const UndefinedSymbol& u) { return Key{u.needed_by, u.symbol, u.version}; };
+  std::set<std::pair<std::string, std::string>> explain;
+  for (const auto& u : after.undefined) explain.insert({u.needed_by, u.symbol});
+  was_request.bind = true;
+  was_request.explain = &explain;
+  auto before = was.resolve(path, was_request);
+  std::set<Key> unbound_before;
+  std::map<std::pair<std::string, std::string>, std::string> defined_by;
+  if (before) {
+    for (const auto& u : before->undefined) unbound_before.insert(key(u));
+    for (const auto& b : before->bindings) defined_by[{b.needed_by, b.symbol}] = b.defined_by;
+  }
+  for (const auto& u : after.undefined) {
+    if (unbound_before.count(key(u)) != 0) {
+      ++out.unbound_before;
+      continue;
+    }
+    auto d = defined_by.find({u.needed_by, u.symbol});
+    out.lost.push_back({u, d == defined_by.end() ? std::string() : d->second});
+  }
+  return out;
 }
 
 }  // namespace elfprune

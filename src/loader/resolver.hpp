@@ -128,4 +128,22 @@ class Resolver {
   std::unique_ptr<Impl> impl_;
 };
 
+// References of `path` that bind in one tree and not in another: what
+// prune's verify and the --rewrite-ref check both ask.
+struct LostBinding {
+  UndefinedSymbol undefined;  // as unbound in `now`
+  std::string defined_by;     // what bound it in `was` (empty if not found out)
+};
+struct BindingChange {
+  std::vector<LostBinding> lost;   // unbound now, bound before
+  std::size_t unbound_before = 0;  // unbound now and before: not the change's doing
+};
+
+// Binds `path` with `now_request` in `now`; only when something stays
+// unbound there is it bound with `was_request` in `was` as well (asking
+// what defined those references). Both requests get bind set. Errors: the
+// resolution in `now` failed.
+Result<BindingChange> compare_bindings(Resolver& was, ResolveRequest was_request, Resolver& now,
+                                       ResolveRequest now_request, const std::string& path);
+
 }  // namespace elfprune

@@ -21,11 +21,6 @@ std::set<std::string> realpaths(const Resolution& r) {
   return out;
 }
 
-// "symbol@version needed_by": what tells two unbound references apart.
-std::string reference_key(const UndefinedSymbol& u) {
-  return fmt::format("{}@{} {}", u.symbol, u.version, u.needed_by);
-}
-
 // The objects a resolution loads, in order, as the binding sees them.
 std::vector<std::string> loaded(const Resolution& r) {
   std::vector<std::string> out{r.realpath, r.interpreter_realpath};
@@ -51,34 +46,18 @@ void check_binding(const Root& before, const Root& after, Resolver& was, Resolve
   const auto old_host = plugin_host(before, path);
   if (loaded(old_res) == loaded(new_res) && old_host.value_or("") == now_request.host) return;
   ++result.bindings_checked;
-  auto now_res = now.resolve(path, now_request);
-  if (!now_res || now_res->undefined.empty()) return;  // a resolution error is reported above
   ResolveRequest was_request;
-  was_request.bind = true;
   was_request.host = old_host.value_or("");
-  std::set<std::pair<std::string, std::string>> explain;
-  for (const auto& u : now_res->undefined) explain.insert({u.needed_by, u.symbol});
-  was_request.explain = &explain;
-  auto was_res = was.resolve(path, was_request);
-  std::set<std::string> unbound_before;
-  std::map<std::pair<std::string, std::string>, std::string> defined_by;
-  if (was_res) {
-    for (const auto& u : was_res->undefined) unbound_before.insert(reference_key(u));
-    for (const auto& b : was_res->bindings) defined_by[{b.needed_by, b.symbol}] = b.defined_by;
-  }
-  std::size_t already = 0;
-  for (const auto& u : now_res->undefined) {
-    if (unbound_before.count(reference_key(u)) != 0) {
-      ++already;
-      continue;
-    }
-    auto d = defined_by.find({u.needed_by, u.symbol});
+  auto change = compare_bindings(was, was_request, now, now_request, path);
+  if (!change) return;  // a resolution error is reported by the caller
+  for (const auto& l : change->lost) {
     result.problems.push_back(
         {path,
-         fmt::format("{}{}", describe_undefined(u),
-                     d == defined_by.end() ? std::string()
-                                           : fmt::format("; {} defined it before", d->second))});
+         fmt::format("{}{}", describe_undefined(l.undefined),
+                     l.defined_by.empty() ? std::string()
+                                          : fmt::format("; {} defined it before", l.defined_by))});
   }
+  const std::size_t already = change->unbound_before;
   if (already > 0) {
     result.notes.push_back(
         fmt::format("{}: {} symbol reference{} did not bind before either{}", path, already,

@@ -205,39 +205,23 @@ class Editor {
       auto moved = rewrite_references(*host, nullptr, o_.rewrites, *host);
       if (!moved || !*moved || (*moved)->bytes == *host) continue;
       const std::string& new_host = (*moved)->bytes;
-      ResolveRequest now;
-      now.bind = true;
+      ResolveRequest was, now;
+      was.host = *host;
       now.host = new_host;
-      auto after = resolver.resolve(e->path, now);
-      if (!after) {
+      auto change = compare_bindings(resolver, was, resolver, now, e->path);
+      if (!change) {
         result_.problems.push_back(
             edit_failure(e->path, fmt::format("its host would be {} (--rewrite-ref): {}", new_host,
-                                              after.error().message)));
+                                              change.error().message)));
         continue;
       }
-      if (after->undefined.empty()) continue;
-      std::set<std::pair<std::string, std::string>> explain;
-      for (const auto& u : after->undefined) explain.insert({u.needed_by, u.symbol});
-      ResolveRequest was;
-      was.bind = true;
-      was.host = *host;
-      was.explain = &explain;
-      auto before = resolver.resolve(e->path, was);
-      std::set<std::pair<std::string, std::string>> unbound_before;
-      std::map<std::pair<std::string, std::string>, std::string> defined_by;
-      if (before) {
-        for (const auto& u : before->undefined) unbound_before.insert({u.needed_by, u.symbol});
-        for (const auto& b : before->bindings) defined_by[{b.needed_by, b.symbol}] = b.defined_by;
-      }
-      for (const auto& u : after->undefined) {
-        if (unbound_before.count({u.needed_by, u.symbol}) != 0) continue;
-        auto d = defined_by.find({u.needed_by, u.symbol});
+      for (const auto& l : change->lost) {
         result_.problems.push_back(edit_failure(
             e->path,
             fmt::format("its host would be {} (--rewrite-ref), and there {}{}", new_host,
-                        describe_undefined(u),
-                        d == defined_by.end() ? std::string()
-                                              : fmt::format("; {} defines it", d->second))));
+                        describe_undefined(l.undefined),
+                        l.defined_by.empty() ? std::string()
+                                             : fmt::format("; {} defines it", l.defined_by))));
       }
     }
   }
