@@ -39,6 +39,7 @@ struct SelectionOptions {
   std::vector<std::string> dlopen_names;
   std::vector<std::string> excludes;
   std::string sysroot;
+  std::vector<std::string> traces;  // --trace FILE
   std::string store_dir = "/nix/store";
   std::string hwcaps = "host";
   // An image ROOT (oci:, oci-archive:, docker-archive:).
@@ -71,6 +72,18 @@ struct WhyOptions {
   SelectionOptions selection;
   bool json = false;
 };
+
+struct TraceOptions {
+  std::string root;
+  std::string output;
+  unsigned timeout = 0;  // seconds, 0: none
+  std::vector<std::string> env;
+  std::string workdir = "/";
+  std::vector<std::string> command;
+};
+
+void add_trace_command(CLI::App& app, TraceOptions& options);
+Result<int> run_trace(const TraceOptions& options, std::ostream& out, std::ostream& err);
 
 void add_prune_command(CLI::App& app, PruneCommandOptions& options);
 void add_why_command(CLI::App& app, WhyOptions& options);

@@ -23,6 +23,8 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   cli::add_prune_command(app, prune);
   cli::WhyOptions why;
   cli::add_why_command(app, why);
+  cli::TraceOptions trace;
+  cli::add_trace_command(app, trace);
   bool rules_json = false;
   cli::add_rules_command(app, rules_json);
 
@@ -50,6 +52,7 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
     if (app.got_subcommand("deps")) status = cli::run_deps(deps, out, err);
     if (app.got_subcommand("prune")) status = cli::run_prune(prune, out, err);
     if (app.got_subcommand("why")) status = cli::run_why(why, out, err);
+    if (app.got_subcommand("trace")) status = cli::run_trace(trace, out, err);
     if (app.got_subcommand("rules")) status = cli::run_rules(rules_json, out);
   } catch (const std::exception& e) {
     status = make_error("", fmt::format("internal error: {}", e.what()), ErrorKind::Failed);

@@ -22,6 +22,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "trace/tracer.hpp"
 #include "util/fd.hpp"
 #include "util/path.hpp"
 #include "util/remove_tree.hpp"
@@ -59,6 +60,8 @@ struct Plan {
   std::vector<std::string> argv, env;
   std::vector<std::string> path_dirs;  // PATH inside, for argv[0] without a slash
   std::string not_found;               // "cannot run X: not found on PATH"
+  bool pass_output = false;
+  int trace_fd = -1;
 };
 
 // "P<pid>\n": the namespace's init, for the parent to kill at the timeout.
@@ -78,13 +81,21 @@ void write_pid(int fd, pid_t pid) {
 
 [[noreturn]] void run_command(const Plan& p, int out_fd, int status_fd,
                               const std::vector<char*>& argv, const std::vector<char*>& envp) {
-  ::dup2(out_fd, 1);
-  ::dup2(out_fd, 2);
-  ::close(out_fd);
+  if (out_fd >= 0) {
+    ::dup2(out_fd, 1);
+    ::dup2(out_fd, 2);
+    ::close(out_fd);
+  }
   const int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (null >= 0) ::dup2(null, 0);
   if (::chdir(p.workdir.c_str()) != 0)
     die(status_fd, "X cannot enter the working directory", errno, 127);
+  // Traced from here: the command's own calls, from its exec (and the PATH
+  // lookup before it) on.
+  if (p.trace_fd >= 0) {
+    if (const int err = become_traced(); err != 0)
+      die(status_fd, "E cannot trace the command", err, 126);
+  }
   if (p.argv[0].find('/') != std::string::npos) {
     ::execve(argv[0], argv.data(), envp.data());
     die(status_fd, "X cannot run the command", errno, 127);
@@ -130,7 +141,9 @@ void write_pid(int fd, pid_t pid) {
   const pid_t child = ::fork();
   if (child < 0) die(status_fd, "E cannot fork", errno, 126);
   if (child == 0) run_command(p, out_fd, status_fd, argv, envp);
-  ::close(out_fd);
+  if (out_fd >= 0) ::close(out_fd);
+  // Leaving kills everything else in the namespace.
+  if (p.trace_fd >= 0) ::_exit(trace_processes(child, p.trace_fd));
   for (;;) {
     int st = 0;
     const pid_t got = ::waitpid(-1, &st, 0);
@@ -178,7 +191,7 @@ void write_pid(int fd, pid_t pid) {
   const pid_t init = ::fork();
   if (init < 0) die(status_fd, "E cannot fork", errno, 126);
   if (init == 0) namespace_init(p, out_fd, status_fd, argv, envp);
-  ::close(out_fd);
+  if (out_fd >= 0) ::close(out_fd);
   write_pid(status_fd, init);
   for (;;) {
     int st = 0;
@@ -237,6 +250,8 @@ Result<SandboxRun> run_in_sandbox(const SandboxOptions& o) {
   }
   p.workdir = o.workdir;
   p.argv = o.argv;
+  p.pass_output = o.pass_output;
+  p.trace_fd = o.trace_fd;
   std::string path_value = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
   for (const auto& e : o.env) {
     if (e.rfind("PATH=", 0) == 0) path_value = e.substr(5);
@@ -261,17 +276,18 @@ Result<SandboxRun> run_in_sandbox(const SandboxOptions& o) {
   for (auto& e : p.env) envp.push_back(e.data());
   envp.push_back(nullptr);
 
-  int out_pipe[2], status_pipe[2];
-  if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(status_pipe, O_CLOEXEC) != 0) {
+  int out_pipe[2] = {-1, -1}, status_pipe[2];
+  if ((!o.pass_output && ::pipe2(out_pipe, O_CLOEXEC) != 0) ||
+      ::pipe2(status_pipe, O_CLOEXEC) != 0) {
     ::rmdir(base.c_str());
     return make_error(base, fmt::format("cannot make a pipe: {}", errno_text(errno)));
   }
   Fd out_read(out_pipe[0]), status_read(status_pipe[0]);
   // The command's end must survive exec: not close-on-exec in the children.
-  ::fcntl(out_pipe[1], F_SETFD, 0);
+  if (out_pipe[1] >= 0) ::fcntl(out_pipe[1], F_SETFD, 0);
   const pid_t a = ::fork();
   if (a < 0) {
-    ::close(out_pipe[1]);
+    if (out_pipe[1] >= 0) ::close(out_pipe[1]);
     ::close(status_pipe[1]);
     ::rmdir(base.c_str());
     return make_error(base, fmt::format("cannot fork: {}", errno_text(errno)));
@@ -281,7 +297,7 @@ Result<SandboxRun> run_in_sandbox(const SandboxOptions& o) {
     status_read.reset();
     sandbox_main(p, out_pipe[1], status_pipe[1], argv, envp);
   }
-  ::close(out_pipe[1]);
+  if (out_pipe[1] >= 0) ::close(out_pipe[1]);
   ::close(status_pipe[1]);
 
   // Read the output until every writer is gone (the namespace died), and
@@ -289,8 +305,10 @@ Result<SandboxRun> run_in_sandbox(const SandboxOptions& o) {
   SandboxRun run;
   std::string status_text;
   pid_t init = -1;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(o.timeout_seconds);
-  bool out_open = true, status_open = true;
+  const auto deadline = o.timeout_seconds == 0 ? std::chrono::steady_clock::time_point::max()
+                                               : std::chrono::steady_clock::now() +
+                                                     std::chrono::seconds(o.timeout_seconds);
+  bool out_open = out_read.ok(), status_open = true;
   char buf[4096];
   while (out_open || status_open) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -374,10 +392,10 @@ Result<std::vector<std::string>> split_command(std::string_view line, std::strin
         word += line[k];
       }
       if (k >= line.size()) {
-        return make_error(std::string(what),
-                          fmt::format("unterminated {} quote in '{}'",
-                                      c == '\'' ? "single" : "double", line),
-                          ErrorKind::Usage);
+        return make_error(
+            std::string(what),
+            fmt::format("unterminated {} quote in '{}'", c == '\'' ? "single" : "double", line),
+            ErrorKind::Usage);
       }
       i = k;
       in_word = true;

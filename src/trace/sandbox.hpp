@@ -2,7 +2,7 @@
 // mount and PID namespaces, on an overlay whose lower layer is the tree
 // and whose upper layer is a tmpfs (so the command writes nothing into the
 // tree, not even __pycache__). What `prune --check` runs, and what the
-// tracer will run under.
+// tracer runs under (`elfprune trace`).
 #pragma once
 
 #include <filesystem>
@@ -21,13 +21,19 @@ struct SandboxOptions {
   std::vector<std::string> argv;  // argv[0] without a slash is looked up on PATH inside
   std::vector<std::string> env;   // K=V, after PATH, HOME and LANG
   std::string workdir = "/";
-  unsigned timeout_seconds = 300;
+  unsigned timeout_seconds = 300;  // 0: none
+  // The command's standard output and error: its last lines kept in the
+  // run (false), or this process's own (true; `elfprune trace`).
+  bool pass_output = false;
+  // >= 0: trace the command into this fd (trace/tracer.hpp).
+  int trace_fd = -1;
 };
 
 struct SandboxRun {
   int status = 0;          // the command's exit status, 128 + N for signal N
   bool timed_out = false;  // killed (the whole PID namespace) at the timeout
   std::string output;      // its last lines of standard output and error, interleaved
+                           // (or only why it could not start, with pass_output)
 };
 
 // Run argv in the sandbox and wait for it; every process it started is
