@@ -15,6 +15,7 @@
 #include "prune/image_prune.hpp"
 #include "prune/pipeline.hpp"
 #include "trace/sandbox.hpp"
+#include "trace/trace_file.hpp"
 
 namespace elfprune::cli {
 namespace {
@@ -45,6 +46,14 @@ void add_selection_options(CLI::App* cmd, SelectionOptions& o) {
   repeatable(cmd->add_option("--dlopen", o.dlopen_names,
                              "A library the entries load with dlopen(): keep it and what it needs"),
              "SONAME");
+  repeatable(cmd->add_option("--trace", o.traces,
+                             "A trace of the workload (`elfprune trace`); repeatable. Every path "
+                             "it shows existing is kept, with the symlinks on the way and what "
+                             "the loader, interpreters and application rules add, in place of "
+                             "the static guesses: no package or path-string edges, no Python "
+                             "module directories kept whole but a venv's. Failed probes "
+                             "(ENOENT) are not kept"),
+             "FILE");
   repeatable(cmd->add_option("--exclude", o.excludes,
                              "Leave PATH (inside ROOT) and everything below it out: not "
                              "inventoried, kept, removed or resolved through (build caches, "
@@ -102,6 +111,10 @@ Result<PruneOptions> to_prune_options(const std::string& root, const SelectionOp
   ELFPRUNE_TRY_ASSIGN(p.drop_globs, compile_globs("--drop", o.drop_globs));
   p.keep_locales = o.keep_locales;
   p.dlopen_names = o.dlopen_names;
+  for (const auto& file : o.traces) {
+    ELFPRUNE_TRY_ASSIGN(auto trace, read_trace(file));
+    p.traces.push_back(std::move(trace));
+  }
   p.excludes = o.excludes;
   p.store_dir = o.store_dir;
   auto level = parse_hwcaps_level(o.hwcaps);

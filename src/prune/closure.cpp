@@ -52,6 +52,8 @@ std::string_view edge_name(EdgeKind kind) {
       return "npm-dependency";
     case EdgeKind::PythonPath:
       return "python-path";
+    case EdgeKind::Trace:
+      return "trace";
   }
   return "entry";
 }
@@ -92,6 +94,8 @@ std::string describe(const Reason& r) {
       // "on the sys.path of /app/venv/bin/python", "the base interpreter of ..."
       return r.detail.empty() ? fmt::format("on the sys.path of {}", r.from)
                               : fmt::format("{} of {}", r.detail, r.from);
+    case EdgeKind::Trace:
+      return fmt::format("in the trace: {}", r.detail);
   }
   return "";
 }
@@ -293,11 +297,13 @@ class Walker {
       expand_python(e, e);  // an interpreter as an entry: its venv is where it is named
     }
     // The package database stays with the packages it describes: image
-    // scanners read it to tell what is installed.
-    if (in_.use_dpkg && dpkg_.present) {
+    // scanners read it to tell what is installed. Not with a trace: no
+    // package edge is followed there (--keep brings it back).
+    if (in_.use_dpkg && dpkg_.present && !traced()) {
       reach("/var/lib/dpkg/status", Reason{EdgeKind::Package, "", "the dpkg database"},
             Expand::DataOnly, false);
     }
+    if (traced()) reach_traces();
     for (const auto& g : in_.keep_globs) {
       bool any = false;
       for (const auto& entry : inv_.entries) {
@@ -313,6 +319,54 @@ class Walker {
   }
 
  private:
+  bool traced() const { return in_.traces != nullptr && !in_.traces->empty(); }
+
+  // What the traces show executed (and the interpreters the kernel mapped):
+  // a script among the other traced files was read, not run (a module with
+  // a #! line), so its interpreter and directory are not followed.
+  std::set<std::string> traced_runs_;
+
+  // Every path a trace shows existing, with the symlinks on the way, as an
+  // entry's run would reach it: programs and libraries resolved, scripts
+  // followed; a directory alone (a listing or a stat is not a need of
+  // everything below it).
+  void reach_traces() {
+    std::set<std::string> done;
+    for (const TraceFile& trace : *in_.traces) {
+      for (const TraceEvent& e : trace.events) {
+        ++out_.trace.events;
+        if (e.missing()) {
+          out_.trace.search_paths.insert(e.path);
+          continue;
+        }
+        if (!done.insert(e.path).second) continue;
+        if (is_kernel_interface(e.path) || path_under(e.path, "/dev")) {
+          out_.trace.not_in_root.insert(e.path);
+          continue;
+        }
+        const Reason why{
+            EdgeKind::Trace, "",
+            fmt::format("{}:{} {} {} {}", trace.name, e.line, e.call, e.result, e.path)};
+        if (auto st = reach(e.path, why, Expand::Full, false)) {
+          if (e.ok() && (e.call == "execve" || e.call == "execveat" || e.call == "exe" ||
+                         e.call == "interp")) {
+            traced_runs_.insert(st->path);
+          }
+          continue;
+        }
+        // A link whose target is not there (readlink, lstat): the link.
+        if (auto link = root_.resolve(e.path, /*follow_last=*/false)) {
+          for (const auto& l : link->symlinks)
+            add(l, Reason{EdgeKind::Symlink, "", link->path}, Expand::Full, false);
+          add(link->path, why, Expand::Full, false);
+          continue;
+        }
+        out_.trace.not_in_root.insert(e.path);
+      }
+    }
+    out_.trace.paths_kept = done.size() - out_.trace.not_in_root.size();
+  }
+
   // Full: ELF files are resolved as programs; NoResolve: a library whose
   // dependencies its loader's resolution already gave; DataOnly: kept as
   // is, never inspected (the dpkg database: its maintainer scripts are not
@@ -515,7 +569,7 @@ class Walker {
   // Licences travel with what they cover: a package with a kept file keeps
   // its copyright file (image scanners and licence audits read them).
   void keep_copyright(const std::string& path) {
-    if (!in_.use_dpkg || !dpkg_.present) return;
+    if (!in_.use_dpkg || !dpkg_.present || traced()) return;
     // Directories (and /lib, a symlink to one) are listed by many packages.
     const InventoryEntry* entry = inv_.find(path);
     if (entry == nullptr || entry->type == FileType::Directory ||
@@ -650,7 +704,7 @@ class Walker {
     if (file.elf) {
       expand_elf(path, mode);
       follow_references(path, file);
-    } else if (file.shebang) {
+    } else if (file.shebang && (kind != EdgeKind::Trace || traced_runs_.count(path) != 0)) {
       expand_script(path, *file.shebang);
       follow_references(path, file);
     }
@@ -798,6 +852,9 @@ class Walker {
       reach(env->pyvenv_cfg, Reason{EdgeKind::PythonPath, by, "the venv configuration"},
             Expand::DataOnly, false);
     }
+    // With a trace, the system's module directories are what it shows;
+    // a venv's site directories are the application's, kept as without.
+    if (traced() && env->pyvenv_cfg.empty()) return;
     bool packaged = false;
     if (!env->base_interpreter.empty()) {
       reach(env->base_interpreter, Reason{EdgeKind::PythonPath, by, "the base interpreter"},
@@ -805,7 +862,7 @@ class Walker {
       expand_package(env->base_interpreter);
       packaged = in_.use_dpkg && dpkg_.present && dpkg_.owner_of(env->base_interpreter) != nullptr;
     }
-    if (!packaged) {
+    if (!packaged && !traced()) {
       for (const auto& dir : env->stdlib_dirs) {
         keep_python_path(dir, Reason{EdgeKind::PythonPath, by, "the standard library"});
       }
@@ -868,6 +925,7 @@ class Walker {
 
   // The absolute path strings and store paths the file names.
   void follow_references(const std::string& path, const FileInspection& file) {
+    if (traced()) return;  // the trace is the evidence
     // A directory a library names holds its data (libcrypto's /usr/lib/ssl),
     // not programs it runs; one a program or script names may hold both
     // (git's /usr/lib/git-core).
@@ -917,7 +975,7 @@ class Walker {
   }
 
   void expand_package(const std::string& path) {
-    if (!in_.use_dpkg || !dpkg_.present) return;
+    if (!in_.use_dpkg || !dpkg_.present || traced()) return;
     const DpkgPackage* pkg = dpkg_.owner_of(path);
     if (pkg == nullptr) return;
     expand_package(*pkg, path, fmt::format("package {} owns {}", pkg->name, path));
@@ -956,7 +1014,7 @@ class Walker {
 Closure compute_closure(const Root& root, const Inventory& inventory, Resolver& resolver,
                         const DpkgDb& dpkg, const ClosureInputs& inputs) {
   Closure out;
-  if (inputs.entries.empty()) {
+  if (inputs.entries.empty() && (inputs.traces == nullptr || inputs.traces->empty())) {
     out.everything = true;
     return out;
   }

@@ -11,6 +11,7 @@
 #include "facts/dpkg.hpp"
 #include "facts/npm.hpp"
 #include "loader/resolver.hpp"
+#include "trace/trace_file.hpp"
 #include "tree/inventory.hpp"
 #include "tree/root.hpp"
 #include "util/glob.hpp"
@@ -35,6 +36,7 @@ enum class EdgeKind {
   NpmProject,     // a file of the npm project an entry belongs to
   NpmDependency,  // a file of a package an npm project needs at run time
   PythonPath,     // a Python's site directories and .pth paths, pyvenv.cfg, base interpreter
+  Trace,          // a path a --trace shows existing (detail: "FILE:LINE CALL RESULT")
 };
 
 std::string_view edge_name(EdgeKind kind);
@@ -63,6 +65,23 @@ struct ClosureInputs {
   // TO/x is reached too (FROM/x stays reached: the tree as it is needs it
   // until the edit is written).
   std::vector<PathRewrite> rewrites;
+  // --trace: every path the traces show existing is a root, and they
+  // replace the static heuristics: no package edges, no path strings, no
+  // Python module directories kept whole but a venv's (docs/design.md,
+  // "Traces").
+  const std::vector<TraceFile>* traces = nullptr;
+};
+
+// What the traces contributed.
+struct TraceUse {
+  std::size_t events = 0;
+  std::size_t paths_kept = 0;  // distinct paths of the root reached from them
+  // Failed probes (ENOENT, ENOTDIR): where the workload looked and found
+  // nothing; not kept.
+  std::set<std::string> search_paths;
+  // Paths the trace shows existing that the root does not hold (the
+  // workload made them, or /proc, /dev, /sys in the sandbox).
+  std::set<std::string> not_in_root;
 };
 
 // A directory kept with everything below it, and why.
@@ -96,6 +115,7 @@ struct Closure {
   // Python build tools (pip, setuptools, wheel) that a kept module or
   // script imports at run time: rule python-build-tools leaves them.
   std::set<std::string> python_tools_in_use;
+  TraceUse trace;
 
   bool contains(const std::string& path) const { return everything || reached.count(path) != 0; }
   // The chain of reasons from `path` back to a root of the closure.

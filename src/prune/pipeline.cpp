@@ -338,6 +338,7 @@ void pass_close(PruneContext& ctx) {
   in.rewrites = ctx.options.rewrites;
   in.jobs = ctx.options.jobs;
   in.npm = &ctx.npm;
+  in.traces = &ctx.options.traces;
   ctx.closure = compute_closure(ctx.root, ctx.inventory, *ctx.resolver, ctx.dpkg, in);
   if (ctx.closure.everything && !ctx.options.keep_globs.empty()) {
     // Without entries everything is kept anyway; --keep still shields files
@@ -596,6 +597,16 @@ void pass_report(PruneContext& ctx) {
   r.entries = ctx.options.entries;
   for (const auto& [path, why] : ctx.closure.implied_entries)
     r.implied_entries.push_back({path, why});
+  if (!ctx.options.traces.empty()) {
+    const TraceUse& use = ctx.closure.trace;
+    TraceSummary t;
+    for (const auto& f : ctx.options.traces) t.files.push_back(f.name);
+    t.events = use.events;
+    t.paths_kept = use.paths_kept;
+    t.search_paths.assign(use.search_paths.begin(), use.search_paths.end());
+    t.not_in_root.assign(use.not_in_root.begin(), use.not_in_root.end());
+    r.trace = std::move(t);
+  }
   r.before = {ctx.inventory.file_count(), ctx.inventory.total_bytes()};
   const auto& entries = ctx.inventory.entries;
   const auto& decisions = ctx.plan.decisions;

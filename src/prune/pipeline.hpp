@@ -37,6 +37,7 @@ struct PruneOptions {
   std::vector<GlobPattern> drop_globs;
   std::vector<std::string> keep_locales;
   std::vector<std::string> dlopen_names;
+  std::vector<TraceFile> traces;  // --trace, read and checked by whoever fills the options
   // --exclude: inside paths left out of the inventory with everything below
   // them (neither kept, removed nor resolved through). An --out directory
   // inside the root is left out the same way.

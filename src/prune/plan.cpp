@@ -49,6 +49,7 @@ Shield shield_of(const Closure& closure, const std::string& path, int depth = 0)
   for (const auto& [p, why] : closure.chain(path)) {
     switch (why.kind) {
       case EdgeKind::Entry:
+      case EdgeKind::Trace:  // the workload used it: evidence beats a rule's guess
         return package ? Shield::Programs : Shield::All;
       case EdgeKind::Symlink: {
         // A link on the way to a path is shielded as that path is.
@@ -114,6 +115,12 @@ Plan make_plan(const Inventory& inventory, const Closure& closure,
       icu_needed |= names_icu(d);
       python_needed |= names_python(d);
     }
+  }
+  // What a trace shows used counts as an entry does.
+  for (const auto& [path, why] : closure.reached) {
+    if (why.kind != EdgeKind::Trace) continue;
+    icu_needed |= names_icu(path);
+    python_needed |= names_python(path);
   }
   auto rule_applies = [&](const RuleMatch& m) {
     switch (m.condition) {

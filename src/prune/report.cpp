@@ -210,6 +210,17 @@ std::string render_report_text(const PruneReport& r) {
                      r.out_dir.empty() ? "" : fmt::format(" -> {}", r.out_dir));
   if (!r.entries.empty()) out += fmt::format("entries: {}\n", fmt::join(r.entries, " "));
   for (const auto& e : r.implied_entries) out += fmt::format("entry {}: {}\n", e.path, e.reason);
+  if (r.trace) {
+    const TraceSummary& t = *r.trace;
+    out += fmt::format(
+        "trace: {} events in {}: {} paths of the root kept from them; {} search paths found "
+        "nothing (not kept){}\n",
+        t.events, fmt::join(t.files, ", "), t.paths_kept, t.search_paths.size(),
+        t.not_in_root.empty()
+            ? ""
+            : fmt::format("; {} paths not in the root (made by the workload, or /proc, /dev)",
+                          t.not_in_root.size()));
+  }
   out += fmt::format("before: {} in {} files\n", human_bytes(r.before.bytes), r.before.files);
   out += fmt::format("after:  {} in {} files ({} of the bytes)\n", human_bytes(r.after.bytes),
                      r.after.files, percent(r.after.bytes, r.before.bytes));
@@ -322,6 +333,13 @@ std::string render_report_json(const PruneReport& r) {
   for (const auto& e : r.implied_entries)
     implied.push_back({{"path", e.path}, {"reason", e.reason}});
   doc["implied_entries"] = std::move(implied);
+  if (r.trace) {
+    doc["trace"] = {{"files", r.trace->files},
+                    {"events", r.trace->events},
+                    {"paths_kept", r.trace->paths_kept},
+                    {"search_paths", r.trace->search_paths},
+                    {"not_in_root", r.trace->not_in_root}};
+  }
   doc["before"] = totals_json(r.before);
   doc["after"] = totals_json(r.after);
   auto by_rule = nlohmann::ordered_json::object();

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -92,6 +93,15 @@ struct CheckRun {
   bool passed() const { return status == 0 && !timed_out && !sandbox_failed; }
 };
 
+// What the --trace files contributed.
+struct TraceSummary {
+  std::vector<std::string> files;
+  std::size_t events = 0;
+  std::size_t paths_kept = 0;
+  std::vector<std::string> search_paths;  // failed probes: not kept
+  std::vector<std::string> not_in_root;   // made by the workload, or /proc, /dev, /sys
+};
+
 struct PruneReport {
   std::string root;     // host path of the pruned directory
   std::string sysroot;  // host path of --sysroot, if any
@@ -104,6 +114,7 @@ struct PruneReport {
     std::string reason;
   };
   std::vector<ImpliedEntry> implied_entries;
+  std::optional<TraceSummary> trace;
   Totals before, after;
   std::vector<ReportItem> removed;  // every removed entry
   std::vector<ReportItem> kept;     // every kept entry
