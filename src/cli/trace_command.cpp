@@ -86,10 +86,11 @@ Result<int> run_trace(const TraceOptions& o, std::ostream& /*out*/, std::ostream
   if (!fd.ok()) return errno_error(partial, errno);
   std::error_code ec;
   const std::string root = std::filesystem::absolute(o.root, ec).lexically_normal().string();
-  ELFPRUNE_TRY(write_all(
-      fd.get(),
-      fmt::format("{}\n# root: {}\n# command: {}\n", kTraceHeader, root, quoted_command(o.command)),
-      partial));
+  ELFPRUNE_TRY(
+      write_all(fd.get(),
+                fmt::format("{}\n# root: {}\n# command: {}\n", kTraceHeader,
+                            escape_trace_text(root), escape_trace_text(quoted_command(o.command))),
+                partial));
   SandboxOptions sandbox;
   sandbox.tree = root;
   sandbox.argv = o.command;

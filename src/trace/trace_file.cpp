@@ -108,6 +108,12 @@ bool climbs_above_root(std::string_view path) {
 
 }  // namespace
 
+std::string escape_trace_text(std::string_view text) {
+  std::string out;
+  escape_path(text, out);
+  return out;
+}
+
 std::string format_trace_line(int pid, std::string_view call, std::string_view result,
                               std::string_view path) {
   std::string out = fmt::format("{} {} {} ", pid, call, result);

@@ -43,6 +43,9 @@ struct TraceFile {
 std::string format_trace_line(int pid, std::string_view call, std::string_view result,
                               std::string_view path);
 
+// Text for one line: \\, \n, \t and \xHH escapes (a path, a comment's value).
+std::string escape_trace_text(std::string_view text);
+
 // Each line checked: a line that does not parse, or a path that is not
 // absolute or climbs above the root, is an error naming the file and line.
 Result<TraceFile> parse_trace(std::string_view text, std::string name);

@@ -22,7 +22,6 @@ fails.
      and no process of it is left.
 """
 import argparse
-import hashlib
 import json
 import os
 import shutil
@@ -31,7 +30,7 @@ import sys
 import time
 
 import debian_root
-from prune_common import Checks, need_root
+from prune_common import Checks, fingerprint, need_root
 
 PROG_C = "int main(void) { return 0; }\n"
 DAEMON_C = r"""
@@ -50,18 +49,6 @@ def sh(cmd, timeout=600):
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
 
 
-def fingerprint(root):
-    """(entries, a checksum of every entry's path, type, mode, size, mtime)."""
-    h = hashlib.sha256()
-    n = 0
-    for top, dirs, files in os.walk(root):
-        dirs.sort()
-        for name in sorted(dirs + files):
-            p = os.path.join(top, name)
-            st = os.lstat(p)
-            h.update(f"{os.path.relpath(p, root)} {st.st_mode} {st.st_size} {st.st_mtime_ns}\n".encode())
-            n += 1
-    return n, h.hexdigest()
 
 
 def tiny_root(c, work, name):

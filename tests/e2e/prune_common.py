@@ -214,6 +214,22 @@ def snapshot(top, content=True):
     return snap
 
 
+def fingerprint(root):
+    """(entries, a checksum of every entry's path, type, mode, size, mtime):
+    cheap enough for a whole Debian root, to show a run left it unchanged."""
+    h = hashlib.sha256()
+    n = 0
+    for top, dirs, files in os.walk(root):
+        dirs.sort()
+        for name in sorted(dirs + files):
+            p = os.path.join(top, name)
+            st = os.lstat(p)
+            h.update(f"{os.path.relpath(p, root)} {st.st_mode} {st.st_size} {st.st_mtime_ns}\n".encode(
+                errors="surrogateescape"))
+            n += 1
+    return n, h.hexdigest()
+
+
 def diff_snapshots(before, after, limit=20):
     """Human lines describing how two snapshots differ ([] if identical)."""
     lines = []
