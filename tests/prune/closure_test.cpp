@@ -32,7 +32,7 @@ class ClosureTest : public ::testing::Test {
     compile_c(src, host(inside), "-Wl,--no-as-needed " + flags);
   }
 
-  Closure close(std::vector<std::string> entries, DpkgDb dpkg = {}) {
+  Closure close(std::vector<std::string> entries, DpkgDb dpkg = {}, std::string_view trace = {}) {
     root_.emplace(tmp_.path());
     auto inv = take_inventory(*root_, "/");
     EXPECT_TRUE(inv.ok());
@@ -43,8 +43,17 @@ class ClosureTest : public ::testing::Test {
     in.entries = std::move(entries);
     npm_ = read_npm_tree(*root_, inventory_);
     in.npm = &npm_;
+    traces_.clear();
+    if (!trace.empty()) {
+      auto parsed = parse_trace(trace, "t.trace");
+      EXPECT_TRUE(parsed.ok()) << (parsed ? "" : parsed.error().message);
+      if (parsed) traces_.push_back(std::move(*parsed));
+    }
+    in.traces = &traces_;
     return compute_closure(*root_, inventory_, *resolver_, dpkg_, in);
   }
+
+  std::vector<TraceFile> traces_;
 
   TempDir tmp_;
   std::optional<Root> root_;
@@ -155,6 +164,67 @@ TEST_F(ClosureTest, PackagesOfProgramsAreExpandedButNotLibraryPackages) {
   EXPECT_EQ(c.reached.at("/usr/share/tool/module.dat").kind, EdgeKind::Package);
   EXPECT_EQ(c.reached.at("/usr/share/tool-data/x").detail, "tool depends on tool-data");
   EXPECT_FALSE(c.contains("/usr/lib/libx/extra.dat"));  // the loader decides for libraries
+}
+
+TEST_F(ClosureTest, TracedPathsAreRootsWithTheSymlinksOnTheWay) {
+  compile_c("int foo(void) { return 1; }", host("/usr/lib/x86_64-linux-gnu/libfoo.so.1"),
+            "-shared -fPIC -Wl,-soname,libfoo.so.1");
+  program("/usr/bin/prog", {}, test::quoted(host("/usr/lib/x86_64-linux-gnu/libfoo.so.1")));
+  write_file(host("/etc/app/real.conf"), "x");
+  make_symlink(host("/etc/app/current.conf"), "real.conf");
+  write_file(host("/etc/app/unused.conf"), "y");
+  Closure c = close({}, {},
+                    "# elfprune trace 1\n"
+                    "2 execve ok /usr/bin/prog\n"
+                    "2 openat ok /etc/app/current.conf\n"
+                    "2 newfstatat ENOENT /etc/app/missing.conf\n"
+                    "2 openat EACCES /etc/app/unused.conf\n"
+                    "2 openat ok /tmp/made-by-the-run\n"
+                    "2 openat ok /proc/self/status\n");
+  EXPECT_FALSE(c.everything);  // a trace without entries is not "every file"
+  EXPECT_EQ(c.reached.at("/usr/bin/prog").kind, EdgeKind::Trace);
+  EXPECT_EQ(c.reached.at("/usr/bin/prog").detail, "t.trace:2 execve ok /usr/bin/prog");
+  EXPECT_EQ(c.reached.at("/usr/lib/x86_64-linux-gnu/libfoo.so.1").kind, EdgeKind::Needed);
+  EXPECT_EQ(c.reached.at("/etc/app/current.conf").kind, EdgeKind::Symlink);
+  EXPECT_EQ(c.reached.at("/etc/app/real.conf").kind, EdgeKind::Trace);
+  EXPECT_TRUE(c.contains("/etc/app/unused.conf"));  // EACCES: it exists
+  EXPECT_FALSE(c.contains("/etc/app/missing.conf"));
+  EXPECT_EQ(c.trace.events, 6u);
+  EXPECT_EQ(c.trace.search_paths, (std::set<std::string>{"/etc/app/missing.conf"}));
+  EXPECT_EQ(c.trace.not_in_root,
+            (std::set<std::string>{"/proc/self/status", "/tmp/made-by-the-run"}));
+}
+
+TEST_F(ClosureTest, WithATraceNoPackageOrPathStringEdgesAreFollowed) {
+  write_file(host("/etc/app.conf"), "setting=1\n");
+  program("/usr/bin/tool", {"/etc/app.conf"});
+  write_file(host("/usr/share/tool/module.dat"), "m");
+  DpkgDb db;
+  db.present = true;
+  DpkgPackage p;
+  p.name = p.source = "tool";
+  p.section = "utils";
+  p.files = {"/usr/bin/tool", "/usr/share/tool/module.dat"};
+  for (const auto& f : p.files) db.owner[f] = "tool";
+  db.packages["tool"] = p;
+  write_file(host("/usr/share/doc/tool/copyright"), "c");
+  Closure c = close({"/usr/bin/tool"}, std::move(db), "1 execve ok /usr/bin/tool\n");
+  EXPECT_TRUE(c.contains("/usr/bin/tool"));
+  EXPECT_FALSE(c.contains("/etc/app.conf"));               // a path string: not followed
+  EXPECT_FALSE(c.contains("/usr/share/tool/module.dat"));  // the package: not expanded
+  EXPECT_FALSE(c.contains("/usr/share/doc/tool/copyright"));
+}
+
+TEST_F(ClosureTest, ATracedScriptOnlyReadDoesNotBringItsInterpreter) {
+  program("/usr/bin/tool", {});
+  fs::permissions(host("/usr/bin/tool"), fs::perms::owner_exec, fs::perm_options::add);
+  write_file(host("/usr/lib/app/module.py"), "#!/usr/bin/tool\nx = 1\n");
+  write_file(host("/usr/lib/app/run"), "#!/usr/bin/tool\nrun\n");
+  Closure read = close({}, {}, "1 openat ok /usr/lib/app/module.py\n");
+  EXPECT_TRUE(read.contains("/usr/lib/app/module.py"));
+  EXPECT_FALSE(read.contains("/usr/bin/tool"));
+  Closure ran = close({}, {}, "1 execve ok /usr/lib/app/run\n");
+  EXPECT_EQ(ran.reached.at("/usr/bin/tool").kind, EdgeKind::Shebang);
 }
 
 TEST_F(ClosureTest, NoEntriesMeansEverything) {
