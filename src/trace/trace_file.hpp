@@ -23,7 +23,8 @@ inline constexpr std::string_view kTraceHeader = "# elfprune trace 1";
 
 struct TraceEvent {
   int pid = 0;
-  std::string call;    // the system call, or "exe" / "interp" after an exec
+  std::string call;    // the system call, or "exe" / "interp" after an exec (the program
+                       // the kernel runs; a #! or ELF interpreter it loaded)
   std::string result;  // "ok", or the errno's name ("ENOENT")
   std::string path;    // inside the root, symlinks not resolved
   std::size_t line = 0;

@@ -314,10 +314,31 @@ class Tracer {
     pending_.erase(it);
   }
 
+  // A script's #! interpreter, and its own if it is a script too (the
+  // kernel follows a few levels): opened by the kernel, not by a call of
+  // the tracee's. Read here, where the tracer's root is the tracee's.
+  void script_interpreters(pid_t tid, std::string path) {
+    for (int depth = 0; depth < 5; ++depth) {
+      Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+      if (!fd.ok()) return;
+      char head[256];
+      const long n = read_some(fd.get(), head, sizeof head);
+      if (n < 3 || head[0] != '#' || head[1] != '!') return;
+      const std::string_view text(head + 2, static_cast<std::size_t>(n - 2));
+      const auto start = text.find_first_not_of(" \t");
+      if (start == std::string_view::npos || text[start] != '/') return;
+      const auto end = text.find_first_of(" \t\n", start);
+      if (end == std::string_view::npos) return;  // longer than the kernel reads
+      path = tidy_trace_path(text.substr(start, end - start));
+      line(tid, "interp", "ok", path);
+    }
+  }
+
   // The exec succeeded: its line, then what the kernel loaded for it.
   void exec_done(pid_t tid) {
     if (auto it = pending_.find(tid); it != pending_.end()) {
       line(tid, it->second.call->name, "ok", it->second.path);
+      script_interpreters(tid, it->second.path);
       pending_.erase(it);
     }
     std::string exe;
