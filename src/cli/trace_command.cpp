@@ -83,7 +83,10 @@ Result<int> run_trace(const TraceOptions& o, std::ostream& /*out*/, std::ostream
   // leave a truncated trace where a good one was.
   const std::string partial = o.output + ".partial";
   Fd fd(::open(partial.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644));
-  if (!fd.ok()) return errno_error(partial, errno);
+  if (!fd.ok()) {
+    return make_error(o.output,
+                      fmt::format("cannot write the trace ({}): {}", partial, errno_text(errno)));
+  }
   std::error_code ec;
   const std::string root = std::filesystem::absolute(o.root, ec).lexically_normal().string();
   ELFPRUNE_TRY(

@@ -19,7 +19,8 @@ For each workload:
 Then ROOT is unchanged (entry count and a metadata checksum before and
 after every run), and bad trace files are refused with exit 2 naming the
 file and line: one that does not parse, a relative path, a path climbing
-above the root, a file that does not exist.
+above the root, a file that does not exist; `trace -o` where no file can
+be written is exit 2 naming it.
 """
 import argparse
 import json
@@ -164,6 +165,12 @@ def main():
     missing = os.path.join(work, "no-such.trace")
     p = sh([a.elfprune, "prune", root, "--trace", missing, "--dry-run"])
     c.check(p.returncode == 2 and missing in p.stderr, "a trace file that does not exist: exit 2, named",
+            f"exit {p.returncode}: {p.stderr.strip()[:300]}")
+
+    unwritable = os.path.join(work, "no-such-dir", "x.trace")
+    p = sh([a.elfprune, "trace", root, "-o", unwritable, "--", "/usr/bin/perl", "-e", "1"])
+    c.check(p.returncode == 2 and unwritable in p.stderr and not os.path.exists(os.path.dirname(unwritable)),
+            "trace -o in a directory that does not exist: exit 2, the file named",
             f"exit {p.returncode}: {p.stderr.strip()[:300]}")
 
     after = fingerprint(root)
