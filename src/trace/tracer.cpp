@@ -242,11 +242,12 @@ class Tracer {
       unsigned long former = 0;
       ::ptrace(PTRACE_GETEVENTMSG, tid, nullptr, &former);
       // A thread other than the leader that execs takes the leader's ID.
-      auto it = pending_.find(static_cast<pid_t>(former));
-      if (it != pending_.end() && static_cast<pid_t>(former) != tid) {
-        pending_[tid] = std::move(it->second);
-        pending_.erase(static_cast<pid_t>(former));
-        started_.erase(static_cast<pid_t>(former));
+      const auto old_tid = static_cast<pid_t>(former);
+      if (auto it = pending_.find(old_tid); it != pending_.end() && old_tid != tid) {
+        Pending exec = std::move(it->second);
+        pending_.erase(it);
+        pending_[tid] = std::move(exec);
+        started_.erase(old_tid);
       }
       exec_done(tid);
       resume(tid, PTRACE_CONT);
