@@ -24,6 +24,14 @@
 #       as ldd -r does) against elfprune deps --json on the same files
 #       (target <= 3x) and against the root's own ldd -r run chrooted on
 #       each file, one after another (target <= 0.1x)
+#   (t) tracing: a Python import workload (python3 -c 'import json, ...')
+#       and a Perl one (perl -e 'use POSIX; ...'), each run N times in one
+#       timed loop (BENCH_TRACE_ITERS, default 15), three ways: alone
+#       (chroot R CMD), under elfprune trace R -o FILE -- CMD (whose time
+#       includes making its mount and PID namespaces and its overlay, every
+#       run) and under strace -f --seccomp-bpf -e trace=(the file system
+#       calls) chroot R CMD: elfprune trace / alone (target <= 2x),
+#       strace / alone, and elfprune trace / strace
 #   (l) a large tree: SYNTH, about a million entries made of hardlinked
 #       copies of R side by side (cp -al; made once in the test cache and
 #       reused), elfprune prune SYNTH --entry /copy0/usr/bin/python3
@@ -61,9 +69,12 @@ Environment:
   BENCH_ROOT      the root, when no argument is given
   BENCH_RUNS      timed runs of each command (default 3, at least 1)
   BENCH_WARMUP    untimed warm-up rounds before the timed ones (default 1)
-  BENCH_PARTS     which parts to run, of "a", "b", "s", "i", "r" and "l" (default "a b s i r l")
+  BENCH_PARTS     which parts to run, of "a", "b", "s", "i", "r", "t" and "l"
+                  (default "a b s i r t l")
   BENCH_ENTRIES   entries for part s (default "/bin/true /usr/bin/perl
                   /usr/bin/python3 /usr/bin/node"; those missing are skipped)
+  BENCH_TRACE_ITERS  part t: runs of each workload in one timed loop
+                  (default 15; the warm-up round runs it once)
   BENCH_XARGS     1: always batch the file list with xargs (default: only
                   when one command line would be too long)
   BENCH_BATCH     files per xargs batch (implies BENCH_XARGS=1; default:
@@ -89,7 +100,8 @@ Environment:
 
 Needs: lddtree and scanelf (Debian package pax-utils), python3-pyelftools for
 lddtree, GNU time (/usr/bin/time, package time), python3. hyperfine is not
-needed (the alternation and medians are done here).
+needed (the alternation and medians are done here). Part t needs strace for
+its peer rows (skipped, with a note, without it).
 EOF
 }
 
@@ -113,12 +125,16 @@ build_dir=${BUILD_DIR:-build}
 elfprune=${ELFPRUNE:-$build_dir/src/elfprune}
 runs=${BENCH_RUNS:-3}
 warmup=${BENCH_WARMUP:-1}
-parts=${BENCH_PARTS:-a b s i r l}
+parts=${BENCH_PARTS:-a b s i r t l}
 if ! [[ $runs =~ ^[0-9]+$ ]] || ((runs < 1)); then
   echo "bench: BENCH_RUNS must be a positive integer, not '$runs'" >&2; exit 2
 fi
 if ! [[ $warmup =~ ^[0-9]+$ ]]; then
   echo "bench: BENCH_WARMUP must be a non-negative integer, not '$warmup'" >&2; exit 2
+fi
+trace_iters=${BENCH_TRACE_ITERS:-15}
+if ! [[ $trace_iters =~ ^[0-9]+$ ]] || ((trace_iters < 1)); then
+  echo "bench: BENCH_TRACE_ITERS must be a positive integer, not '$trace_iters'" >&2; exit 2
 fi
 ((runs >= 3)) || echo "bench: note: BENCH_RUNS=$runs; the issue asks for a median of at least 3" >&2
 
@@ -228,6 +244,12 @@ os.unlink(tf)
 with open(results, "a") as r:
     r.write(f"{label} {wall:.6f} {last[0]} {last[1]} {last[2]} {rc}\n")
 PY
+# Part t's loop: repeat.sh N CMD...: CMD N times, stopping at the first failure
+# (its status).
+cat >"$tmp/repeat.sh" <<'SH'
+n=$1; shift
+for ((i = 0; i < n; i++)); do "$@" || exit; done
+SH
 
 # --- inputs -----------------------------------------------------------------
 echo "bench: listing the dynamic ELF files of $root (tests/e2e/elf_files.py)" >&2
@@ -339,6 +361,26 @@ if [[ " $parts " == *" i "* ]]; then
   fi
 fi
 
+# Part t's workloads (what the root lacks is skipped), run with the
+# environment elfprune trace gives CMD, so that all three runs see the same.
+trace_py=(python3 -c 'import json, email.parser, decimal, fractions, statistics, xml.dom.minidom, csv, argparse, logging, hashlib, urllib.parse, base64, gzip, textwrap, asyncio, http.client, ssl')
+trace_pl=(perl -e 'use POSIX; use Data::Dumper; use Storable; use List::Util;')
+trace_env=(env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8)
+trace_calls=open,openat,openat2,creat,execve,execveat,stat,lstat,newfstatat,statx,access,faccessat,faccessat2,readlink,readlinkat,chdir,fchdir,getdents64
+strace=
+trace_works=()
+if [[ " $parts " == *" t "* ]]; then
+  strace=$(command -v strace || true)
+  [[ -n $strace ]] || echo "bench: part t: no strace (apt-get install strace); its strace rows are skipped" >&2
+  for w in py:/usr/bin/python3 pl:/usr/bin/perl; do
+    if [[ -e $root${w#*:} || -L $root${w#*:} ]]; then
+      trace_works+=("${w%%:*}")
+    else
+      echo "bench: part t: ${w#*:} is not in the root, its workload is skipped" >&2
+    fi
+  done
+fi
+
 live_entry=${BENCH_LIVE_ENTRY:-/usr/bin/python3}
 live_exclude=()
 live_prune=()
@@ -438,6 +480,20 @@ run_one() {
     synth_find) cmd=(find "$synth" -xdev -ls) ;;
     live_elfprune) cmd=("$elfprune" prune / --entry "$live_entry" "${live_exclude[@]}" --dry-run) ;;
     live_find) cmd=(find / -xdev "${live_prune[@]}" -ls) ;;
+    trace_*)  # the workload trace_iters times in one timed loop (once in the warm-up round)
+      local w=${label#trace_} n=$trace_iters
+      w=${w%_*}
+      ((round == 0)) && n=1
+      local work=("${trace_py[@]}")
+      [[ $w == pl ]] && work=("${trace_pl[@]}")
+      case ${label##*_} in
+        run) cmd=("${trace_env[@]}" chroot "$root" "${work[@]}") ;;
+        elfprune) cmd=("${trace_env[@]}" "$elfprune" trace "$root" -o "$tmp/trace.$w.txt" -- "${work[@]}") ;;
+        strace)
+          cmd=("${trace_env[@]}" "$strace" -f --seccomp-bpf -qq -o "$tmp/strace.$w.txt" -e "trace=$trace_calls"
+            chroot "$root" "${work[@]}") ;;
+      esac
+      cmd=(bash "$tmp/repeat.sh" "$n" "${cmd[@]}") ;;
   esac
   echo "== round $round $label" >>"$log"
   python3 "$tmp/timer.py" "$res" "$label" "$out" "$log" "${cmd[@]}"
@@ -450,6 +506,11 @@ run_one() {
     fi
     if [[ $label == mem_* || $label == image_* ]]; then rm -rf "$dest"; fi
   fi
+  if ((round == 0)) && [[ $label == trace_*_elfprune || $label == trace_*_strace ]]; then
+    local f=$tmp/strace.${w}.txt
+    [[ $label == *_elfprune ]] && f=$tmp/trace.${w}.txt
+    echo "$label $(grep -vc '^#' "$f" 2>/dev/null || true)" >>"$tmp/trace_lines.txt"
+  fi
 }
 
 labels=()
@@ -459,6 +520,10 @@ if [[ " $parts " == *" r "* ]]; then
   [[ " $parts " == *" a "* ]] || labels+=(deps_elfprune)
   labels+=(bind_elfprune bind_lddr)
 fi
+for w in "${trace_works[@]}"; do
+  labels+=("trace_${w}_run" "trace_${w}_elfprune")
+  [[ -n $strace ]] && labels+=("trace_${w}_strace")
+done
 [[ -n $mem ]] && labels+=(mem_prune_elfprune mem_prune_lddtree mem_copy_ref)
 declare -A scale_entry=()
 if [[ " $parts " == *" s "* ]]; then
@@ -474,12 +539,13 @@ fi
 [[ -n $image ]] && labels+=(image_elfprune image_umoci)
 [[ -n $synth ]] && labels+=(synth_elfprune synth_find)
 [[ ${BENCH_LIVE:-0} == 1 ]] && labels+=(live_elfprune live_find)
-((${#labels[@]})) || { echo "bench: BENCH_PARTS='$parts' selects nothing (use a, b, s, i, l)" >&2; exit 2; }
+((${#labels[@]})) || { echo "bench: BENCH_PARTS='$parts' selects nothing (use a, b, s, i, r, t, l)" >&2; exit 2; }
 
 cpu_model=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 echo "bench: $nfiles dynamic ELF files; ${files_how}" >&2
 echo "bench: ${#labels[@]} commands x ($warmup warm-up + $runs timed) rounds, alternated" >&2
 : >"$tmp/trees.txt"
+: >"$tmp/trace_lines.txt"
 for ((r = 1; r <= warmup; r++)); do
   echo "bench: warm-up round $r/$warmup" >&2
   for l in "${labels[@]}"; do run_one "$l" 0; done
@@ -497,7 +563,7 @@ export BENCH_NFILES=$nfiles BENCH_FILES_BYTES=$files_bytes BENCH_BIG_ELF_BYTES=$
   BENCH_FILES_HOW=$files_how BENCH_ROOTDIR=$root BENCH_CPU=$cpu_model BENCH_NPROC=$(nproc) \
   BENCH_KERNEL="$(uname -sr)" BENCH_LOAD="$(cut -d' ' -f1-3 /proc/loadavg)" BENCH_REV=$rev \
   BENCH_RUNS_N=$runs BENCH_WARMUP_N=$warmup BENCH_ELFPRUNE=$elfprune BENCH_TMP=$tmp \
-  BENCH_DISK_FS=$disk_fs BENCH_MEM=$mem \
+  BENCH_DISK_FS=$disk_fs BENCH_MEM=$mem BENCH_TRACE_ITERS_N=$trace_iters \
   BENCH_SYNTH=$synth BENCH_SYNTH_ENTRIES_N=$synth_entries BENCH_LIVE_ENTRIES_N=$live_entries \
   BENCH_LIVE_ENTRY=$live_entry BENCH_LIVE_EXCLUDED=${live_exclude[1]:-} \
   BENCH_PAX="$(dpkg-query -W -f='${Version}' pax-utils 2>/dev/null || echo '?')" \
@@ -523,12 +589,19 @@ for line in open(os.path.join(tmp, "trees.txt")):
 
 MB = 1024 * 1024
 n = E["BENCH_NFILES"]
+it = int(E["BENCH_TRACE_ITERS_N"])
 names = {
     "deps_elfprune": f"(a) elfprune deps --root R --json  [{n} files]",
     "deps_lddtree": f"(a) lddtree -R R -l                [{n} files]",
     "deps_scanelf": f"(a) scanelf -q -F %n (no resolve)  [{n} files]",
     "bind_elfprune": f"(r) elfprune deps --bind --json   [{n} files]",
     "bind_lddr": f"(r) chroot R ldd -r, each file    [{n} files]",
+    "trace_py_run": f"(t) chroot R python3 -c 'import ...'  [x{it}]",
+    "trace_py_elfprune": f"(t) elfprune trace R -- python3 ...  [x{it}]",
+    "trace_py_strace": f"(t) strace --seccomp-bpf ... python3  [x{it}]",
+    "trace_pl_run": f"(t) chroot R perl -e 'use POSIX; ...' [x{it}]",
+    "trace_pl_elfprune": f"(t) elfprune trace R -- perl ...     [x{it}]",
+    "trace_pl_strace": f"(t) strace --seccomp-bpf ... perl     [x{it}]",
     "prune_elfprune": "(b) elfprune prune --entry node --out D",
     "prune_lddtree": "(b) lddtree -R R --copy-to-tree D node",
     "copy_ref": "(b) reference: cp -a elfprune's tree to D",
@@ -582,14 +655,30 @@ print()
 
 def ratio(a, b, what, target):
     if a in med and b in med and med[b] > 0:
-        print(f"  {what:<46} {med[a] / med[b]:>8.3f}x   {target}")
-small = any(k in rows for k in ("deps_elfprune", "prune_elfprune", "mem_prune_elfprune", "image_elfprune", "bind_elfprune"))
+        print(f"  {what:<46} {med[a] / med[b]:>8.3f}x   {target}".rstrip())
+small = any(k in rows for k in ("deps_elfprune", "prune_elfprune", "mem_prune_elfprune", "image_elfprune", "bind_elfprune",
+                                 "trace_py_elfprune", "trace_pl_elfprune"))
 if small:
     print("ratios of medians (wall time):")
 ratio("deps_elfprune", "deps_lddtree", "(a) elfprune deps / lddtree", "target <= 0.05x")
 ratio("deps_elfprune", "deps_scanelf", "(a) elfprune deps / scanelf", "goal <= 3x")
 ratio("bind_elfprune", "deps_elfprune", "(r) elfprune deps --bind / deps", "target <= 3x")
 ratio("bind_elfprune", "bind_lddr", "(r) elfprune deps --bind / ldd -r", "target <= 0.1x")
+for w, what in (("py", "python3"), ("pl", "perl")):
+    ratio(f"trace_{w}_elfprune", f"trace_{w}_run", f"(t) elfprune trace / alone, {what}", "target <= 2x")
+    ratio(f"trace_{w}_strace", f"trace_{w}_run", f"(t) strace --seccomp-bpf / alone, {what}", "(the peer)")
+    ratio(f"trace_{w}_elfprune", f"trace_{w}_strace", f"(t) elfprune trace / strace, {what}", "")
+if any(k.startswith("trace_") for k in rows):
+    lines = dict(l.split() for l in open(os.path.join(tmp, "trace_lines.txt")) if len(l.split()) == 2)
+    how = {"run": "alone", "elfprune": "elfprune trace", "strace": "strace"}
+    for w, what in (("py", "python3"), ("pl", "perl")):
+        per = [f"{how[h]} {1000 * med[f'trace_{w}_{h}'] / it:.1f}" for h in how if f"trace_{w}_{h}" in med]
+        got = [f"{how[h]} {lines[f'trace_{w}_{h}']}" for h in how if f"trace_{w}_{h}" in lines]
+        if per:
+            print(f"  (t) {what}: ms per run: {', '.join(per)}; lines written in the warm-up run: {', '.join(got) or '?'}")
+    print(f"  (t) each row: its workload {it} times in one timed loop, with elfprune trace's environment"
+          " (env -i PATH HOME LANG);\n      elfprune trace's time includes making its mount and PID namespaces"
+          " and its overlay (tmpfs upper), every run;\n      strace's includes chroot, traced")
 ratio("prune_elfprune", "prune_lddtree", "(b) elfprune prune / lddtree --copy-to-tree", "target <= 1.5x")
 ratio("mem_prune_elfprune", "mem_prune_lddtree", "(b) the same, trees on tmpfs", "target <= 1.5x")
 for d, c, where in (("prune_elfprune", "copy_ref", ""), ("mem_prune_elfprune", "mem_copy_ref", " [tmpfs]")):
