@@ -9,8 +9,84 @@
 #include <string>
 #include <string_view>
 
+#include "image/lazy_library.hpp"
 #include "util/path.hpp"
 #include "util/result.hpp"
+
+// libarchive's functions, through the library loaded when an image is first
+// opened (image/lazy_library.hpp): every file that calls one includes this.
+#define ELFPRUNE_ARCHIVE(fn) ELFPRUNE_LAZY_CALL(::elfprune::libarchive_library(), fn)
+#define archive_entry_filetype(...) ELFPRUNE_ARCHIVE(archive_entry_filetype)(__VA_ARGS__)
+#define archive_entry_free(...) ELFPRUNE_ARCHIVE(archive_entry_free)(__VA_ARGS__)
+#define archive_entry_gid(...) ELFPRUNE_ARCHIVE(archive_entry_gid)(__VA_ARGS__)
+#define archive_entry_gname(...) ELFPRUNE_ARCHIVE(archive_entry_gname)(__VA_ARGS__)
+#define archive_entry_hardlink(...) ELFPRUNE_ARCHIVE(archive_entry_hardlink)(__VA_ARGS__)
+#define archive_entry_mtime(...) ELFPRUNE_ARCHIVE(archive_entry_mtime)(__VA_ARGS__)
+#define archive_entry_mtime_nsec(...) ELFPRUNE_ARCHIVE(archive_entry_mtime_nsec)(__VA_ARGS__)
+#define archive_entry_new(...) ELFPRUNE_ARCHIVE(archive_entry_new)(__VA_ARGS__)
+#define archive_entry_pathname(...) ELFPRUNE_ARCHIVE(archive_entry_pathname)(__VA_ARGS__)
+#define archive_entry_perm(...) ELFPRUNE_ARCHIVE(archive_entry_perm)(__VA_ARGS__)
+#define archive_entry_rdevmajor(...) ELFPRUNE_ARCHIVE(archive_entry_rdevmajor)(__VA_ARGS__)
+#define archive_entry_rdevminor(...) ELFPRUNE_ARCHIVE(archive_entry_rdevminor)(__VA_ARGS__)
+#define archive_entry_set_filetype(...) ELFPRUNE_ARCHIVE(archive_entry_set_filetype)(__VA_ARGS__)
+#define archive_entry_set_gid(...) ELFPRUNE_ARCHIVE(archive_entry_set_gid)(__VA_ARGS__)
+#define archive_entry_set_gname(...) ELFPRUNE_ARCHIVE(archive_entry_set_gname)(__VA_ARGS__)
+#define archive_entry_set_hardlink(...) ELFPRUNE_ARCHIVE(archive_entry_set_hardlink)(__VA_ARGS__)
+#define archive_entry_set_mtime(...) ELFPRUNE_ARCHIVE(archive_entry_set_mtime)(__VA_ARGS__)
+#define archive_entry_set_pathname(...) ELFPRUNE_ARCHIVE(archive_entry_set_pathname)(__VA_ARGS__)
+#define archive_entry_set_perm(...) ELFPRUNE_ARCHIVE(archive_entry_set_perm)(__VA_ARGS__)
+#define archive_entry_set_rdevmajor(...) ELFPRUNE_ARCHIVE(archive_entry_set_rdevmajor)(__VA_ARGS__)
+#define archive_entry_set_rdevminor(...) ELFPRUNE_ARCHIVE(archive_entry_set_rdevminor)(__VA_ARGS__)
+#define archive_entry_set_size(...) ELFPRUNE_ARCHIVE(archive_entry_set_size)(__VA_ARGS__)
+#define archive_entry_set_symlink(...) ELFPRUNE_ARCHIVE(archive_entry_set_symlink)(__VA_ARGS__)
+#define archive_entry_set_uid(...) ELFPRUNE_ARCHIVE(archive_entry_set_uid)(__VA_ARGS__)
+#define archive_entry_set_uname(...) ELFPRUNE_ARCHIVE(archive_entry_set_uname)(__VA_ARGS__)
+#define archive_entry_size(...) ELFPRUNE_ARCHIVE(archive_entry_size)(__VA_ARGS__)
+#define archive_entry_symlink(...) ELFPRUNE_ARCHIVE(archive_entry_symlink)(__VA_ARGS__)
+#define archive_entry_uid(...) ELFPRUNE_ARCHIVE(archive_entry_uid)(__VA_ARGS__)
+#define archive_entry_uname(...) ELFPRUNE_ARCHIVE(archive_entry_uname)(__VA_ARGS__)
+#define archive_entry_xattr_add_entry(...) \
+  ELFPRUNE_ARCHIVE(archive_entry_xattr_add_entry)(__VA_ARGS__)
+#define archive_entry_xattr_next(...) ELFPRUNE_ARCHIVE(archive_entry_xattr_next)(__VA_ARGS__)
+#define archive_entry_xattr_reset(...) ELFPRUNE_ARCHIVE(archive_entry_xattr_reset)(__VA_ARGS__)
+#define archive_errno(...) ELFPRUNE_ARCHIVE(archive_errno)(__VA_ARGS__)
+#define archive_error_string(...) ELFPRUNE_ARCHIVE(archive_error_string)(__VA_ARGS__)
+#define archive_read_data(...) ELFPRUNE_ARCHIVE(archive_read_data)(__VA_ARGS__)
+#define archive_read_free(...) ELFPRUNE_ARCHIVE(archive_read_free)(__VA_ARGS__)
+#define archive_read_new(...) ELFPRUNE_ARCHIVE(archive_read_new)(__VA_ARGS__)
+#define archive_read_next_header(...) ELFPRUNE_ARCHIVE(archive_read_next_header)(__VA_ARGS__)
+#define archive_read_open(...) ELFPRUNE_ARCHIVE(archive_read_open)(__VA_ARGS__)
+#define archive_read_open_filename(...) ELFPRUNE_ARCHIVE(archive_read_open_filename)(__VA_ARGS__)
+#define archive_read_support_filter_gzip(...) \
+  ELFPRUNE_ARCHIVE(archive_read_support_filter_gzip)(__VA_ARGS__)
+#define archive_read_support_filter_zstd(...) \
+  ELFPRUNE_ARCHIVE(archive_read_support_filter_zstd)(__VA_ARGS__)
+#define archive_read_support_format_raw(...) \
+  ELFPRUNE_ARCHIVE(archive_read_support_format_raw)(__VA_ARGS__)
+#define archive_read_support_format_tar(...) \
+  ELFPRUNE_ARCHIVE(archive_read_support_format_tar)(__VA_ARGS__)
+#define archive_write_add_filter_gzip(...) \
+  ELFPRUNE_ARCHIVE(archive_write_add_filter_gzip)(__VA_ARGS__)
+#define archive_write_add_filter_none(...) \
+  ELFPRUNE_ARCHIVE(archive_write_add_filter_none)(__VA_ARGS__)
+#define archive_write_add_filter_zstd(...) \
+  ELFPRUNE_ARCHIVE(archive_write_add_filter_zstd)(__VA_ARGS__)
+#define archive_write_close(...) ELFPRUNE_ARCHIVE(archive_write_close)(__VA_ARGS__)
+#define archive_write_data(...) ELFPRUNE_ARCHIVE(archive_write_data)(__VA_ARGS__)
+#define archive_write_free(...) ELFPRUNE_ARCHIVE(archive_write_free)(__VA_ARGS__)
+#define archive_write_header(...) ELFPRUNE_ARCHIVE(archive_write_header)(__VA_ARGS__)
+#define archive_write_new(...) ELFPRUNE_ARCHIVE(archive_write_new)(__VA_ARGS__)
+#define archive_write_open(...) ELFPRUNE_ARCHIVE(archive_write_open)(__VA_ARGS__)
+#define archive_write_open_filename(...) ELFPRUNE_ARCHIVE(archive_write_open_filename)(__VA_ARGS__)
+#define archive_write_set_bytes_in_last_block(...) \
+  ELFPRUNE_ARCHIVE(archive_write_set_bytes_in_last_block)(__VA_ARGS__)
+#define archive_write_set_bytes_per_block(...) \
+  ELFPRUNE_ARCHIVE(archive_write_set_bytes_per_block)(__VA_ARGS__)
+#define archive_write_set_format_pax_restricted(...) \
+  ELFPRUNE_ARCHIVE(archive_write_set_format_pax_restricted)(__VA_ARGS__)
+#define archive_write_set_format_raw(...) \
+  ELFPRUNE_ARCHIVE(archive_write_set_format_raw)(__VA_ARGS__)
+#define archive_write_set_options(...) ELFPRUNE_ARCHIVE(archive_write_set_options)(__VA_ARGS__)
 
 namespace elfprune {
 

@@ -4,6 +4,17 @@
 
 #include <stdexcept>
 
+#include "image/lazy_library.hpp"
+
+// libcrypto, loaded when first used (image/lazy_library.hpp).
+#define ELFPRUNE_CRYPTO(fn) ELFPRUNE_LAZY_CALL(::elfprune::libcrypto_library(), fn)
+#define EVP_DigestFinal_ex(...) ELFPRUNE_CRYPTO(EVP_DigestFinal_ex)(__VA_ARGS__)
+#define EVP_DigestInit_ex(...) ELFPRUNE_CRYPTO(EVP_DigestInit_ex)(__VA_ARGS__)
+#define EVP_DigestUpdate(...) ELFPRUNE_CRYPTO(EVP_DigestUpdate)(__VA_ARGS__)
+#define EVP_MD_CTX_free(...) ELFPRUNE_CRYPTO(EVP_MD_CTX_free)(__VA_ARGS__)
+#define EVP_MD_CTX_new(...) ELFPRUNE_CRYPTO(EVP_MD_CTX_new)(__VA_ARGS__)
+#define EVP_sha256(...) ELFPRUNE_CRYPTO(EVP_sha256)(__VA_ARGS__)
+
 namespace elfprune {
 
 struct Sha256::State {

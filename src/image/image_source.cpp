@@ -499,6 +499,7 @@ Result<ImageRunConfig> parse_image_config(const std::string& bytes,
 
 Result<ImageSource> open_image(const ImageReference& ref, const std::string& platform,
                                const std::string& scratch) {
+  ELFPRUNE_TRY(load_image_libraries());
   switch (ref.transport) {
     case ImageTransport::Oci:
       return open_layout(ref, ref.path, platform);

@@ -559,6 +559,7 @@ Result<WrittenImage> write_image(const ImageSource& src, const ImageTree& tree,
                                  const std::unordered_set<std::string>& removed,
                                  const std::unordered_set<std::string>& edited,
                                  const ImageWriteOptions& o) {
+  ELFPRUNE_TRY(load_image_libraries());
   ELFPRUNE_TRY(check_image_output(o.out));
   const bool docker = o.out.transport == ImageTransport::DockerArchive;
   // docker-archive layers are plain tars, as `docker save` writes them.
