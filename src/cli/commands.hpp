@@ -12,9 +12,14 @@
 
 namespace CLI {
 class App;
-}
+class Option;
+}  // namespace CLI
 
 namespace elfprune::cli {
+
+// One value per flag, repeatable: `--entry A --entry B`, so that a value
+// never swallows the ROOT that follows it. TYPE names the value in --help.
+CLI::Option* repeatable(CLI::Option* opt, const char* type);
 
 struct DepsOptions {
   std::string root = "/";

@@ -20,15 +20,6 @@
 namespace elfprune::cli {
 namespace {
 
-// One value per flag, repeatable: `--entry A --entry B`, so that a value
-// never swallows the ROOT that follows it.
-CLI::Option* repeatable(CLI::Option* opt, const char* type) {
-  return opt->expected(1)
-      ->allow_extra_args(false)
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
-      ->type_name(type);
-}
-
 void add_selection_options(CLI::App* cmd, SelectionOptions& o) {
   repeatable(
       cmd->add_option("--entry", o.entries,

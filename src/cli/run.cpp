@@ -64,6 +64,13 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
 
 namespace cli {
 
+CLI::Option* repeatable(CLI::Option* opt, const char* type) {
+  return opt->expected(1)
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->type_name(type);
+}
+
 void print_error(std::ostream& err, const Error& e) {
   if (e.path.empty()) {
     fmt::print(err, "elfprune: error: {}\n", e.message);

@@ -61,8 +61,7 @@ void add_trace_command(CLI::App& app, TraceOptions& o) {
                   "trace keeps what was recorded until then")
       ->type_name("S")
       ->check(CLI::Range(1u, 604800u));
-  cmd->add_option("--env", o.env, "Set K=V in CMD's environment (repeatable)")
-      ->type_name("K=V")
+  repeatable(cmd->add_option("--env", o.env, "Set K=V in CMD's environment (repeatable)"), "K=V")
       ->check([](const std::string& kv) -> std::string {
         return kv.find('=') == std::string::npos || kv.front() == '=' ? "expected K=V" : "";
       });

@@ -40,6 +40,21 @@ TEST(Cli, DepsNeedsAFile) {
   EXPECT_EQ(run_tool({"deps"}).status, 2);
 }
 
+TEST(Cli, TraceOptionsTakeOneValueEach) {
+  // --env must not swallow the ROOT after it: the error is about ROOT.
+  Outcome o =
+      run_tool({"trace", "--env", "A=1", "/nonexistent-root", "-o", "/tmp/x", "--", "true"});
+  EXPECT_EQ(o.status, 2);
+  EXPECT_NE(o.err.find("ROOT: Directory does not exist: /nonexistent-root"), std::string::npos)
+      << o.err;
+  Outcome bad = run_tool({"trace", "--env", "A", "/", "-o", "/tmp/x", "--", "true"});
+  EXPECT_EQ(bad.status, 2);
+  EXPECT_NE(bad.err.find("--env: expected K=V"), std::string::npos) << bad.err;
+  Outcome no_command = run_tool({"trace", "/", "-o", "/tmp/x"});
+  EXPECT_EQ(no_command.status, 2);
+  EXPECT_NE(no_command.err.find("CMD is required"), std::string::npos) << no_command.err;
+}
+
 TEST(Cli, DepsRootMustExist) {
   EXPECT_EQ(run_tool({"deps", "--root", "/no/such/root", "/bin/sh"}).status, 2);
 }
