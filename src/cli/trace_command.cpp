@@ -36,6 +36,44 @@ std::string quoted_command(const std::vector<std::string>& argv) {
   return out;
 }
 
+// The event lines (not comments) of a trace file.
+std::size_t count_events(const std::string& file) {
+  Fd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+  std::size_t events = 0;
+  bool line_start = true, comment = false;
+  char buf[1 << 16];
+  for (long n; fd.ok() && (n = read_some(fd.get(), buf, sizeof buf)) > 0;) {
+    for (long i = 0; i < n; ++i) {
+      if (line_start) comment = buf[i] == '#';
+      line_start = buf[i] == '\n';
+      if (line_start && !comment) ++events;
+    }
+  }
+  return events;
+}
+
+// Cut the file back to its last newline.
+void drop_torn_line(int fd) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || st.st_size == 0) return;
+  off_t end = st.st_size;
+  char buf[4096];
+  while (end > 0) {
+    const off_t from =
+        end > static_cast<off_t>(sizeof buf) ? end - static_cast<off_t>(sizeof buf) : 0;
+    const ssize_t n = ::pread(fd, buf, static_cast<std::size_t>(end - from), from);
+    if (n <= 0) return;
+    for (ssize_t i = n; i > 0; --i) {
+      if (buf[i - 1] == '\n') {
+        if (from + i != st.st_size) (void)!::ftruncate(fd, from + i);
+        return;
+      }
+    }
+    end = from;
+  }
+  (void)!::ftruncate(fd, 0);
+}
+
 }  // namespace
 
 void add_trace_command(CLI::App& app, TraceOptions& o) {
@@ -106,6 +144,8 @@ Result<int> run_trace(const TraceOptions& o, std::ostream& /*out*/, std::ostream
     ::unlink(partial.c_str());
     return run.error();
   }
+  // A tracer killed in the middle of a write leaves a torn last line.
+  drop_torn_line(fd.get());
   const std::string footer = run->timed_out ? fmt::format("# timeout: {}\n", o.timeout)
                                             : fmt::format("# exit: {}\n", run->status);
   ELFPRUNE_TRY(write_all(fd.get(), footer, partial));
@@ -116,8 +156,7 @@ Result<int> run_trace(const TraceOptions& o, std::ostream& /*out*/, std::ostream
     return errno_error(o.output, e);
   }
   // The command's own output went to ours: a short summary on stderr.
-  auto trace = read_trace(o.output);
-  const std::size_t events = trace ? trace->events.size() : 0;
+  const std::size_t events = count_events(o.output);
   if (!run->output.empty()) fmt::print(err, "{}", run->output);
   if (run->timed_out) {
     fmt::print(err, "elfprune: trace: {} timed out after {} s; {} events in {}\n",

@@ -24,6 +24,7 @@ struct Sha256::State {
 Sha256::Sha256() : state_(std::make_unique<State>()) {
   state_->ctx = EVP_MD_CTX_new();
   if (state_->ctx == nullptr || EVP_DigestInit_ex(state_->ctx, EVP_sha256(), nullptr) != 1) {
+    EVP_MD_CTX_free(state_->ctx);  // (null is fine)
     throw std::runtime_error("libcrypto cannot start a SHA-256 digest");
   }
 }

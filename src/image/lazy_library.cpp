@@ -37,6 +37,20 @@ Result<void> load_image_libraries() {
     load(*lib);
     if (lib->handle == nullptr) return make_error(lib->soname, lib->error, ErrorKind::Failed);
   }
+  // What destructors call must be there before anything is made: a lookup
+  // that throws from a destructor would end the program.
+  const std::pair<LazyLibrary*, const char*> needed[] = {
+      {&libarchive_library(), "archive_read_free"},
+      {&libarchive_library(), "archive_write_free"},
+      {&libarchive_library(), "archive_entry_free"},
+      {&libcrypto_library(), "EVP_MD_CTX_free"}};
+  for (const auto& [lib, name] : needed) {
+    if (::dlsym(lib->handle, name) == nullptr) {
+      return make_error(lib->soname,
+                        fmt::format("has no function {}: too old for this build", name),
+                        ErrorKind::Failed);
+    }
+  }
   return {};
 }
 

@@ -339,7 +339,15 @@ class Walker {
           out_.trace.search_paths.insert(e.path);
           continue;
         }
-        if (!done.insert(e.path).second) continue;
+        const bool ran = e.ok() && (e.call == "execve" || e.call == "execveat" || e.call == "exe" ||
+                                    e.call == "interp");
+        if (!done.insert(e.path).second) {
+          // Seen before (a PATH lookup's stat), and now executed.
+          if (ran) {
+            if (auto st = root_.resolve(e.path)) traced_runs_.insert(st->path);
+          }
+          continue;
+        }
         if (is_kernel_interface(e.path) || path_under(e.path, "/dev")) {
           out_.trace.not_in_root.insert(e.path);
           continue;
@@ -348,10 +356,7 @@ class Walker {
             EdgeKind::Trace, "",
             fmt::format("{}:{} {} {} {}", trace.name, e.line, e.call, e.result, e.path)};
         if (auto st = reach(e.path, why, Expand::Full, false)) {
-          if (e.ok() && (e.call == "execve" || e.call == "execveat" || e.call == "exe" ||
-                         e.call == "interp")) {
-            traced_runs_.insert(st->path);
-          }
+          if (ran) traced_runs_.insert(st->path);
           continue;
         }
         // A link whose target is not there (readlink, lstat): the link.
@@ -439,6 +444,15 @@ class Walker {
     // the canonical path, whose own reason says how it was reached.
     for (const auto& link : st->symlinks)
       add(link, Reason{EdgeKind::Symlink, why.from, st->path}, mode, false);
+    // After a `..` the path no longer runs through what a link on the way
+    // points at (/lnk/../file): that is kept too, alone, or the link dangles.
+    if (has_dot_dot(p)) {
+      for (const auto& link : st->symlinks) {
+        if (auto target = root_.resolve(link)) {
+          add(target->path, Reason{EdgeKind::LinkTarget, link, ""}, Expand::DataOnly, false);
+        }
+      }
+    }
     add(st->path, why, mode, whole && st->type == FileType::Directory);
     return std::move(*st);
   }
@@ -707,6 +721,8 @@ class Walker {
     } else if (file.shebang && (kind != EdgeKind::Trace || traced_runs_.count(path) != 0)) {
       expand_script(path, *file.shebang);
       follow_references(path, file);
+    } else if (file.shebang) {
+      out_.scripts_as_data.insert(path);  // read by the workload, never run
     }
     if (follows_packages(kind)) expand_package(path);
   }
@@ -959,6 +975,15 @@ class Walker {
     } else {
       reach(ref, Reason{EdgeKind::PathRef, path, ref}, Expand::Full, false);
     }
+  }
+
+  static bool has_dot_dot(std::string_view p) {
+    for (std::size_t at = p.find(".."); at != std::string_view::npos; at = p.find("..", at + 2)) {
+      const bool starts = at == 0 || p[at - 1] == '/';
+      const bool ends = at + 2 == p.size() || p[at + 2] == '/';
+      if (starts && ends) return true;
+    }
+    return false;
   }
 
   static bool is_kernel_interface(std::string_view ref) {

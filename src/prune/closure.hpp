@@ -116,6 +116,9 @@ struct Closure {
   // script imports at run time: rule python-build-tools leaves them.
   std::set<std::string> python_tools_in_use;
   TraceUse trace;
+  // Scripts a trace shows read but not run (a module with a #! line): data,
+  // whose interpreter is not kept for them nor checked by verify.
+  std::set<std::string> scripts_as_data;
 
   bool contains(const std::string& path) const { return everything || reached.count(path) != 0; }
   // The chain of reasons from `path` back to a root of the closure.

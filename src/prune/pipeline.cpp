@@ -508,8 +508,8 @@ void pass_verify(PruneContext& ctx) {
   } else {
     after.emplace(result_view(ctx));
   }
-  ctx.verified =
-      verify(ctx.root, *after, ctx.inventory, ctx.plan, ctx.options.loader, ctx.resolver.get());
+  ctx.verified = verify(ctx.root, *after, ctx.inventory, ctx.plan, ctx.options.loader,
+                        ctx.resolver.get(), &ctx.closure.scripts_as_data);
 }
 
 void pass_edit(PruneContext& ctx, bool check_only) {

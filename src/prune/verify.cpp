@@ -69,7 +69,8 @@ void check_binding(const Root& before, const Root& after, Resolver& was, Resolve
 }  // namespace
 
 VerifyResult verify(const Root& before, const Root& after, const Inventory& inventory,
-                    const Plan& plan, const LoaderOptions& loader, Resolver* before_resolver) {
+                    const Plan& plan, const LoaderOptions& loader, Resolver* before_resolver,
+                    const std::set<std::string>* scripts_as_data) {
   VerifyResult result;
   ResolveOptions ropts;
   ropts.loader = loader;
@@ -151,7 +152,9 @@ VerifyResult verify(const Root& before, const Root& after, const Inventory& inve
           }
         }
       }
-    } else if (auto sb = parse_shebang(head); sb && !is_package_state(e.path)) {
+    } else if (auto sb = parse_shebang(head);
+               sb && !is_package_state(e.path) &&
+               (scripts_as_data == nullptr || scripts_as_data->count(e.path) == 0)) {
       // (Maintainer scripts in the package manager's state are data: they
       // never run in the pruned tree.)
       ++result.scripts_checked;

@@ -3,6 +3,7 @@
 // kept symlink dangles, every kept script's interpreter is there.
 #pragma once
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -33,8 +34,11 @@ struct VerifyResult {
 // `before_resolver`, when given, is a resolver over `before` that already
 // parsed the files (the pipeline's): their dependencies are not worked out
 // a second time.
+// `scripts_as_data`: kept scripts nothing runs (closure.scripts_as_data):
+// their interpreters are not checked.
 VerifyResult verify(const Root& before, const Root& after, const Inventory& inventory,
                     const Plan& plan, const LoaderOptions& loader,
-                    Resolver* before_resolver = nullptr);
+                    Resolver* before_resolver = nullptr,
+                    const std::set<std::string>* scripts_as_data = nullptr);
 
 }  // namespace elfprune

@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -121,6 +122,8 @@ void write_pid(int fd, pid_t pid) {
 [[noreturn]] void namespace_init(const Plan& p, int out_fd, int status_fd,
                                  const std::vector<char*>& argv, const std::vector<char*>& envp) {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (!p.proc.empty()) ::mkdir(p.proc.c_str(), 0555);  // (in the upper layer, when missing)
+  if (!p.dev.empty()) ::mkdir(p.dev.c_str(), 0755);
   if (!p.proc.empty() &&
       ::mount("proc", p.proc.c_str(), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) {
     die(status_fd, "E cannot mount /proc in the sandbox", errno, 126);
@@ -239,10 +242,15 @@ Result<SandboxRun> run_in_sandbox(const SandboxOptions& o) {
     }
     if (!comps.empty()) p.whiteouts.push_back(p.upper + inside + "/" + comps.back());
   }
+  // /proc and /dev: where the tree has a directory, or nothing (made in the
+  // upper layer: the tracer needs /proc, every command /dev/null); not over
+  // a file or a link the tree has there.
   struct stat st {};
-  if (::lstat((tree + "/proc").c_str(), &st) == 0 && S_ISDIR(st.st_mode))
-    p.proc = p.merged + "/proc";
-  if (::lstat((tree + "/dev").c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+  const auto usable = [&](const char* dir) {
+    return ::lstat((tree + dir).c_str(), &st) == 0 ? S_ISDIR(st.st_mode) : errno == ENOENT;
+  };
+  if (usable("/proc")) p.proc = p.merged + "/proc";
+  if (usable("/dev")) {
     p.dev = p.merged + "/dev";
     for (const char* d : kDevices) {
       p.device_binds.emplace_back(std::string("/dev/") + d, p.dev + "/" + d);
@@ -256,9 +264,18 @@ Result<SandboxRun> run_in_sandbox(const SandboxOptions& o) {
   for (const auto& e : o.env) {
     if (e.rfind("PATH=", 0) == 0) path_value = e.substr(5);
   }
+  // The defaults, each replaced by an --env of the same name.
   p.env = {"PATH=" + path_value, "HOME=/root", "LANG=C.UTF-8"};
   for (const auto& e : o.env) {
-    if (e.rfind("PATH=", 0) != 0) p.env.push_back(e);
+    const std::string key = e.substr(0, e.find('=') + 1);
+    if (key == "PATH=") continue;
+    auto same = std::find_if(p.env.begin(), p.env.end(),
+                             [&](const std::string& d) { return d.rfind(key, 0) == 0; });
+    if (same != p.env.end()) {
+      *same = e;
+    } else {
+      p.env.push_back(e);
+    }
   }
   for (std::size_t at = 0; at <= path_value.size();) {
     const auto colon = path_value.find(':', at);
@@ -309,14 +326,26 @@ Result<SandboxRun> run_in_sandbox(const SandboxOptions& o) {
                                                : std::chrono::steady_clock::now() +
                                                      std::chrono::seconds(o.timeout_seconds);
   bool out_open = out_read.ok(), status_open = true;
+  auto kill_at = std::chrono::steady_clock::time_point::max();  // a tracer's grace, then SIGKILL
   char buf[4096];
   while (out_open || status_open) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0 && !run.timed_out) {
       run.timed_out = true;
-      if (init > 0) ::kill(init, SIGKILL);
-      ::kill(a, SIGKILL);  // if the namespace was not made yet
+      // A tracer first writes what it holds (SIGTERM), then everything goes.
+      if (o.trace_fd >= 0 && init > 0) {
+        ::kill(init, SIGTERM);
+        kill_at = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+      } else {
+        if (init > 0) ::kill(init, SIGKILL);
+        ::kill(a, SIGKILL);  // if the namespace was not made yet
+      }
+    }
+    if (std::chrono::steady_clock::now() >= kill_at) {
+      kill_at = std::chrono::steady_clock::time_point::max();
+      ::kill(init, SIGKILL);
+      ::kill(a, SIGKILL);
     }
     pollfd fds[2] = {{out_open ? out_read.get() : -1, POLLIN, 0},
                      {status_open ? status_read.get() : -1, POLLIN, 0}};

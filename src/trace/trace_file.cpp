@@ -92,20 +92,6 @@ bool is_result(std::string_view s) {
   return true;
 }
 
-// Whether `..` components climb above the root: "/../etc" names a path
-// the tracer never writes (it resolves against the root's own paths).
-bool climbs_above_root(std::string_view path) {
-  long depth = 0;
-  for (const auto& c : path_components(path)) {
-    if (c == "..") {
-      if (--depth < 0) return true;
-    } else if (c != ".") {
-      ++depth;
-    }
-  }
-  return false;
-}
-
 }  // namespace
 
 std::string escape_trace_text(std::string_view text) {
@@ -126,7 +112,9 @@ std::string tidy_trace_path(std::string_view path) {
   std::string out;
   out.reserve(path.size());
   for (const auto& c : path_components(path)) {
-    if (c == ".") continue;
+    // `..` at the root is the root, as in a chroot; elsewhere it stays (a
+    // symlink before it decides where it leads).
+    if (c == "." || (c == ".." && out.empty())) continue;
     out += '/';
     out += c;
   }
@@ -167,7 +155,6 @@ Result<TraceFile> parse_trace(std::string_view text, std::string name) {
     if (!path) return bad("a malformed escape in the path");
     if (path->empty() || path->front() != '/') return bad("the path is not absolute");
     if (path->find('\0') != std::string::npos) return bad("the path holds a NUL byte");
-    if (climbs_above_root(*path)) return bad("the path climbs above the root");
     e.path = std::move(*path);
     trace.events.push_back(std::move(e));
   }

@@ -32,7 +32,9 @@ struct TraceEvent {
   bool ok() const { return result == "ok"; }
   // A failed probe of a path that is not there (ENOENT, ENOTDIR): a search
   // path, not evidence of a file. Any other result means the path exists.
-  bool missing() const { return result == "ENOENT" || result == "ENOTDIR"; }
+  bool missing() const {
+    return result == "ENOENT" || result == "ENOTDIR" || result == "ENAMETOOLONG";
+  }
 };
 
 struct TraceFile {
@@ -48,12 +50,13 @@ std::string format_trace_line(int pid, std::string_view call, std::string_view r
 std::string escape_trace_text(std::string_view text);
 
 // Each line checked: a line that does not parse, or a path that is not
-// absolute or climbs above the root, is an error naming the file and line.
+// absolute, is an error naming the file and line. `..` is resolved later,
+// as the kernel does in a chroot: never above the root.
 Result<TraceFile> parse_trace(std::string_view text, std::string name);
 Result<TraceFile> read_trace(const std::filesystem::path& file);
 
-// A path as the tracer writes it: `.` and repeated slashes dropped, `..`
-// kept (a symlink before it decides where it leads).
+// A path as the tracer writes it: `.`, repeated slashes and `..` at the
+// root dropped, other `..` kept (a symlink before it decides where it leads).
 std::string tidy_trace_path(std::string_view path);
 
 }  // namespace elfprune

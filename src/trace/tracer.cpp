@@ -126,12 +126,13 @@ bool read_string(pid_t tid, unsigned long addr, std::string& out) {
     const void* nul = std::memchr(buf, '\0', static_cast<std::size_t>(n));
     if (nul != nullptr) {
       out.append(buf, static_cast<std::size_t>(static_cast<const char*>(nul) - buf));
-      return true;
+      return out.size() < 4096;
     }
     out.append(buf, static_cast<std::size_t>(n));
+    if (out.size() >= 4096) break;
     addr += static_cast<unsigned long>(n);
   }
-  return false;  // longer than PATH_MAX: the call fails with ENAMETOOLONG
+  return false;  // PATH_MAX or longer: the call fails with ENAMETOOLONG
 }
 
 // readlink of a /proc link of the tracee: its cwd, an fd, its exe.
@@ -151,9 +152,20 @@ bool proc_link(pid_t tid, const char* what, long fd, std::string& out) {
 
 std::string result_text(long ret) {
   if (ret >= 0 || ret < -4095) return "ok";
+  // ERESTARTSYS and its kin (512-516): the kernel restarts the call (a
+  // line of its own follows) or the tracee sees EINTR.
+  if (ret <= -512 && ret >= -516) return "EINTR";
   const int err = static_cast<int>(-ret);
   const char* name = ::strerrorname_np(err);
   return name != nullptr ? std::string(name) : fmt::format("E{}", err);
+}
+
+// Set by SIGTERM: the sandbox's parent asks for the trace to end (its
+// timeout); the tracer writes what it holds before it is killed.
+volatile sig_atomic_t g_stop = 0;
+
+void on_stop(int) {
+  g_stop = 1;
 }
 
 class Tracer {
@@ -170,12 +182,21 @@ class Tracer {
         tid = ::waitpid(-1, &st, __WALL);
       }
       if (tid < 0) {
+        if (errno == EINTR && g_stop != 0) {
+          flush();
+          return 124;
+        }
         if (errno == EINTR) continue;
         flush();
         return 126;  // no child left without ours exiting: cannot happen
       }
       if (WIFEXITED(st) || WIFSIGNALED(st)) {
-        pending_.erase(tid);
+        // A call it never returned from (blocked on a FIFO when the
+        // process ended): its path was there.
+        if (auto it = pending_.find(tid); it != pending_.end()) {
+          line(tid, it->second.call->name, "EINTR", it->second.path);
+          pending_.erase(it);
+        }
         started_.erase(tid);
         if (tid == child_) {
           flush();
@@ -294,7 +315,8 @@ class Tracer {
       std::string base;
       const bool found = dirfd == AT_FDCWD ? proc_link(tid, "cwd", -1, base)
                                            : dirfd >= 0 && proc_link(tid, nullptr, dirfd, base);
-      if (!found) return false;  // a pipe, a socket, a closed fd: no path
+      // A pipe, a socket, a closed fd, a removed directory: no path in the root.
+      if (!found || base.ends_with(" (deleted)")) return false;
       path = std::move(base);
       if (!name.empty()) {
         path += '/';
@@ -328,8 +350,12 @@ class Tracer {
       const std::string_view text(head + 2, static_cast<std::size_t>(n - 2));
       const auto start = text.find_first_not_of(" \t");
       if (start == std::string_view::npos || text[start] != '/') return;
-      const auto end = text.find_first_of(" \t\n", start);
-      if (end == std::string_view::npos) return;  // longer than the kernel reads
+      auto end = text.find_first_of(std::string_view(" \t\n\0", 4), start);
+      if (end == std::string_view::npos) {
+        // The whole file, without a newline: the name ends with it.
+        if (static_cast<std::size_t>(n) == sizeof head) return;  // longer than the kernel reads
+        end = text.size();
+      }
       path = tidy_trace_path(text.substr(start, end - start));
       line(tid, "interp", "ok", path);
     }
@@ -383,6 +409,9 @@ int become_traced() {
 }
 
 int trace_processes(pid_t child, int trace_fd) {
+  struct sigaction stop {};
+  stop.sa_handler = on_stop;  // no SA_RESTART: the wait returns EINTR
+  ::sigaction(SIGTERM, &stop, nullptr);
   int st = 0;
   // The child's first stop (raise(SIGSTOP) in become_traced).
   while (::waitpid(child, &st, __WALL) < 0) {

@@ -1205,6 +1205,33 @@ def main():
                 "envdump: `rel/file` in --workdir /data is /data/rel/file, under the PID getpid() gives",
                 f"getpid {pid}, lines {rel}")
 
+    # --env replaces a default of the same name; a root without /proc and
+    # /dev (made in the sandbox's upper layer: the tracer needs /proc for
+    # cwds and fds, every command /dev/null) traces as well.
+    bare = os.path.join(a.work, "root-bare")
+    shutil.rmtree(bare, ignore_errors=True)
+    subprocess.run(["cp", "-a", a.root, bare], check=True)
+    for d in ("proc", "dev"):
+        shutil.rmtree(os.path.join(bare, d), ignore_errors=True)
+    for label, root, opts, home in (("env-home", a.root, ["--env", "HOME=/data"], "HOME=/data"),
+                                    ("bare-root", bare, [], "HOME=/root")):
+        p, took, out = run_trace(a, label, root, argv, ["--workdir", "/data", *opts])
+        t = load_trace(c, label, out)
+        if t is None:
+            continue
+        check_exit(c, label, p, t, 0)
+        lines = p.stdout.splitlines()
+        env = [x[4:] for x in lines if x.startswith("env ")]
+        c.check(home in env and sum(x.startswith("HOME=") for x in env) == 1,
+                f"{label}: {home}, once", f"{env}")
+        rel = [e for e in t.events if e[3] == "/data/rel/file"]
+        c.check(bool(rel) and "stdin 0" in lines,
+                f"{label}: `rel/file` traced as /data/rel/file, stdin is /dev/null",
+                f"lines {rel}, {[x for x in lines if x.startswith('stdin')]}")
+    c.check(not os.path.exists(os.path.join(bare, "proc")) and not os.path.exists(os.path.join(bare, "dev")),
+            "bare-root: the root still has no /proc and no /dev")
+    shutil.rmtree(bare, ignore_errors=True)
+
     # A command missing in ROOT, by path and on PATH: strace sees the
     # failing execve (each PATH directory's), and so must the trace.
     for label, cmd in (("missing-path", "/usr/bin/nope"), ("missing-name", "nope")):

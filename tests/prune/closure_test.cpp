@@ -223,8 +223,25 @@ TEST_F(ClosureTest, ATracedScriptOnlyReadDoesNotBringItsInterpreter) {
   Closure read = close({}, {}, "1 openat ok /usr/lib/app/module.py\n");
   EXPECT_TRUE(read.contains("/usr/lib/app/module.py"));
   EXPECT_FALSE(read.contains("/usr/bin/tool"));
+  EXPECT_EQ(read.scripts_as_data, (std::set<std::string>{"/usr/lib/app/module.py"}));
+  // Stat'ed first (a PATH lookup), executed next: run.
+  Closure looked_up = close({}, {},
+                            "1 newfstatat ok /usr/lib/app/run\n"
+                            "1 execve ok /usr/lib/app/run\n");
+  EXPECT_TRUE(looked_up.contains("/usr/bin/tool"));
   Closure ran = close({}, {}, "1 execve ok /usr/lib/app/run\n");
   EXPECT_EQ(ran.reached.at("/usr/bin/tool").kind, EdgeKind::Shebang);
+}
+
+TEST_F(ClosureTest, DotDotAfterALinkKeepsWhatTheLinkPointsAt) {
+  write_file(host("/usr/lib/sub/x"), "x");
+  write_file(host("/usr/lib/file.dat"), "d");
+  make_symlink(host("/lnk"), "usr/lib/sub");
+  Closure c = close({}, {}, "1 openat ok /lnk/../file.dat\n");
+  EXPECT_TRUE(c.contains("/usr/lib/file.dat"));
+  EXPECT_TRUE(c.contains("/lnk"));
+  EXPECT_TRUE(c.contains("/usr/lib/sub"));  // or /lnk would dangle
+  EXPECT_FALSE(c.contains("/usr/lib/sub/x"));
 }
 
 TEST_F(ClosureTest, NoEntriesMeansEverything) {
