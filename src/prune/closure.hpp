@@ -76,7 +76,7 @@ struct ClosureInputs {
 struct TraceUse {
   std::size_t events = 0;
   std::size_t paths_kept = 0;  // distinct paths of the root reached from them
-  // Failed probes (ENOENT, ENOTDIR): where the workload looked and found
+  // Failed probes (ENOENT, ENOTDIR, ENAMETOOLONG): where the workload looked and found
   // nothing; not kept.
   std::set<std::string> search_paths;
   // Paths the trace shows existing that the root does not hold (the
