@@ -24,6 +24,7 @@
 #include <array>
 #include <cerrno>
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <unordered_map>
@@ -31,6 +32,7 @@
 
 #include "trace/trace_file.hpp"
 #include "util/fd.hpp"
+#include "util/path.hpp"
 
 namespace elfprune {
 
@@ -40,7 +42,8 @@ namespace {
 
 // SECCOMP_RET_DATA of the filter's answers, read back with PTRACE_GETEVENTMSG.
 constexpr unsigned kTraced = 1;
-constexpr unsigned kForeignAbi = 2;  // i386 or x32: numbers the tracer does not decode
+constexpr std::uint64_t kResolveInRoot = 0x10;  // RESOLVE_IN_ROOT, linux/openat2.h
+constexpr unsigned kForeignAbi = 2;             // i386 or x32: numbers the tracer does not decode
 
 // How a call names its path: its argument positions.
 struct CallShape {
@@ -305,7 +308,8 @@ class Tracer {
     std::string name;
     if (call->path_arg >= 0 && !read_string(tid, args[call->path_arg], name)) return false;
     std::string path;
-    if (call->path_arg >= 0 && !name.empty() && name.front() == '/') {
+    const bool absolute = call->path_arg >= 0 && !name.empty() && name.front() == '/';
+    if (absolute) {
       path = std::move(name);
     } else {
       if (call->path_arg >= 0 && name.empty()) {
@@ -323,8 +327,52 @@ class Tracer {
         path += name;
       }
     }
-    pending_[tid] = Pending{call, tidy_trace_path(path)};
+    // openat2's RESOLVE_IN_ROOT: an absolute name starts at the dirfd.
+    if (call->nr == SYS_openat2 && absolute && dirfd != AT_FDCWD) {
+      std::uint64_t how[3] = {};  // struct open_how: flags, mode, resolve
+      iovec local{how, sizeof how}, remote{reinterpret_cast<void*>(args[2]), sizeof how};
+      std::string base;
+      if (::process_vm_readv(tid, &local, 1, &remote, 1, 0) == sizeof how &&
+          (how[2] & kResolveInRoot) != 0 && proc_link(tid, nullptr, dirfd, base)) {
+        path = base + path;
+      }
+    }
+    pending_[tid] = Pending{call, tidy_trace_path(through_proc(tid, path))};
     return true;
+  }
+
+  // /proc/PID/root/X, /proc/self/cwd/X, /proc/thread-self/fd/N/X: the path
+  // these links lead to, in the root (the tracer reads the same links).
+  // Anything else under /proc is the kernel's.
+  static std::string through_proc(pid_t tid, const std::string& path) {
+    if (!path.starts_with("/proc/")) return path;
+    const auto comps = path_components(path);
+    if (comps.size() < 3) return path;
+    const std::string& who = comps[1];
+    const bool number = who.find_first_not_of("0123456789") == std::string::npos;
+    if (!number && who != "self" && who != "thread-self") return path;
+    const std::string task = number ? who : std::to_string(tid);
+    std::string base;
+    std::size_t rest = 3;
+    char name[96];
+    if (comps[2] == "root" || comps[2] == "cwd") {
+      std::snprintf(name, sizeof name, "/proc/%s/%s", task.c_str(), comps[2].c_str());
+    } else if (comps[2] == "fd" && comps.size() >= 4) {
+      std::snprintf(name, sizeof name, "/proc/%s/fd/%s", task.c_str(), comps[3].c_str());
+      rest = 4;
+    } else {
+      return path;
+    }
+    char buf[4096];
+    const ssize_t n = ::readlink(name, buf, sizeof buf);
+    if (n <= 0 || n >= static_cast<ssize_t>(sizeof buf) || buf[0] != '/') return path;
+    base.assign(buf, static_cast<std::size_t>(n));
+    if (base.ends_with(" (deleted)")) return path;
+    for (std::size_t i = rest; i < comps.size(); ++i) {
+      if (base.size() > 1) base += '/';
+      base += comps[i];
+    }
+    return base;
   }
 
   void call_exit(pid_t tid) {

@@ -440,12 +440,30 @@ int main(void) {
 }
 """
 
+PROCPATHS_C = r"""
+int main(void) {
+  if (chdir("/data") != 0) return 1;
+  o("/proc/self/root/data/rel/file");
+  o("/proc/self/cwd/sub/file");
+  int d = open("/data", O_RDONLY | O_DIRECTORY);
+  char p[64];
+  snprintf(p, sizeof p, "/proc/self/fd/%d/sub/other", d);
+  o(p);
+  struct open_how how = {.flags = O_RDONLY, .resolve = RESOLVE_IN_ROOT};
+  int fd = syscall(SYS_openat2, d, "/thread/main", &how, sizeof how);
+  if (fd < 0) return 2;
+  close(fd);
+  return 0;
+}
+"""
+
 # name: (source, static)
 PROGRAMS = {
     "dirfd": (DIRFD_C, True), "symlinks": (SYMLINKS_C, True), "threads": (THREADS_C, True),
     "vfork": (VFORK_C, True), "vchild": (VCHILD_C, True), "dynchild": (DYNCHILD_C, False),
     "scripts": (SCRIPTS_C, True), "interp": (INTERP_C, True), "daemonize": (DAEMONIZE_C, True),
     "sleeper": (SLEEPER_C, True), "status": (STATUS_C, True), "envdump": (ENVDUMP_C, True),
+    "procpaths": (PROCPATHS_C, True),
 }
 
 ODD_NAMES = [b"odd name\twith tab", b"new\nline", b"back\\slash", b"caf\xc3\xa9", b"esc\x1bname"]
@@ -1204,6 +1222,18 @@ def main():
         c.check(bool(rel) and all(e[0] == pid and e[2] == "ok" for e in rel),
                 "envdump: `rel/file` in --workdir /data is /data/rel/file, under the PID getpid() gives",
                 f"getpid {pid}, lines {rel}")
+
+    # Names through /proc/PID/{root,cwd,fd/N} and openat2's RESOLVE_IN_ROOT:
+    # the files they reach in the root (strace shows only the names).
+    p, took, out = run_trace(a, "procpaths", a.root, ["/usr/bin/procpaths"])
+    t = load_trace(c, "procpaths", out)
+    if t is not None:
+        check_exit(c, "procpaths", p, t, 0)
+        got = {(e[1], e[3]) for e in t.events if e[2] == "ok"}
+        want = {("openat", "/data/rel/file"), ("openat", "/data/sub/file"),
+                ("openat", "/data/sub/other"), ("openat2", "/data/thread/main")}
+        c.check(want <= got, "procpaths: /proc/self/root, cwd and fd/N names and RESOLVE_IN_ROOT "
+                "are traced as the files they reach", f"missing {sorted(want - got)}")
 
     # --env replaces a default of the same name; a root without /proc and
     # /dev (made in the sandbox's upper layer: the tracer needs /proc for
