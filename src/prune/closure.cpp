@@ -333,6 +333,7 @@ class Walker {
   void reach_traces() {
     std::set<std::string> done;
     for (const TraceFile& trace : *in_.traces) {
+      out_.trace.files.push_back(trace.name);
       for (const TraceEvent& e : trace.events) {
         ++out_.trace.events;
         if (e.missing()) {
@@ -360,13 +361,9 @@ class Walker {
           continue;
         }
         // A link whose target is not there (readlink, lstat): the link.
-        if (auto link = root_.resolve(e.path, /*follow_last=*/false)) {
-          for (const auto& l : link->symlinks)
-            add(l, Reason{EdgeKind::Symlink, "", link->path}, Expand::Full, false);
-          add(link->path, why, Expand::Full, false);
-          continue;
+        if (!reach(e.path, why, Expand::Full, false, /*follow_last=*/false)) {
+          out_.trace.not_in_root.insert(e.path);
         }
-        out_.trace.not_in_root.insert(e.path);
       }
     }
     out_.trace.paths_kept = done.size() - out_.trace.not_in_root.size();
@@ -436,9 +433,11 @@ class Walker {
   bool is_entry(const std::string& path) const { return entries_.count(path) != 0; }
 
   // Reach the path string `p`: keep every symlink on the way, then what it
-  // names. `whole` keeps a directory with everything below it.
-  std::optional<FileStat> reach(const std::string& p, const Reason& why, Expand mode, bool whole) {
-    auto st = root_.resolve(p);
+  // names (the link itself, without `follow_last`). `whole` keeps a
+  // directory with everything below it.
+  std::optional<FileStat> reach(const std::string& p, const Reason& why, Expand mode, bool whole,
+                                bool follow_last = true) {
+    auto st = root_.resolve(p, follow_last);
     if (!st) return std::nullopt;
     // A link on the way is kept for what the path reaches: its reason names
     // the canonical path, whose own reason says how it was reached.

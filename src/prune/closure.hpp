@@ -11,6 +11,7 @@
 #include "facts/dpkg.hpp"
 #include "facts/npm.hpp"
 #include "loader/resolver.hpp"
+#include "prune/report.hpp"
 #include "trace/trace_file.hpp"
 #include "tree/inventory.hpp"
 #include "tree/root.hpp"
@@ -72,18 +73,6 @@ struct ClosureInputs {
   const std::vector<TraceFile>* traces = nullptr;
 };
 
-// What the traces contributed.
-struct TraceUse {
-  std::size_t events = 0;
-  std::size_t paths_kept = 0;  // distinct paths of the root reached from them
-  // Failed probes (ENOENT, ENOTDIR, ENAMETOOLONG): where the workload looked and found
-  // nothing; not kept.
-  std::set<std::string> search_paths;
-  // Paths the trace shows existing that the root does not hold (the
-  // workload made them, or /proc, /dev, /sys in the sandbox).
-  std::set<std::string> not_in_root;
-};
-
 // A directory kept with everything below it, and why.
 struct WholeDirectory {
   std::string path;
@@ -115,7 +104,7 @@ struct Closure {
   // Python build tools (pip, setuptools, wheel) that a kept module or
   // script imports at run time: rule python-build-tools leaves them.
   std::set<std::string> python_tools_in_use;
-  TraceUse trace;
+  TraceSummary trace;  // with --trace
   // Scripts a trace shows read but not run (a module with a #! line): data,
   // whose interpreter is not kept for them nor checked by verify.
   std::set<std::string> scripts_as_data;

@@ -597,16 +597,7 @@ void pass_report(PruneContext& ctx) {
   r.entries = ctx.options.entries;
   for (const auto& [path, why] : ctx.closure.implied_entries)
     r.implied_entries.push_back({path, why});
-  if (!ctx.options.traces.empty()) {
-    const TraceUse& use = ctx.closure.trace;
-    TraceSummary t;
-    for (const auto& f : ctx.options.traces) t.files.push_back(f.name);
-    t.events = use.events;
-    t.paths_kept = use.paths_kept;
-    t.search_paths.assign(use.search_paths.begin(), use.search_paths.end());
-    t.not_in_root.assign(use.not_in_root.begin(), use.not_in_root.end());
-    r.trace = std::move(t);
-  }
+  if (!ctx.options.traces.empty()) r.trace = ctx.closure.trace;
   r.before = {ctx.inventory.file_count(), ctx.inventory.total_bytes()};
   const auto& entries = ctx.inventory.entries;
   const auto& decisions = ctx.plan.decisions;

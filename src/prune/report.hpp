@@ -93,13 +93,17 @@ struct CheckRun {
   bool passed() const { return status == 0 && !timed_out && !sandbox_failed; }
 };
 
-// What the --trace files contributed.
+// What the --trace files contributed (the closure fills it).
 struct TraceSummary {
-  std::vector<std::string> files;
+  std::vector<std::string> files;  // as given
   std::size_t events = 0;
-  std::size_t paths_kept = 0;
-  std::vector<std::string> search_paths;  // failed probes: not kept
-  std::vector<std::string> not_in_root;   // made by the workload, or /proc, /dev, /sys
+  std::size_t paths_kept = 0;  // distinct paths of the root reached from them
+  // Failed probes (ENOENT, ENOTDIR, ENAMETOOLONG): where the workload looked
+  // and found nothing; not kept.
+  std::set<std::string> search_paths;
+  // Paths the traces show existing that the root does not hold (the
+  // workload made them, or /proc, /dev, /sys in the sandbox).
+  std::set<std::string> not_in_root;
 };
 
 struct PruneReport {

@@ -25,6 +25,7 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <unordered_map>
@@ -351,22 +352,18 @@ class Tracer {
     const std::string& who = comps[1];
     const bool number = who.find_first_not_of("0123456789") == std::string::npos;
     if (!number && who != "self" && who != "thread-self") return path;
-    const std::string task = number ? who : std::to_string(tid);
+    const pid_t task = number ? static_cast<pid_t>(std::atol(who.c_str())) : tid;
     std::string base;
     std::size_t rest = 3;
-    char name[96];
     if (comps[2] == "root" || comps[2] == "cwd") {
-      std::snprintf(name, sizeof name, "/proc/%s/%s", task.c_str(), comps[2].c_str());
-    } else if (comps[2] == "fd" && comps.size() >= 4) {
-      std::snprintf(name, sizeof name, "/proc/%s/fd/%s", task.c_str(), comps[3].c_str());
+      if (!proc_link(task, comps[2].c_str(), -1, base)) return path;
+    } else if (comps[2] == "fd" && comps.size() >= 4 &&
+               comps[3].find_first_not_of("0123456789") == std::string::npos) {
+      if (!proc_link(task, nullptr, std::atol(comps[3].c_str()), base)) return path;
       rest = 4;
     } else {
       return path;
     }
-    char buf[4096];
-    const ssize_t n = ::readlink(name, buf, sizeof buf);
-    if (n <= 0 || n >= static_cast<ssize_t>(sizeof buf) || buf[0] != '/') return path;
-    base.assign(buf, static_cast<std::size_t>(n));
     if (base.ends_with(" (deleted)")) return path;
     for (std::size_t i = rest; i < comps.size(); ++i) {
       if (base.size() > 1) base += '/';

@@ -30,7 +30,7 @@ import sys
 import time
 
 import debian_root
-from prune_common import Checks, fingerprint, need_root
+from prune_common import Checks, fingerprint, json_of, need_root
 
 PROG_C = "int main(void) { return 0; }\n"
 DAEMON_C = r"""
@@ -67,13 +67,6 @@ def tiny_root(c, work, name):
     return root
 
 
-def report_of(c, what, p):
-    try:
-        return json.loads(p.stdout)
-    except ValueError:
-        c.fail(f"{what}: JSON report", p.stdout[:300] + p.stderr[:300])
-        return None
-
 
 def main():
     ap = argparse.ArgumentParser()
@@ -92,7 +85,7 @@ def main():
     before = fingerprint(root)
     p = sh([a.elfprune, "prune", root, "--entry", "/usr/bin/python3", "--dry-run", "--json",
             "--check", "python3 -c 'import json, ssl'", "--check", "perl -e 1"])
-    report = report_of(c, "debian dry run", p)
+    report = json_of(c, "debian dry run", p)
     if report is not None:
         checks = {k["command"]: k for k in report.get("checks", [])}
         py = checks.get("python3 -c 'import json, ssl'", {})
@@ -124,7 +117,7 @@ def main():
             "--out D --check /usr/bin/prog passes", f"exit {p.returncode}: {p.stderr.strip()[:300]}")
     shutil.rmtree(out, ignore_errors=True)
     p = sh([a.elfprune, "prune", src, *entries, "--out", out, "--json", "--check", "/usr/bin/daemon"])
-    report = report_of(c, "--out with a command D lacks", p)
+    report = json_of(c, "--out with a command D lacks", p)
     c.check(p.returncode == 1 and report is not None and report["checks"][0]["status"] == 127,
             "--out D --check with a command D lacks (/usr/bin/daemon, pruned) fails with exit 1",
             f"exit {p.returncode}: {p.stderr.strip()[:300]}")
@@ -141,7 +134,7 @@ def main():
     p = sh([a.elfprune, "prune", daemon, "--entry", "/usr/bin/daemon", "--dry-run", "--json",
             "--check", "/usr/bin/daemon", "--check-timeout", "2"], timeout=120)
     took = time.monotonic() - started
-    report = report_of(c, "timeout", p)
+    report = json_of(c, "timeout", p)
     left = sh(["pgrep", "-f", "^/usr/bin/daemon$"]).stdout.split()
     c.check(p.returncode == 1 and report is not None and report["checks"][0]["timed_out"] is True
             and took < 60, "--check-timeout 2: the check is killed at the timeout and the run fails",

@@ -154,6 +154,16 @@ def load_report(path):
         return None
 
 
+def json_of(checks, what, p):
+    """The JSON document a command printed, or None after a failed check
+    naming `what` (with the start of its output and the end of its errors)."""
+    try:
+        return json.loads(p.stdout)
+    except ValueError:
+        checks.fail(f"{what}: a JSON report", f"exit {p.returncode}: {p.stdout[:300]} {p.stderr[-600:]}")
+        return None
+
+
 def report_paths(report, key):
     """Set of paths in report[key] (a list of {path, ...})."""
     return {e["path"] for e in (report or {}).get(key, []) if isinstance(e, dict) and "path" in e}

@@ -30,7 +30,7 @@ import subprocess
 import sys
 
 import debian_root
-from prune_common import (Checks, fingerprint, mb, need_root, prepare_mountpoints, run_in_root, trace_in_root,
+from prune_common import (Checks, fingerprint, json_of, mb, need_root, prepare_mountpoints, run_in_root, trace_in_root,
                           tree_size)
 
 RATIO = 1.15
@@ -63,13 +63,6 @@ def sh(cmd, timeout=900):
 
 
 
-
-def json_of(c, what, p):
-    try:
-        return json.loads(p.stdout)
-    except ValueError:
-        c.fail(f"{what}: a JSON report", f"exit {p.returncode}: {p.stdout[:300]} {p.stderr[-600:]}")
-        return None
 
 
 def main():
